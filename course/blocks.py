@@ -1,0 +1,435 @@
+"""Turn the raw ``:::`` blocks of a lesson into typed blocks, reporting every authoring mistake."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from .diagnostics import Diagnostics, did_you_mean
+from .mdext.blocks import RawBlock
+from .mdext.references import Ref, resolve
+from .model import (
+    BLOCK_TYPES,
+    Block,
+    Callout,
+    Checklist,
+    ChecklistItem,
+    Option,
+    Poll,
+    Question,
+    Reflection,
+    Scale,
+    Video,
+)
+from .schema import Field
+
+BLOCK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_MARKER = re.compile(r"^(\(\s?\)|\([xX]\)|\[\s?\]|\[[xX]\])(?:\s+|$)")
+_LOOKS_LIKE_MARKER = re.compile(r"^[(\[][^)\]]{0,3}[)\]]")
+_SCALE = re.compile(r"^\s*(-?\d+)\s*(?:-|–|\.\.|to)\s*(-?\d+)\s*$")
+
+_ID = Field("id", "Unique in the course; part of the block's activity IRI. Letters, digits, - and _.", "str")
+BLOCK_ATTRS: dict[str, tuple[Field, ...]] = {
+    "question": (
+        _ID,
+        Field("max_attempts", "How many times a learner may submit this question; overrides the course.", "int"),
+    ),
+    "poll": (
+        _ID,
+        Field("measure", "Tags the poll as a survey measure, e.g. `confidence`, for before/after reports.", "str"),
+    ),
+    "reflection": (
+        _ID,
+        Field("min_words", "The fewest words a learner's reflection may have.", "int"),
+        Field("share", "`private` (default): only the learner sees it; `team`: their capstone team sees it too.",
+              "choice", choices=("private", "team")),
+    ),
+    "video": (
+        _ID,
+        Field("src", "The video file, e.g. `../../media/intro.mp4` or `media/intro.mp4`.", "str", required=True),
+        Field("captions", "The WebVTT captions file (`.vtt`).", "str", required=True),
+        Field("poster", "An image shown before the video plays.", "str"),
+    ),
+    "checklist": (_ID,),
+    "callout": (
+        Field("kind", "`note` (default), `tip` or `warning`.", "choice", choices=("note", "tip", "warning")),
+        Field("id", "Optional: callouts are not interactive.", "str"),
+    ),
+}
+
+
+@dataclass
+class BlockContext:
+    md: MarkdownIt
+    env: dict[str, Any]
+    path: str
+    lines: list[str]
+    iri_prefix: str
+    diags: Diagnostics
+    refs: list[Ref]
+
+    def error(self, line: int, col: int, message: str) -> None:
+        self.diags.error(self.path, line, col, message, self._source(line))
+
+    def warning(self, line: int, col: int, message: str) -> None:
+        self.diags.warning(self.path, line, col, message, self._source(line))
+
+    def _source(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+    def render(self, tokens: list[Token]) -> str:
+        return self.md.renderer.render(tokens, self.md.options, self.env).strip()
+
+    def render_inline(self, token: Token) -> str:
+        return self.md.renderer.renderInline(token.children or [], self.md.options, self.env).strip()
+
+
+def _line(token: Token) -> int:
+    return (token.map or [0])[0] + 1
+
+
+def _elements(tokens: list[Token]) -> list[list[Token]]:
+    """Group a token run into its top-level elements (a paragraph, a list, a fence...)."""
+    if not tokens:
+        return []
+    base = tokens[0].level
+    groups: list[list[Token]] = []
+    depth = 0
+    for token in tokens:
+        if depth == 0:
+            groups.append([])
+        groups[-1].append(token)
+        if token.level == base or depth:
+            depth += token.nesting
+    return groups
+
+
+def _plain(token: Token) -> str:
+    return "".join(c.content for c in (token.children or []) if c.type in ("text", "code_inline")).strip()
+
+
+def _strip_marker(inline: Token, length: int) -> None:
+    """Remove an option marker such as ``(x) `` from the start of an inline token."""
+    inline.content = inline.content[length:]
+    remaining = length
+    for child in inline.children or []:
+        if remaining <= 0:
+            break
+        if child.type != "text":
+            break
+        cut = min(remaining, len(child.content))
+        child.content = child.content[cut:]
+        remaining -= cut
+    if inline.children and inline.children[0].type == "text":
+        inline.children[0].content = inline.children[0].content.lstrip()
+
+
+@dataclass
+class _ParsedOption:
+    marker: str
+    option: Option
+    line: int
+
+
+def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: bool) -> list[_ParsedOption] | None:
+    """Parse a bullet list of options; None when a line is malformed (already reported)."""
+    parsed: list[_ParsedOption] = []
+    ok = True
+    items = _elements(list_tokens[1:-1])
+    for item in items:
+        line = _line(item[0])
+        parts = _elements(item[1:-1])
+        if not parts or parts[0][0].type != "paragraph_open":
+            ctx.error(line, 1, "malformed option: each option is a list item such as \"- ( ) text\"")
+            ok = False
+            continue
+        inline = parts[0][1]
+        match = _MARKER.match(inline.content)
+        marker = ""
+        if match:
+            marker = match.group(1).lower().replace(" ", "").replace("()", "( )").replace("[]", "[ ]")
+            _strip_marker(inline, match.end())
+        elif require_marker or _LOOKS_LIKE_MARKER.match(inline.content):
+            col = ctx.lines[line - 1].find(inline.content[:1]) + 1 if line <= len(ctx.lines) else 1
+            ctx.error(
+                line,
+                max(col, 1),
+                f'malformed option "{inline.content.splitlines()[0][:40]}": start it with ( ), (x), [ ] or [x]',
+            )
+            ok = False
+            continue
+        feedback = ""
+        for part in parts[1:]:
+            if part[0].type == "blockquote_open":
+                feedback += ctx.render(part[1:-1])
+            else:
+                ctx.error(_line(part[0]) if part[0].map else line, 1,
+                          "unexpected content in an option: only an indented \"> feedback\" may follow it")
+                ok = False
+        if not inline.content.strip():
+            ctx.error(line, 1, "option has no text")
+            ok = False
+        parsed.append(_ParsedOption(marker, Option(ctx.render_inline(inline), _plain(inline),
+                                                   marker in ("(x)", "[x]"), feedback), line))
+    return parsed if ok else None
+
+
+def _split_body(elements: list[list[Token]], keyword: str) -> tuple[list[Token], list[Token] | None, list[Token], list[tuple[str, int]]]:
+    """Split a block body into (before the list, the first bullet list, after it, keyword lines)."""
+    before: list[Token] = []
+    after: list[Token] = []
+    found: list[Token] | None = None
+    keyed: list[tuple[str, int]] = []
+    for element in elements:
+        first = element[0]
+        if first.type == "paragraph_open" and re.match(rf"^\s*{keyword}:", element[1].content, re.I):
+            keyed.append((element[1].content, _line(first)))
+        elif first.type == "bullet_list_open" and found is None:
+            found = element
+        else:
+            (before if found is None else after).extend(element)
+    return before, found, after, keyed
+
+
+def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
+    before, options_list, after, hints = _split_body(_elements(raw.tokens), "hint")
+    if not before:
+        ctx.error(raw.line, 1, "question has no prompt: write the question before its options")
+    if options_list is None:
+        ctx.error(raw.line, 1, "question has no options: add a list of \"- ( ) text\" lines")
+        return None
+    parsed = _options(ctx, options_list, require_marker=True)
+    if parsed is None:
+        return None
+    single = [p for p in parsed if p.marker.startswith("(")]
+    if single and len(single) != len(parsed):
+        ctx.error(parsed[0].line, 1, "question mixes single-choice ( ) and multiple-choice [ ] options")
+        return None
+    if len(parsed) < 2:
+        ctx.error(raw.line, 1, "question needs at least two options")
+    correct = [p for p in parsed if p.option.correct]
+    if not correct:
+        ctx.error(raw.line, 1, "question has no correct option: mark one with (x) or [x]")
+    elif single and len(correct) > 1:
+        ctx.error(correct[1].line, 1,
+                  "single-choice question has more than one correct option: use [ ] and [x] for multiple choice")
+    hint_html = ""
+    for text, line in hints:
+        hint_html += ctx.md.renderInline(re.sub(r"^\s*hint:\s*", "", text, flags=re.I), ctx.env)
+    return Question(
+        id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=ctx.render(before),
+        multiple=not single, options=[p.option for p in parsed], hint_html=hint_html,
+        explanation_html=ctx.render(after), max_attempts=attrs.get("max_attempts"),
+    )
+
+
+def _scale(ctx: BlockContext, text: str, line: int) -> Scale | None:
+    low = high = None
+    labels: list[str] = []
+    for row in text.splitlines():
+        key, _, value = row.partition(":")
+        key = key.strip().lower()
+        if key == "scale":
+            match = _SCALE.match(value)
+            if not match:
+                ctx.error(line, 1, f'malformed scale "{value.strip()}": write it as "scale: 1-5"')
+                return None
+            low, high = int(match.group(1)), int(match.group(2))
+        elif key == "labels":
+            labels = [label.strip() for label in value.split("|")]
+        line += 1
+    if low is None or high is None or high <= low or high - low > 10:
+        ctx.error(line - 1, 1, "a poll scale runs from a low to a higher number, at most 11 points, e.g. 1-5")
+        return None
+    if labels and len(labels) != high - low + 1:
+        ctx.error(line - 1, 1, f"the scale has {high - low + 1} points but {len(labels)} labels")
+        return None
+    return Scale(low, high, labels)
+
+
+def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
+    elements = _elements(raw.tokens)
+    scale_text = ""
+    scale_line = raw.line
+    rest: list[list[Token]] = []
+    for element in elements:
+        if element[0].type == "paragraph_open" and re.match(r"^\s*scale:", element[1].content, re.I):
+            scale_text, scale_line = element[1].content, _line(element[0])
+        elif element[0].type == "paragraph_open" and re.match(r"^\s*labels:", element[1].content, re.I):
+            scale_text += "\n" + element[1].content
+        else:
+            rest.append(element)
+    before, options_list, _after, _ = _split_body(rest, "\0")
+    if not before:
+        ctx.error(raw.line, 1, "poll has no prompt: write the question before its options or scale")
+    scale = _scale(ctx, scale_text, scale_line) if scale_text else None
+    options: list[Option] = []
+    multiple = False
+    if options_list is not None:
+        if scale_text:
+            ctx.error(raw.line, 1, "a poll has either options or a scale, not both")
+            return None
+        parsed = _options(ctx, options_list, require_marker=False)
+        if parsed is None:
+            return None
+        for p in parsed:
+            if p.option.correct:
+                ctx.error(p.line, 1, "a poll has no right answer: use ( ) or [ ] for every option")
+        multiple = any(p.marker.startswith("[") for p in parsed)
+        if multiple and any(p.marker.startswith("(") for p in parsed):
+            ctx.error(parsed[0].line, 1, "poll mixes single-choice ( ) and multiple-choice [ ] options")
+        if len(parsed) < 2:
+            ctx.error(raw.line, 1, "poll needs at least two options")
+        options = [p.option for p in parsed]
+    elif not scale_text:
+        ctx.error(raw.line, 1, "poll has no options: add a list of options or a line such as \"scale: 1-5\"")
+        return None
+    return Poll(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=ctx.render(before),
+                multiple=multiple, options=options, scale=scale, measure=attrs.get("measure") or "")
+
+
+def _reflection(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
+    prompt = ctx.render(raw.tokens)
+    if not prompt:
+        ctx.error(raw.line, 1, "reflection has no prompt")
+    min_words = attrs.get("min_words") or 0
+    if min_words < 0:
+        ctx.error(raw.line, 1, "min_words must be 0 or more")
+    return Reflection(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=prompt,
+                      min_words=max(min_words, 0), share=attrs.get("share") or "private")
+
+
+def _media(ctx: BlockContext, raw: RawBlock, value: str, name: str) -> str:
+    resolved = resolve(ctx.path, value)
+    col = next((a.col for a in raw.attrs if a.name == name), 1)
+    if resolved is None or resolved[0] == "lesson":
+        ctx.error(raw.line, col, f'{name}= must be a relative path to a file in the course\'s media folder')
+        return value
+    kind, target = resolved
+    ctx.refs.append(Ref(kind, target, raw.line, col))
+    return target
+
+
+def _video(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
+    transcript = ctx.render(raw.tokens)
+    if not transcript:
+        ctx.error(raw.line, 1, "video without transcript: write the full transcript inside the block")
+    src = _media(ctx, raw, attrs["src"], "src") if attrs.get("src") else ""
+    captions = _media(ctx, raw, attrs["captions"], "captions") if attrs.get("captions") else ""
+    if captions and not captions.lower().endswith(".vtt"):
+        col = next((a.col for a in raw.attrs if a.name == "captions"), 1)
+        ctx.error(raw.line, col, "captions= must be a WebVTT file ending in .vtt")
+    poster = _media(ctx, raw, attrs["poster"], "poster") if attrs.get("poster") else ""
+    return Video(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, src=src, captions=captions,
+                 poster=poster, transcript_html=transcript)
+
+
+def _checklist(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
+    before, items_list, after, _ = _split_body(_elements(raw.tokens), "\0")
+    if items_list is None:
+        ctx.error(raw.line, 1, "checklist has no items: add a list of \"- [ ] task\" lines")
+        return None
+    parsed = _options(ctx, items_list, require_marker=False)
+    if parsed is None:
+        return None
+    for p in parsed:
+        if p.marker.startswith("("):
+            ctx.error(p.line, 1, "checklist items use [ ], not ( )")
+        elif p.marker == "[x]":
+            ctx.warning(p.line, 1, "checklist items start unticked: the learner ticks them; use [ ]")
+    return Checklist(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line,
+                     prompt_html=ctx.render(before + after),
+                     items=[ChecklistItem(p.option.html, p.option.text) for p in parsed])
+
+
+def _callout(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
+    body = ctx.render(raw.tokens)
+    if not body:
+        ctx.error(raw.line, 1, "callout is empty")
+    return Callout(id=block_id, iri="", line=raw.line, kind=attrs.get("kind") or "note", body_html=body)
+
+
+_BUILDERS: dict[str, Callable[[BlockContext, RawBlock, dict[str, Any], str], Block | None]] = {
+    "question": _question,
+    "poll": _poll,
+    "reflection": _reflection,
+    "video": _video,
+    "checklist": _checklist,
+    "callout": _callout,
+}
+
+
+def _attributes(ctx: BlockContext, raw: RawBlock) -> dict[str, Any] | None:
+    fields = {f.name: f for f in BLOCK_ATTRS[raw.type]}
+    values: dict[str, Any] = {}
+    ok = True
+    for attr in raw.attrs:
+        field = fields.get(attr.name)
+        if field is None:
+            ctx.error(raw.line, attr.col,
+                      f'unknown attribute "{attr.name}" on {raw.type}{did_you_mean(attr.name, fields)}')
+            ok = False
+            continue
+        if attr.name in values:
+            ctx.error(raw.line, attr.col, f'attribute "{attr.name}" is given twice')
+            ok = False
+            continue
+        value: Any = attr.value
+        if field.kind == "int":
+            if not re.fullmatch(r"\d+", attr.value):
+                ctx.error(raw.line, attr.col, f'{attr.name}= must be a whole number; got "{attr.value}"')
+                ok = False
+                continue
+            value = int(attr.value)
+        elif field.kind == "choice" and attr.value not in field.choices:
+            ctx.error(raw.line, attr.col, f'{attr.name}= must be one of: {", ".join(field.choices)}; '
+                      f'got "{attr.value}"{did_you_mean(attr.value, field.choices)}')
+            ok = False
+            continue
+        elif not attr.value:
+            ctx.error(raw.line, attr.col, f"{attr.name}= has no value")
+            ok = False
+            continue
+        values[attr.name] = value
+    for field in fields.values():
+        if field.required and field.name not in values:
+            ctx.error(raw.line, raw.type_col, f'{raw.type} is missing required attribute {field.name}=')
+            ok = False
+    return values if ok else None
+
+
+def build_block(ctx: BlockContext, raw: RawBlock) -> Block | None:
+    """The typed block for one ``:::`` container, or None when it has errors (all reported)."""
+    if not raw.closed:
+        ctx.error(raw.line, 1, f'unclosed block "{raw.type or ":::"}": end it with a line of ":::"')
+    if not raw.type:
+        ctx.error(raw.line, raw.type_col, 'block has no type: write e.g. "::: question id=..."')
+        return None
+    if raw.type not in _BUILDERS:
+        ctx.error(raw.line, raw.type_col,
+                  f'unknown block type "{raw.type}"{did_you_mean(raw.type, BLOCK_TYPES)}; '
+                  f'known types: {", ".join(BLOCK_TYPES)}')
+        return None
+    if raw.header_error:
+        ctx.error(raw.line, raw.type_col, raw.header_error)
+        return None
+    for line in raw.nested:
+        ctx.error(line, 1, f"blocks cannot be nested: close the {raw.type} block before starting another")
+    attrs = _attributes(ctx, raw)
+    block_id = (attrs or {}).get("id", "")
+    if raw.type != "callout":
+        id_col = next((a.col for a in raw.attrs if a.name == "id"), raw.type_col)
+        if not block_id and attrs is not None:
+            ctx.error(raw.line, raw.type_col, f"{raw.type} block without id: add id=<a name unique in the course>")
+            return None
+        if block_id and not BLOCK_ID.match(block_id):
+            ctx.error(raw.line, id_col, f'block id "{block_id}" may use only letters, digits, - and _')
+            return None
+    if attrs is None or raw.nested:
+        return None
+    return _BUILDERS[raw.type](ctx, raw, attrs, block_id)

@@ -1,0 +1,1 @@
+"""Markdown extensions, each a ``x_plugin(md, **opts)`` function in its own module."""

@@ -1,0 +1,302 @@
+"""The compiled course: a typed model that the runtime loads without re-parsing Markdown.
+
+Correct answers and feedback live here only. A lesson's HTML fragment holds a
+placeholder (see :data:`PLACEHOLDER`) where each block goes; the runtime renders
+the block from this model, revealing feedback only after an answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from .diagnostics import Diagnostic
+
+PLACEHOLDER = "<!--mc:block:{index}-->"
+"""Marks where block number ``index`` of a lesson goes in the lesson's HTML fragment."""
+
+ACTIVITY = "http://adlnet.gov/expapi/activities/"
+ACTIVITY_TYPES = {
+    "course": ACTIVITY + "course",
+    "module": ACTIVITY + "module",
+    "lesson": ACTIVITY + "lesson",
+    "question": ACTIVITY + "cmi.interaction",
+    "poll": ACTIVITY + "cmi.interaction",
+    "reflection": ACTIVITY + "cmi.interaction",
+    "checklist": ACTIVITY + "cmi.interaction",
+    "video": "https://w3id.org/xapi/video/activity-type/video",
+}
+
+BlockType = Literal["question", "poll", "reflection", "video", "checklist", "callout"]
+BLOCK_TYPES: tuple[BlockType, ...] = ("question", "poll", "reflection", "video", "checklist", "callout")
+
+
+@dataclass
+class Option:
+    html: str
+    """The option's label as inline HTML."""
+    text: str
+    """The label as plain text, for xAPI choice descriptions and CSV exports."""
+    correct: bool = False
+    feedback_html: str = ""
+
+
+@dataclass
+class Scale:
+    low: int
+    high: int
+    labels: list[str] = field(default_factory=list)
+    """One label per point of the scale, or empty for bare numbers."""
+
+
+@dataclass
+class Block:
+    type: ClassVar[str] = ""
+    id: str
+    iri: str
+    line: int
+    prompt_html: str = ""
+
+    @property
+    def interactive(self) -> bool:
+        return self.type != "callout"
+
+    @property
+    def activity_type(self) -> str:
+        return ACTIVITY_TYPES.get(self.type, "")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["type"] = self.type
+        return data
+
+
+@dataclass
+class Question(Block):
+    type: ClassVar[str] = "question"
+    multiple: bool = False
+    options: list[Option] = field(default_factory=list)
+    hint_html: str = ""
+    explanation_html: str = ""
+    """Shown to every learner after they answer, whatever they chose."""
+    max_attempts: int | None = None
+
+    @property
+    def correct(self) -> list[int]:
+        return [i for i, option in enumerate(self.options) if option.correct]
+
+
+@dataclass
+class Poll(Block):
+    type: ClassVar[str] = "poll"
+    multiple: bool = False
+    options: list[Option] = field(default_factory=list)
+    scale: Scale | None = None
+    measure: str = ""
+    """The survey measure this poll feeds, e.g. ``confidence``; empty when untagged."""
+
+
+@dataclass
+class Reflection(Block):
+    type: ClassVar[str] = "reflection"
+    min_words: int = 0
+    share: Literal["private", "team"] = "private"
+
+
+@dataclass
+class Video(Block):
+    type: ClassVar[str] = "video"
+    src: str = ""
+    captions: str = ""
+    poster: str = ""
+    transcript_html: str = ""
+
+
+@dataclass
+class ChecklistItem:
+    html: str
+    text: str
+
+
+@dataclass
+class Checklist(Block):
+    type: ClassVar[str] = "checklist"
+    items: list[ChecklistItem] = field(default_factory=list)
+
+
+@dataclass
+class Callout(Block):
+    type: ClassVar[str] = "callout"
+    kind: Literal["note", "tip", "warning"] = "note"
+    body_html: str = ""
+
+
+BLOCK_CLASSES: dict[str, type[Block]] = {
+    cls.type: cls for cls in (Question, Poll, Reflection, Video, Checklist, Callout)
+}
+
+
+def block_from_dict(data: dict[str, Any]) -> Block:
+    data = dict(data)
+    cls = BLOCK_CLASSES[data.pop("type")]
+    if "options" in data:
+        data["options"] = [Option(**o) for o in data["options"]]
+    if data.get("scale"):
+        data["scale"] = Scale(**data["scale"])
+    if "items" in data:
+        data["items"] = [ChecklistItem(**i) for i in data["items"]]
+    return cls(**data)
+
+
+@dataclass
+class Reference:
+    """A link or media path in a lesson, checked against the course once every lesson is known."""
+
+    kind: Literal["lesson", "media"]
+    target: str
+    """Course-relative path of the file referred to."""
+    line: int
+    col: int
+
+
+@dataclass
+class Lesson:
+    id: str
+    """The slug: the file name without its number prefix, e.g. ``framing`` for ``020-framing.md``."""
+    module: str
+    file: str
+    """Course-relative source path."""
+    title: str
+    iri: str
+    complete_when: Literal["viewed", "answered", "passed"]
+    duration: int | None
+    """Seconds, when the author gave one."""
+    blocks: list[Block]
+    html: str
+    """The rendered body with a :data:`PLACEHOLDER` per block."""
+    source_hash: str
+    references: list[Reference] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    activity_type: ClassVar[str] = ACTIVITY_TYPES["lesson"]
+
+    @property
+    def graded(self) -> list[Question]:
+        return [b for b in self.blocks if isinstance(b, Question)]
+
+    def block(self, block_id: str) -> Block | None:
+        return next((b for b in self.blocks if b.id == block_id), None)
+
+    def to_dict(self, *, with_html: bool = True) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "module": self.module,
+            "file": self.file,
+            "title": self.title,
+            "iri": self.iri,
+            "complete_when": self.complete_when,
+            "duration": self.duration,
+            "blocks": [b.to_dict() for b in self.blocks],
+            "html": self.html if with_html else "",
+            "source_hash": self.source_hash,
+            "references": [dataclasses.asdict(r) for r in self.references],
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Lesson:
+        return cls(
+            id=data["id"],
+            module=data["module"],
+            file=data["file"],
+            title=data["title"],
+            iri=data["iri"],
+            complete_when=data["complete_when"],
+            duration=data["duration"],
+            blocks=[block_from_dict(b) for b in data["blocks"]],
+            html=data.get("html", ""),
+            source_hash=data["source_hash"],
+            references=[Reference(**r) for r in data.get("references", [])],
+            diagnostics=[Diagnostic.from_dict(d) for d in data.get("diagnostics", [])],
+        )
+
+
+@dataclass
+class Module:
+    id: str
+    """The module's folder name."""
+    title: str
+    summary: str
+    iri: str
+    complete_when: Literal["all_lessons", "passed"]
+    mastery_score: float
+    requires: list[str]
+    lessons: list[Lesson]
+    activity_type: ClassVar[str] = ACTIVITY_TYPES["module"]
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)
+
+
+@dataclass
+class Course:
+    id: str
+    """The course IRI."""
+    slug: str
+    """The course folder's name; the runtime uses it in URLs."""
+    title: str
+    language: str
+    description: str
+    mastery_score: float
+    max_attempts: int | None
+    completion_modules: list[str]
+    completion_capstone: bool
+    allow_html: bool
+    modules: list[Module]
+    capstone: dict[str, Any] | None = None
+    certificate: dict[str, Any] | None = None
+    activity_type: ClassVar[str] = ACTIVITY_TYPES["course"]
+
+    @property
+    def iri(self) -> str:
+        return self.id
+
+    def module(self, module_id: str) -> Module | None:
+        return next((m for m in self.modules if m.id == module_id), None)
+
+    def lessons(self) -> list[Lesson]:
+        return [lesson for module in self.modules for lesson in module.lessons]
+
+    def blocks(self) -> dict[str, tuple[Lesson, Block]]:
+        """Every interactive block by id (ids are unique in a course)."""
+        return {b.id: (lesson, b) for lesson in self.lessons() for b in lesson.blocks if b.interactive}
+
+    def manifest(self) -> dict[str, Any]:
+        """The course without lesson bodies, as written to ``course.json``."""
+        return {
+            "format": 1,
+            "id": self.id,
+            "slug": self.slug,
+            "title": self.title,
+            "language": self.language,
+            "description": self.description,
+            "mastery_score": self.mastery_score,
+            "max_attempts": self.max_attempts,
+            "completion": {"modules": self.completion_modules, "capstone": self.completion_capstone},
+            "allow_html": self.allow_html,
+            "capstone": self.capstone,
+            "certificate": self.certificate,
+            "modules": [
+                {
+                    "id": m.id,
+                    "title": m.title,
+                    "summary": m.summary,
+                    "iri": m.iri,
+                    "complete_when": m.complete_when,
+                    "mastery_score": m.mastery_score,
+                    "requires": m.requires,
+                    "lessons": [lesson.source_hash for lesson in m.lessons],
+                }
+                for m in self.modules
+            ],
+        }

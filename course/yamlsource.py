@@ -1,0 +1,102 @@
+"""YAML that remembers where each key and value came from, so errors can point at them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Pos:
+    line: int
+    col: int
+
+
+class LocatedDict(dict[str, Any]):
+    """A mapping that knows the 1-based position of each key and of each value."""
+
+    pos: Pos
+    key_pos: dict[str, Pos]
+    value_pos: dict[str, Pos]
+
+    def at_key(self, key: str) -> Pos:
+        return self.key_pos.get(key, self.pos)
+
+    def at_value(self, key: str) -> Pos:
+        return self.value_pos.get(key, self.at_key(key))
+
+
+class LocatedList(list[Any]):
+    pos: Pos
+    item_pos: list[Pos]
+
+    def at(self, index: int) -> Pos:
+        return self.item_pos[index] if 0 <= index < len(self.item_pos) else self.pos
+
+
+def _pos(node: yaml.Node, line_offset: int) -> Pos:
+    return Pos(node.start_mark.line + 1 + line_offset, node.start_mark.column + 1)
+
+
+class _Loader(yaml.SafeLoader):
+    line_offset = 0
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
+    result = LocatedDict()
+    result.pos = _pos(node, loader.line_offset)
+    result.key_pos = {}
+    result.value_pos = {}
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        key = str(key)
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f'duplicate key "{key}"', key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_pos[key] = _pos(key_node, loader.line_offset)
+        result.value_pos[key] = _pos(value_node, loader.line_offset)
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+    result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+    result.pos = _pos(node, loader.line_offset)
+    result.item_pos = [_pos(child, loader.line_offset) for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)  # type: ignore[arg-type]
+
+
+class YamlError(Exception):
+    def __init__(self, message: str, line: int, col: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+
+
+def load(text: str, *, line_offset: int = 0) -> Any:
+    """Parse YAML text; raise :class:`YamlError` with a 1-based position on failure.
+
+    ``line_offset`` shifts reported lines, for YAML embedded in another file
+    (a lesson's front matter starts on the line after ``---``).
+    """
+    loader_cls = type("_OffsetLoader", (_Loader,), {"line_offset": line_offset})
+    try:
+        return yaml.load(text, Loader=loader_cls)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + line_offset if mark else 1 + line_offset
+        col = mark.column + 1 if mark else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        context = f" {exc.context}" if exc.context and exc.problem else ""
+        raise YamlError(f"invalid YAML: {problem}{context}", line, col) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"invalid YAML: {exc}", 1 + line_offset, 1) from None

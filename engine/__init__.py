@@ -1,0 +1,1 @@
+"""The Masterclass runtime: web app, storage, progress, xAPI and the command line."""

@@ -1,0 +1,114 @@
+"""The ``masterclass`` command: one click group, a thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from course import Builder, BuildResult, write_compiled
+from course.output import read_lesson
+
+
+def course_dirs(path: str | None) -> list[Path]:
+    """The course folders a command acts on: PATH itself, or every course under it."""
+    base = Path(path) if path else Path("content") if not Path("course.yaml").exists() else Path(".")
+    if (base / "course.yaml").exists() or not base.is_dir():
+        return [base]
+    found = sorted(p for p in base.iterdir() if (p / "course.yaml").is_file())
+    return found or [base]
+
+
+class _Bar:
+    """A progress bar on a terminal; nothing elsewhere, so logs stay clean."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 50 or (done % 25 and done != total):
+            return
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        self.shown = True
+        if done == total:
+            sys.stderr.write("\r" + " " * (len(self.label) + width + 20) + "\r")
+
+
+def _report(result: BuildResult, where: Path, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({
+            "course": str(where),
+            "ok": result.ok,
+            "summary": result.summary(),
+            "diagnostics": [d.to_dict() for d in result.diagnostics],
+        }, ensure_ascii=False))
+        return
+    for diagnostic in result.diagnostics:
+        click.echo(diagnostic.format())
+
+
+@click.group()
+@click.version_option(package_name="masterclass")
+def cli() -> None:
+    """Masterclass: compile, serve and report on e-learning courses."""
+
+
+@cli.command()
+@click.argument("course_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json prints one object per course, for editors and CI.")
+def check(course_dir: str | None, fmt: str) -> None:
+    """Check a course folder and report every problem as path:line:col.
+
+    Exits with status 1 when there is any error. Example:
+
+        masterclass check content/innovation-masterclass
+    """
+    failed = False
+    for where in course_dirs(course_dir):
+        result = Builder(where, progress=_Bar(f"Checking {where.name}")).build()
+        _report(result, where, fmt)
+        if fmt == "text":
+            status = "ok" if result.ok else "failed"
+            click.echo(f"{where}: {status}: {result.summary()}")
+        failed = failed or not result.ok
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.argument("course_dir", required=False, type=click.Path(file_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(file_okay=False), default=None,
+              help="Where to write the compiled course. Default: build/<course folder name>.")
+def build(course_dir: str | None, output: str | None) -> None:
+    """Compile a course into DIR for the runtime to load without re-parsing Markdown.
+
+    Unchanged lessons are taken from DIR's earlier build. Example:
+
+        masterclass build content/innovation-masterclass -o build/innovation-masterclass
+    """
+    failed = False
+    dirs = course_dirs(course_dir)
+    for where in dirs:
+        out = Path(output) if output and len(dirs) == 1 else Path(output or "build") / where.resolve().name
+        builder = Builder(where, progress=_Bar(f"Building {where.name}"),
+                          lesson_store=lambda digest, out=out: read_lesson(out, digest))
+        result = builder.build()
+        for diagnostic in result.diagnostics:
+            click.echo(diagnostic.format(), err=True)
+        if result.ok and result.course is not None:
+            write_compiled(result.course, where, out)
+            click.echo(f"Built {where} -> {out}: {result.summary()} ({result.parsed} parsed)")
+        else:
+            click.echo(f"{where}: not built: {result.summary()}", err=True)
+            failed = True
+    sys.exit(1 if failed else 0)
+
+
+def main() -> None:
+    cli()
