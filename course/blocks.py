@@ -83,10 +83,11 @@ class BlockContext:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
     def render(self, tokens: list[Token]) -> str:
-        return self.md.renderer.render(tokens, self.md.options, self.env).strip()
+        return str(self.md.renderer.render(tokens, self.md.options, self.env)).strip()
 
     def render_inline(self, token: Token) -> str:
-        return self.md.renderer.renderInline(token.children or [], self.md.options, self.env).strip()
+        renderer: Any = self.md.renderer
+        return str(renderer.renderInline(token.children or [], self.md.options, self.env)).strip()
 
 
 def _line(token: Token) -> int:
@@ -179,7 +180,10 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
     return parsed if ok else None
 
 
-def _split_body(elements: list[list[Token]], keyword: str) -> tuple[list[Token], list[Token] | None, list[Token], list[tuple[str, int]]]:
+Split = tuple[list[Token], list[Token] | None, list[Token], list[tuple[str, int]]]
+
+
+def _split_body(elements: list[list[Token]], keyword: str) -> Split:
     """Split a block body into (before the list, the first bullet list, after it, keyword lines)."""
     before: list[Token] = []
     after: list[Token] = []
@@ -219,7 +223,7 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
         ctx.error(correct[1].line, 1,
                   "single-choice question has more than one correct option: use [ ] and [x] for multiple choice")
     hint_html = ""
-    for text, line in hints:
+    for text, _line in hints:
         hint_html += ctx.md.renderInline(re.sub(r"^\s*hint:\s*", "", text, flags=re.I), ctx.env)
     return Question(
         id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=ctx.render(before),
@@ -364,7 +368,8 @@ _BUILDERS: dict[str, Callable[[BlockContext, RawBlock, dict[str, Any], str], Blo
 }
 
 
-def _attributes(ctx: BlockContext, raw: RawBlock) -> dict[str, Any] | None:
+def _attributes(ctx: BlockContext, raw: RawBlock) -> tuple[dict[str, Any], bool]:
+    """The block's attribute values that are valid, and whether all of them were."""
     fields = {f.name: f for f in BLOCK_ATTRS[raw.type]}
     values: dict[str, Any] = {}
     ok = True
@@ -400,7 +405,7 @@ def _attributes(ctx: BlockContext, raw: RawBlock) -> dict[str, Any] | None:
         if field.required and field.name not in values:
             ctx.error(raw.line, raw.type_col, f'{raw.type} is missing required attribute {field.name}=')
             ok = False
-    return values if ok else None
+    return values, ok
 
 
 def build_block(ctx: BlockContext, raw: RawBlock) -> Block | None:
@@ -420,16 +425,18 @@ def build_block(ctx: BlockContext, raw: RawBlock) -> Block | None:
         return None
     for line in raw.nested:
         ctx.error(line, 1, f"blocks cannot be nested: close the {raw.type} block before starting another")
-    attrs = _attributes(ctx, raw)
-    block_id = (attrs or {}).get("id", "")
+    attrs, ok = _attributes(ctx, raw)
+    block_id = attrs.get("id", "")
     if raw.type != "callout":
         id_col = next((a.col for a in raw.attrs if a.name == "id"), raw.type_col)
-        if not block_id and attrs is not None:
+        if not block_id and not any(a.name == "id" for a in raw.attrs):
             ctx.error(raw.line, raw.type_col, f"{raw.type} block without id: add id=<a name unique in the course>")
-            return None
-        if block_id and not BLOCK_ID.match(block_id):
+            ok = False
+        elif block_id and not BLOCK_ID.match(block_id):
             ctx.error(raw.line, id_col, f'block id "{block_id}" may use only letters, digits, - and _')
-            return None
-    if attrs is None or raw.nested:
+            ok = False
+    if raw.nested:
         return None
-    return _BUILDERS[raw.type](ctx, raw, attrs, block_id)
+    # Build even a block with bad attributes, so its body's problems are reported in the same run.
+    block = _BUILDERS[raw.type](ctx, raw, attrs, block_id)
+    return block if ok else None

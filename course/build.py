@@ -101,8 +101,10 @@ def read_yaml(root: Path, rel: str, diags: Diagnostics) -> Any:
 
 def read_config(root: Path, diags: Diagnostics) -> CourseConfig:
     """Stage 1: course.yaml."""
+    before = len(diags)
     raw = read_yaml(root, "course.yaml", diags)
-    if raw is None and not (root / "course.yaml").exists():
+    if len(diags) > before:
+        # Unreadable course.yaml: its own message says why; "missing key" messages would only add noise.
         return CourseConfig({f.name: f.default for f in COURSE_FIELDS}, None)
     values = validate(raw, COURSE_FIELDS, path="course.yaml", diags=diags, what="course.yaml")
     return CourseConfig(values, raw if isinstance(raw, yamlsource.LocatedDict) else None)
@@ -131,8 +133,12 @@ def discover(root: Path, config: CourseConfig, diags: Diagnostics) -> list[Modul
                         f'module "{name}" is listed but modules/{name}/ is missing{did_you_mean(name, present)}')
             continue
         rel = f"modules/{name}/module.yaml"
+        before = len(diags)
         module_raw = read_yaml(root, rel, diags)
-        module_config = validate(module_raw, MODULE_FIELDS, path=rel, diags=diags, what="module.yaml")
+        if len(diags) > before:
+            module_config = {f.name: f.default for f in MODULE_FIELDS}
+        else:
+            module_config = validate(module_raw, MODULE_FIELDS, path=rel, diags=diags, what="module.yaml")
         lessons = _lesson_files(root, name, diags)
         if not lessons:
             diags.error(rel, 1, 1, f"module {name} has no lessons: add files named like 010-introduction.md")
@@ -194,6 +200,8 @@ class Builder:
             diags.error(str(self.root), 1, 1, "no such course folder")
             return BuildResult(None, diags.sorted(), time.perf_counter() - started, 0)
         config = read_config(self.root, diags)
+        if config.raw is None:
+            return BuildResult(None, diags.sorted(), time.perf_counter() - started, 0)
         sources = discover(self.root, config, diags)
         lessons, parsed = self.compile_lessons(config, sources, diags)
         course = assemble(self.root, config, sources, lessons)

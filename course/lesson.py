@@ -78,17 +78,17 @@ def compile_lesson(
         tokens = []
 
     front: Any = None
+    meta: dict[str, Any] = {f.name: f.default for f in LESSON_FIELDS}
     if tokens and tokens[0].type == "front_matter":
         try:
             front = yamlsource.load(tokens[0].content, line_offset=1)
         except yamlsource.YamlError as exc:
             diags.error(path, exc.line, exc.col, exc.message, lines[exc.line - 1] if exc.line <= len(lines) else "")
-            front = {}
+        else:
+            meta = validate(front, LESSON_FIELDS, path=path, diags=diags, what="the lesson's front matter",
+                            at=yamlsource.Pos(2, 1))
     else:
         diags.error(path, 1, 1, 'lesson has no front matter: start the file with "---", "title: ...", "---"')
-        front = {}
-    meta = validate(front or None, LESSON_FIELDS, path=path, diags=diags, what="the lesson's front matter",
-                    at=yamlsource.Pos(2, 1))
 
     raws: list[RawBlock] = env.get("mc_blocks", [])
     refs: list[Ref] = env.get("mc_refs", [])

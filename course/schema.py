@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .diagnostics import Diagnostics, did_you_mean
-from .yamlsource import LocatedDict, LocatedList, Pos
+from .yamlsource import LocatedDict, Pos
 
 Check = Callable[[Any], "str | None"]
 """Returns an error message for a bad value, or None when the value is fine."""

@@ -1,0 +1,37 @@
+# The two commands a fresh machine needs are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup lint check bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	$(BIN)/masterclass serve
+
+lint: setup
+	$(BIN)/ruff check course engine tests bench
+	$(BIN)/mypy course engine
+
+check: setup
+	$(BIN)/masterclass check content
+
+test: setup lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/build_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Lets tests import the shared helpers module.
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,33 @@
+"""Shared test helpers: a small course folder to put a lesson under test in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+COURSE_YAML = """\
+id: https://learn.example.gov.uk/courses/demo
+title: Demo course
+language: en-GB
+modules: [01-intro]
+"""
+
+OTHER_LESSON = """\
+---
+title: The other lesson
+---
+Nothing to see.
+"""
+
+
+def make_course(root: Path, *, lesson: str | None = None, course_yaml: str = COURSE_YAML) -> Path:
+    """A valid one-module course; ``lesson`` becomes modules/01-intro/010-lesson.md."""
+    module = root / "modules" / "01-intro"
+    module.mkdir(parents=True, exist_ok=True)
+    (root / "media").mkdir(exist_ok=True)
+    (root / "course.yaml").write_text(course_yaml, encoding="utf-8")
+    (module / "module.yaml").write_text("title: Introduction\nsummary: Where it starts.\n", encoding="utf-8")
+    (module / "010-lesson.md").write_text(lesson or "---\ntitle: A lesson\n---\nHello.\n", encoding="utf-8")
+    (module / "020-other.md").write_text(OTHER_LESSON, encoding="utf-8")
+    for name in ("pic.png", "clip.mp4", "clip.vtt"):
+        (root / "media" / name).write_bytes(b"WEBVTT\n" if name.endswith(".vtt") else b"\0")
+    return root
