@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 
 .PHONY: run test setup lint check bench clean
 
-setup: $(VENV)/.installed node_modules/.installed
+CSS := themes/govuk/static/masterclass.css
+
+setup: $(VENV)/.installed node_modules/.installed $(CSS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +18,10 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The theme's stylesheet is built from GOV.UK Frontend's Sass (with Arial), never committed.
+$(CSS): themes/govuk/scss/masterclass.scss node_modules/.installed
+	node_modules/.bin/sass --no-source-map --load-path=node_modules --style=compressed --quiet-deps $< $@
 
 run: setup
 	$(BIN)/masterclass serve

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -96,8 +97,7 @@ def build(course_dir: str | None, output: str | None) -> None:
     dirs = course_dirs(course_dir)
     for where in dirs:
         out = Path(output) if output and len(dirs) == 1 else Path(output or "build") / where.resolve().name
-        builder = Builder(where, progress=_Bar(f"Building {where.name}"),
-                          lesson_store=lambda digest, out=out: read_lesson(out, digest))
+        builder = Builder(where, progress=_Bar(f"Building {where.name}"), lesson_store=partial(read_lesson, out))
         result = builder.build()
         for diagnostic in result.diagnostics:
             click.echo(diagnostic.format(), err=True)
@@ -108,6 +108,72 @@ def build(course_dir: str | None, output: str | None) -> None:
             click.echo(f"{where}: not built: {result.summary()}", err=True)
             failed = True
     sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(file_okay=False))
+@click.option("--db", "db_path", default="masterclass.db", show_default=True, help="The SQLite database file.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--config", "config", default=None, help="Settings file (default: masterclass.yaml if present).")
+def serve(path: str | None, db_path: str, host: str, port: int, config: str | None) -> None:
+    """Serve courses to learners: a course folder, a folder of courses, or every course under content/.
+
+    The database is created and migrated on first start. Example:
+
+        masterclass serve content --db masterclass.db --port 8000
+    """
+    import uvicorn
+
+    from .settings import SettingsError, load_settings
+    from .storage.db import SchemaTooNew, Store
+    from .web import create_app
+    from .web.courses import CourseLoadError, discover_courses
+
+    try:
+        settings = load_settings(config)
+        courses = discover_courses(Path(path or "content"))
+        store = Store(db_path)
+    except (SettingsError, CourseLoadError, SchemaTooNew) as exc:
+        raise click.ClickException(str(exc)) from None
+    app = create_app(settings=settings, store=store, courses=courses)
+    names = ", ".join(f"/{rt.slug}/" for rt in courses)
+    click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")
+    uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
+                log_level="info", proxy_headers=False)
+
+
+@cli.group()
+def users() -> None:
+    """Manage accounts."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--department", required=True)
+@click.option("--admin", "role", flag_value="admin", help="Make an admin.")
+@click.option("--facilitator", "role", flag_value="facilitator", help="Make a facilitator.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given.")
+@click.option("--db", "db_path", default="masterclass.db", show_default=True)
+def users_add(email: str, name: str, department: str, role: str | None, password: str, db_path: str) -> None:
+    """Create an account, e.g. the first admin. Example:
+
+        masterclass users add admin@example.gov.uk --name "Ada Admin" --department "Cabinet Office" --admin
+    """
+    from .security import hash_password
+    from .storage.db import EmailTaken, Store
+
+    if len(password) < 10:
+        raise click.ClickException("the password must be 10 characters or more")
+    store = Store(db_path)
+    try:
+        user = store.create_user(name=name, email=email, department=department,
+                                 password_hash=hash_password(password), role=role or "learner")
+    except EmailTaken:
+        raise click.ClickException(f"there is already an account for {email}") from None
+    click.echo(f"Created {user.role} {user.email}")
 
 
 def main() -> None:

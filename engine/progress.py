@@ -1,0 +1,137 @@
+"""Progress and completion, computed from recorded events against the compiled course.
+
+Because it is computed, content edits are handled: a block id that no longer
+exists no longer counts. Completions once reached are recorded and stay, so a
+new required block reopens nothing a learner already completed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from course import Course, Lesson, Module
+from course.model import Poll, Question
+
+from .storage.db import Records
+
+Status = Literal["not_started", "in_progress", "completed", "locked"]
+
+
+@dataclass
+class LessonProgress:
+    lesson: Lesson
+    status: Status
+    score: float | None
+    """Mean of the lesson's question scores (unanswered counts 0); None without questions."""
+
+
+@dataclass
+class ModuleProgress:
+    module: Module
+    status: Status
+    lessons: list[LessonProgress]
+    score: float | None
+
+
+@dataclass
+class CourseProgress:
+    course: Course
+    modules: list[ModuleProgress]
+    completed: bool
+    percent: int
+    next_lesson: Lesson | None
+    new_completions: list[tuple[str, str, float | None]] = field(default_factory=list)
+    """(kind, IRI, score) for completions reached now and not yet recorded."""
+
+    def lesson(self, lesson: Lesson) -> LessonProgress:
+        return next(lp for mp in self.modules for lp in mp.lessons if lp.lesson is lesson)
+
+    def module_of(self, lesson: Lesson) -> ModuleProgress:
+        return next(mp for mp in self.modules if any(lp.lesson is lesson for lp in mp.lessons))
+
+
+def question_score(lesson_questions: list[Question], records: Records) -> float | None:
+    if not lesson_questions:
+        return None
+    return sum(records.latest[q.iri].score if q.iri in records.latest else 0.0
+               for q in lesson_questions) / len(lesson_questions)
+
+
+def _answered(block: Question | Poll, records: Records) -> bool:
+    return block.iri in (records.latest if isinstance(block, Question) else records.responses)
+
+
+def lesson_progress(lesson: Lesson, records: Records, mastery: float) -> LessonProgress:
+    questions = lesson.graded
+    score = question_score(questions, records)
+    if lesson.iri in records.completions:
+        return LessonProgress(lesson, "completed", score)
+    viewed = lesson.iri in records.views
+    answerable = [b for b in lesson.blocks if isinstance(b, Question | Poll)]
+    if lesson.complete_when == "viewed":
+        done = viewed
+    elif lesson.complete_when == "answered":
+        done = viewed and all(_answered(b, records) for b in answerable)
+    else:
+        done = viewed and all(_answered(q, records) for q in questions) and (score or 0.0) >= mastery
+    started = viewed or any(b.iri in records.responses or b.iri in records.latest for b in lesson.blocks)
+    return LessonProgress(lesson, "completed" if done else "in_progress" if started else "not_started", score)
+
+
+def evaluate(course: Course, records: Records, last_lesson_iri: str | None = None) -> CourseProgress:
+    modules: list[ModuleProgress] = []
+    new: list[tuple[str, str, float | None]] = []
+    complete_modules: set[str] = set()
+    for module in course.modules:
+        lessons = [lesson_progress(lesson, records, module.mastery_score) for lesson in module.lessons]
+        for lp in lessons:
+            if lp.status == "completed" and lp.lesson.iri not in records.completions:
+                new.append(("lesson", lp.lesson.iri, lp.score))
+        questions = [q for lesson in module.lessons for q in lesson.graded]
+        score = question_score(questions, records)
+        if module.iri in records.completions:
+            status: Status = "completed"
+        elif all(lp.status == "completed" for lp in lessons) and (
+            module.complete_when == "all_lessons" or (score or 0.0) >= module.mastery_score
+        ):
+            status = "completed"
+            new.append(("module", module.iri, score))
+        elif any(lp.status != "not_started" for lp in lessons):
+            status = "in_progress"
+        else:
+            status = "not_started"
+        modules.append(ModuleProgress(module, status, lessons, score))
+        if status == "completed":
+            complete_modules.add(module.id)
+    for mp in modules:
+        if mp.status == "not_started" and not set(mp.module.requires) <= complete_modules:
+            mp.status = "locked"
+    every = [lp for mp in modules for lp in mp.lessons]
+    done = sum(lp.status == "completed" for lp in every)
+    completed = course.iri in records.completions or set(course.completion_modules) <= complete_modules
+    if completed and course.iri not in records.completions:
+        new.append(("course", course.iri, None))
+    return CourseProgress(
+        course=course,
+        modules=modules,
+        completed=completed,
+        percent=round(100 * done / len(every)) if every else 0,
+        next_lesson=_next_lesson(modules, last_lesson_iri),
+        new_completions=new,
+    )
+
+
+def _next_lesson(modules: list[ModuleProgress], last_iri: str | None) -> Lesson | None:
+    """Where "Continue" goes: the last lesson if unfinished, else the next open one after it."""
+    open_lessons = [(mp, lp) for mp in modules if mp.status != "locked" for lp in mp.lessons]
+    order = [lp.lesson.iri for _, lp in open_lessons]
+    start = order.index(last_iri) if last_iri in order else 0
+    for _, lp in open_lessons[start:] + open_lessons[:start]:
+        if lp.status != "completed":
+            return lp.lesson
+    return None
+
+
+def is_locked(progress: CourseProgress, lesson: Lesson) -> bool:
+    return progress.module_of(lesson).status == "locked"

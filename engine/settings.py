@@ -1,0 +1,119 @@
+"""Service settings: one documented file, each value overridable by an environment variable.
+
+The file is YAML (``masterclass.yaml`` in the working folder, or the path in
+``MASTERCLASS_CONFIG``). Every :class:`Setting` carries its documentation; a
+doc-contract test checks that docs/settings.md lists each one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    doc: str
+    default: Any
+    kind: str = "str"
+    """str, int, bool or list (a YAML list, or a comma-separated environment value)."""
+
+    @property
+    def env(self) -> str:
+        return "MASTERCLASS_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("base_url", "The address learners use, e.g. `https://learn.example.gov.uk`. It is the home page "
+            "of learner accounts in xAPI statements; cookies are marked Secure when it starts with https.",
+            "http://127.0.0.1:8000"),
+    Setting("service_name", "The service name shown in the header and page titles.", "Innovation Masterclass"),
+    Setting("departments", "The departments a learner chooses from when they register.",
+            ["Cabinet Office", "Department for Education", "Department for Work and Pensions",
+             "Department of Health and Social Care", "HM Revenue and Customs", "HM Treasury", "Home Office",
+             "Ministry of Defence", "Ministry of Justice", "Other"], "list"),
+    Setting("allowed_email_domains", "If not empty, only work emails ending in one of these domains may "
+            "register, e.g. `gov.uk`. A domain also allows its subdomains.", [], "list"),
+    Setting("max_body_bytes", "The largest request body accepted, in bytes; larger ones get 413.", 65536, "int"),
+    Setting("sign_in_attempts", "Failed sign-ins allowed per account and per address in 15 minutes.", 5, "int"),
+    Setting("access_log", "Write one line per request to standard output.", True, "bool"),
+    Setting("xapi_include_email", "Identify learners in xAPI statements by email instead of an opaque "
+            "account id. Off by default (data minimisation).", False, "bool"),
+)
+
+
+@dataclass
+class Settings:
+    values: dict[str, Any] = field(default_factory=lambda: {s.name: s.default for s in SETTINGS})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def secure_cookies(self) -> bool:
+        return str(self.values["base_url"]).startswith("https://")
+
+
+class SettingsError(Exception):
+    pass
+
+
+def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    if setting.kind == "list":
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise SettingsError(f"{where}: {setting.name} must be a list of text")
+    if setting.kind == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where}: {setting.name} must be a whole number") from None
+    if setting.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{where}: {setting.name} must be true or false")
+    if not isinstance(value, str):
+        raise SettingsError(f"{where}: {setting.name} must be text")
+    return value
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    file = Path(path or environ.get("MASTERCLASS_CONFIG") or "masterclass.yaml")
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{file}: invalid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"{file}: must be a mapping of setting names to values")
+        known = {s.name for s in SETTINGS}
+        unknown = sorted(set(loaded) - known)
+        if unknown:
+            raise SettingsError(f"{file}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        data = loaded
+    values = {}
+    for setting in SETTINGS:
+        value = setting.default
+        if setting.name in data:
+            value = _coerce(setting, data[setting.name], str(file))
+        if setting.env in environ:
+            value = _coerce(setting, environ[setting.env], setting.env)
+        values[setting.name] = value
+    values["base_url"] = str(values["base_url"]).rstrip("/")
+    return Settings(values)

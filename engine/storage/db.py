@@ -1,0 +1,368 @@
+"""The SQLite store: connection settings, migrations, and the queries the runtime needs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .migrations import MIGRATIONS
+
+
+def now() -> str:
+    """Timestamps are ISO 8601 in UTC with the offset, as xAPI wants them."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer engine; refuse rather than corrupt it."""
+
+
+class EmailTaken(Exception):
+    pass
+
+
+class AttemptsExhausted(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    public_id: str
+    name: str
+    email: str
+    department: str
+    role: str
+    password_hash: str = field(repr=False)
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    id: int
+    user_id: int
+    course_iri: str
+    registration: str
+    created_at: str
+    last_lesson_iri: str | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    block_iri: str
+    attempt_no: int
+    response: Any
+    score: float
+    success: bool
+    created_at: str
+
+
+@dataclass
+class Records:
+    """Everything recorded for one enrolment: the input to progress and completion."""
+
+    views: dict[str, str] = field(default_factory=dict)
+    """lesson IRI -> first viewed at."""
+    responses: dict[str, Any] = field(default_factory=dict)
+    """block IRI -> latest value (poll choice, reflection text, ticked items, watched)."""
+    latest: dict[str, Attempt] = field(default_factory=dict)
+    """question IRI -> latest attempt."""
+    attempts: dict[str, int] = field(default_factory=dict)
+    """question IRI -> number of attempts."""
+    completions: dict[str, tuple[str, float | None]] = field(default_factory=dict)
+    """object IRI -> (completed at, score)."""
+
+
+# Column names only, never user input: safe to format into SQL.
+_USER_COLUMNS = "id, public_id, name, email, department, role, password_hash, created_at"
+
+
+def _user(row: tuple[Any, ...] | None) -> User | None:
+    return User(*row) if row else None
+
+
+class Store:
+    """One connection per process; writes for one learner action run in one transaction."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        self._lock = threading.RLock()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        self.migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @property
+    def version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply every migration newer than the file's version, each in its own transaction."""
+        current = self.version
+        if current > len(MIGRATIONS):
+            raise SchemaTooNew(
+                f"{self.path} has schema version {current}; this engine knows up to {len(MIGRATIONS)}"
+            )
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: concurrent writers queue instead of failing half-way."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def ping(self) -> bool:
+        return bool(self.conn.execute("SELECT 1").fetchone() == (1,))
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def create_user(self, *, name: str, email: str, department: str, password_hash: str,
+                    role: str = "learner") -> User:
+        with self.transaction() as conn:
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO users (public_id, name, email, department, password_hash, role, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (str(uuid.uuid4()), name, email, department, password_hash, role, now()),
+                )
+            except sqlite3.IntegrityError:
+                raise EmailTaken(email) from None
+        user = self.user_by_id(int(cursor.lastrowid or 0))
+        assert user is not None
+        return user
+
+    def user_by_id(self, user_id: int) -> User | None:
+        return _user(self.conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())  # noqa: S608
+
+    def user_by_email(self, email: str) -> User | None:
+        return _user(self.conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone())  # noqa: S608
+
+    def set_role(self, user_id: int, role: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+    def delete_user(self, user_id: int) -> None:
+        """Deletes the account and, through foreign keys, every record about it."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
+    # --- sessions: the cookie holds a random token; only its hash is stored ----------------
+
+    def create_session(self, user_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        stamp = now()
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (_hash(token), user_id, stamp, stamp))
+        return token
+
+    def session_user(self, token: str) -> User | None:
+        row = self.conn.execute(
+            f"SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} FROM sessions s"  # noqa: S608
+            " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            (_hash(token),),
+        ).fetchone()
+        return _user(row)
+
+    def delete_session(self, token: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
+
+    # --- enrolments and records ------------------------------------------------------------
+
+    def enrolment(self, user_id: int, course_iri: str) -> Enrolment | None:
+        row = self.conn.execute(
+            "SELECT id, user_id, course_iri, registration, created_at, last_lesson_iri FROM enrolments"
+            " WHERE user_id = ? AND course_iri = ?",
+            (user_id, course_iri),
+        ).fetchone()
+        return Enrolment(*row) if row else None
+
+    def enrol(self, user_id: int, course_iri: str) -> tuple[Enrolment, bool]:
+        """The learner's enrolment, made on first use; True when it is new."""
+        existing = self.enrolment(user_id, course_iri)
+        if existing:
+            return existing, False
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO enrolments (user_id, course_iri, registration, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (user_id, course_iri, str(uuid.uuid4()), now()),
+            )
+        enrolment = self.enrolment(user_id, course_iri)
+        assert enrolment is not None
+        return enrolment, True
+
+    def record_view(self, enrolment_id: int, lesson_iri: str) -> bool:
+        """Record a lesson view; True when it is the first."""
+        stamp = now()
+        with self.transaction() as conn:
+            first = conn.execute(
+                "INSERT OR IGNORE INTO lesson_views (enrolment_id, lesson_iri, first_at, last_at)"
+                " VALUES (?, ?, ?, ?)",
+                (enrolment_id, lesson_iri, stamp, stamp),
+            ).rowcount == 1
+            if not first:
+                conn.execute(
+                    "UPDATE lesson_views SET views = views + 1, last_at = ? WHERE enrolment_id = ? AND lesson_iri = ?",
+                    (stamp, enrolment_id, lesson_iri),
+                )
+            conn.execute(
+                "UPDATE enrolments SET last_lesson_iri = ?, last_seen_at = ? WHERE id = ?",
+                (lesson_iri, stamp, enrolment_id),
+            )
+        return first
+
+    def add_attempt(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, response: Any,
+                    score: float, success: bool, max_attempts: int | None) -> int:
+        """Record a graded attempt and return its number; the caller holds the transaction."""
+        conn = self.conn
+        assert conn.in_transaction, "add_attempt must run inside store.transaction()"
+        count = conn.execute(
+            "SELECT COALESCE(MAX(attempt_no), 0) FROM attempts WHERE enrolment_id = ? AND block_iri = ?",
+            (enrolment_id, block_iri),
+        ).fetchone()[0]
+        if max_attempts is not None and count >= max_attempts:
+            raise AttemptsExhausted(block_iri)
+        conn.execute(
+            "INSERT INTO attempts (enrolment_id, block_iri, lesson_iri, attempt_no, response, score, success,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (enrolment_id, block_iri, lesson_iri, count + 1, json.dumps(response), score, int(success), now()),
+        )
+        return int(count) + 1
+
+    def set_response(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, kind: str, value: Any) -> None:
+        """Keep the latest value of an ungraded block; the caller holds the transaction."""
+        assert self.conn.in_transaction, "set_response must run inside store.transaction()"
+        self.conn.execute(
+            "INSERT INTO responses (enrolment_id, block_iri, lesson_iri, kind, value, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (enrolment_id, block_iri)"
+            " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (enrolment_id, block_iri, lesson_iri, kind, json.dumps(value), now()),
+        )
+
+    def add_completion(self, enrolment_id: int, object_iri: str, kind: str, score: float | None) -> bool:
+        """Record a completion once; True when it is new. The caller holds the transaction."""
+        assert self.conn.in_transaction, "add_completion must run inside store.transaction()"
+        return self.conn.execute(
+            "INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?, ?)",
+            (enrolment_id, object_iri, kind, now(), score),
+        ).rowcount == 1
+
+    def records(self, enrolment_id: int) -> Records:
+        conn = self.conn
+        records = Records()
+        for iri, first in conn.execute(
+            "SELECT lesson_iri, first_at FROM lesson_views WHERE enrolment_id = ?", (enrolment_id,)
+        ):
+            records.views[iri] = first
+        for iri, value in conn.execute(
+            "SELECT block_iri, value FROM responses WHERE enrolment_id = ?", (enrolment_id,)
+        ):
+            records.responses[iri] = json.loads(value)
+        for iri, number, response, score, success, created in conn.execute(
+            "SELECT block_iri, attempt_no, response, score, success, created_at FROM attempts a"
+            " WHERE enrolment_id = ? AND attempt_no = (SELECT MAX(attempt_no) FROM attempts b"
+            " WHERE b.enrolment_id = a.enrolment_id AND b.block_iri = a.block_iri)",
+            (enrolment_id,),
+        ):
+            records.latest[iri] = Attempt(iri, number, json.loads(response), score, bool(success), created)
+            records.attempts[iri] = number
+        for iri, at, score in conn.execute(
+            "SELECT object_iri, completed_at, score FROM completions WHERE enrolment_id = ?", (enrolment_id,)
+        ):
+            records.completions[iri] = (at, score)
+        return records
+
+    def poll_counts(self, block_iri: str) -> dict[str, int]:
+        """How many learners chose each value of a poll (a multiple-choice answer counts each choice)."""
+        counts: dict[str, int] = {}
+        for (value,) in self.conn.execute("SELECT value FROM responses WHERE block_iri = ?", (block_iri,)):
+            chosen = json.loads(value)
+            for item in chosen if isinstance(chosen, list) else [chosen]:
+                counts[str(item)] = counts.get(str(item), 0) + 1
+        return counts
+
+    def export_user(self, user_id: int) -> dict[str, Any]:
+        """Everything recorded about a learner, for the "my data" download."""
+        user = self.user_by_id(user_id)
+        if user is None:
+            return {}
+        conn = self.conn
+        out: dict[str, Any] = {
+            "account": {"name": user.name, "email": user.email, "department": user.department,
+                        "role": user.role, "created_at": user.created_at, "learner_id": user.public_id},
+            "enrolments": [],
+        }
+        for enrol_id, course, registration, created, last in conn.execute(
+            "SELECT id, course_iri, registration, created_at, last_lesson_iri FROM enrolments WHERE user_id = ?",
+            (user_id,),
+        ):
+            out["enrolments"].append({
+                "course": course, "registration": registration, "enrolled_at": created, "last_lesson": last,
+                "lesson_views": _rows(conn, "SELECT lesson_iri, first_at, last_at, views FROM lesson_views"
+                                            " WHERE enrolment_id = ?", enrol_id),
+                "attempts": [
+                    {**row, "response": json.loads(row["response"]), "success": bool(row["success"])}
+                    for row in _rows(conn, "SELECT block_iri, lesson_iri, attempt_no, response, score, success,"
+                                           " created_at FROM attempts WHERE enrolment_id = ? ORDER BY id", enrol_id)
+                ],
+                "responses": [
+                    {**row, "value": json.loads(row["value"])}
+                    for row in _rows(conn, "SELECT block_iri, lesson_iri, kind, value, updated_at FROM responses"
+                                           " WHERE enrolment_id = ?", enrol_id)
+                ],
+                "completions": _rows(conn, "SELECT object_iri, kind, completed_at, score FROM completions"
+                                           " WHERE enrolment_id = ?", enrol_id),
+            })
+        return out
+
+
+def _rows(conn: sqlite3.Connection, sql: str, *args: Any) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, args)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_store(path: str | Path) -> Store:
+    return Store(path)

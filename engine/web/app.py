@@ -1,0 +1,140 @@
+"""The Starlette application: middleware, error pages, static files and routes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..security import RateLimiter, load_secret
+from ..settings import Settings
+from ..storage.db import Store
+from . import auth, learning, mydata, pages
+from .context import BROWSER_COOKIE, Redirect, Service, error_response, wants_json
+from .courses import CourseRuntime
+from .templating import DEFAULT_THEME
+
+ROOT = Path(__file__).resolve().parents[2]
+GOVUK_DIST = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+log = logging.getLogger("masterclass")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Guard:
+    """Pure ASGI middleware: refuse oversized bodies, and give every browser a random id for CSRF tokens."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, secure: bool) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.secure = secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.max_body:
+            await PlainTextResponse("Request body too large or malformed.", status_code=413)(scope, receive, send)
+            return
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get(b"cookie", b"").decode("latin-1"))
+        except Exception:  # a malformed cookie header is the browser's problem, not a 500
+            cookie = SimpleCookie()
+        browser = cookie[BROWSER_COOKIE].value if BROWSER_COOKIE in cookie else ""
+        fresh = not browser or len(browser) > 64
+        if fresh:
+            browser = secrets.token_urlsafe(24)
+        scope["mc_browser"] = browser
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body:
+                raise BodyTooLarge
+            return message
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and fresh:
+                value = f"{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
+                if self.secure:
+                    value += "; Secure"
+                message.setdefault("headers", []).append((b"set-cookie", value.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_cookie)
+        except BodyTooLarge:
+            await PlainTextResponse("Request body too large.", status_code=413)(scope, receive, send)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(request, exc.status_code, exc.detail)
+
+
+async def redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Redirect)
+    if wants_json(request):
+        return JSONResponse({"error": "Sign in first", "sign_in": exc.url}, status_code=401)
+    return RedirectResponse(exc.url, status_code=303)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500, "Try again later. Your answers so far are saved.")
+
+
+async def health(request: Request) -> Response:
+    svc: Service = request.app.state.service
+    try:
+        ok = svc.store.ping()
+    except Exception:
+        ok = False
+    return JSONResponse({"status": "ok" if ok else "error", "database": "ok" if ok else "error",
+                         "courses": len(svc.courses)}, status_code=200 if ok else 503)
+
+
+def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime], secret: bytes | None = None
+               ) -> Starlette:
+    service = Service(
+        settings=settings,
+        store=store,
+        secret=secret or load_secret(store.path),
+        courses={rt.slug: rt for rt in courses},
+        limiter=RateLimiter(settings.sign_in_attempts),
+    )
+    static: list[BaseRoute] = [Route("/health", health)]
+    static.append(Mount("/static", app=StaticFiles(directory=DEFAULT_THEME / "static", check_dir=False),
+                        name="static"))
+    if GOVUK_DIST.is_dir():
+        static.append(Mount("/assets", app=StaticFiles(directory=GOVUK_DIST / "assets"), name="assets"))
+        static.append(Route("/govuk-frontend.min.js",
+                            lambda request: _file(GOVUK_DIST / "govuk-frontend.min.js", "text/javascript")))
+    app = Starlette(
+        routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *learning.routes],
+        exception_handlers={HTTPException: http_error, Redirect: redirect, Exception: server_error},
+    )
+    app.state.service = service
+    return Guard(app, max_body=settings.max_body_bytes, secure=settings.secure_cookies)  # type: ignore[return-value]
+
+
+def _file(path: Path, media_type: str) -> Response:
+    from starlette.responses import FileResponse
+
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})

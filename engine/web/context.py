@@ -1,0 +1,113 @@
+"""What every request handler shares: the service context, the current user, and page rendering."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from ..security import RateLimiter, csrf_ok, csrf_token
+from ..settings import Settings
+from ..storage.db import Store, User
+from .courses import CourseRuntime
+from .templating import render
+
+SESSION_COOKIE = "mc_session"
+BROWSER_COOKIE = "mc_browser"
+
+
+class Redirect(Exception):
+    """Raised to send the browser elsewhere, e.g. to sign in first."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    secret: bytes
+    courses: dict[str, CourseRuntime]
+    limiter: RateLimiter
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def current_user(request: Request) -> User | None:
+    if "user" not in request.state._state:
+        token = request.cookies.get(SESSION_COOKIE)
+        request.state.user = service(request).store.session_user(token) if token else None
+    return request.state.user  # type: ignore[no-any-return]
+
+
+def browser_id(request: Request) -> str:
+    return request.scope.get("mc_browser", "")  # type: ignore[no-any-return]
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+async def form_data(request: Request) -> dict[str, list[str]]:
+    """The posted form as lists of values, after checking its CSRF token."""
+    try:
+        form = await request.form(max_files=0, max_fields=200)
+    except Exception:  # malformed multipart or urlencoded body
+        raise HTTPException(400, "The form could not be read.") from None
+    values: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            values.setdefault(key, []).append(value)
+    token = (values.get("csrf_token") or [request.headers.get("x-csrf-token", "")])[0]
+    if not csrf_ok(service(request).secret, browser_id(request), token):
+        raise HTTPException(403, "This form has expired or did not come from this service. Go back, reload the "
+                                 "page and try again.")
+    return values
+
+
+def page(request: Request, template: str, *, status_code: int = 200, course_folder: Path | None = None,
+         **context: Any) -> HTMLResponse:
+    svc = service(request)
+    base = {
+        "request": request,
+        "service_name": svc.settings.service_name,
+        "user": current_user(request),
+        "csrf_token": csrf_token(svc.secret, browser_id(request)),
+        "static_url": "/static",
+        "assets_url": "/assets",
+        "errors": [],
+        "field_errors": {},
+        "form": {},
+        "lang": "en-GB",
+    }
+    base.update(context)
+    if base["errors"] and not base["field_errors"]:
+        base["field_errors"] = {e["field"]: e["text"] for e in base["errors"]}
+    return HTMLResponse(render(template, base, course_folder=course_folder), status_code=status_code)
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    titles = {400: "There is a problem with your request", 403: "You cannot do that",
+              404: "Page not found", 405: "You cannot do that here", 413: "That is too much to send",
+              422: "There is a problem", 429: "Too many attempts", 500: "Sorry, there is a problem with the service"}
+    title = titles.get(status, "There is a problem")
+    if wants_json(request) or request.url.path.startswith("/api/"):
+        return JSONResponse({"error": title, "detail": message}, status_code=status)
+    try:
+        return page(request, "error.html", status_code=status, title=title, message=message)
+    except Exception:  # the error page itself must never fail into a traceback
+        return HTMLResponse(f"<h1>{title}</h1>", status_code=status)
+
+
+def json_dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,235 @@
+"""Learning pages: the course list, a course's home, lessons, block submissions and media."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from course import Lesson
+from course.model import Block, Checklist, Poll, Question, Reflection, Video
+
+from .. import answers, progress
+from ..storage.db import Enrolment, Records, User
+from .context import Redirect, current_user, form_data, page, service, wants_json
+from .courses import CourseRuntime
+from .templating import inline_prompt
+
+
+def runtime(request: Request) -> CourseRuntime:
+    found = service(request).courses.get(request.path_params["course"])
+    if found is None:
+        raise HTTPException(404, "There is no course at this address.")
+    return found
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise Redirect("/sign-in?next=" + quote(request.url.path))
+    return user
+
+
+def lesson_url(rt: CourseRuntime, lesson: Lesson) -> str:
+    return f"/{rt.slug}/{lesson.module}/{lesson.id}"
+
+
+async def home(request: Request) -> Response:
+    courses = list(service(request).courses.values())
+    if len(courses) == 1:
+        return RedirectResponse(f"/{courses[0].slug}/", status_code=302)
+    return page(request, "home.html", title="Courses", courses=[rt.course for rt in courses])
+
+
+async def course_home(request: Request) -> Response:
+    rt = runtime(request)
+    user = require_user(request)
+    store = service(request).store
+    enrolment = store.enrolment(user.id, rt.course.iri)
+    records = store.records(enrolment.id) if enrolment else Records()
+    state = progress.evaluate(rt.course, records, enrolment.last_lesson_iri if enrolment else None)
+    every = [lp for mp in state.modules for lp in mp.lessons]
+    return page(request, "course.html", course_folder=rt.folder, title=rt.course.title, course=rt.course,
+                progress=state, started=bool(records.views), lang=rt.course.language,
+                completed_lessons=sum(lp.status == "completed" for lp in every), total_lessons=len(every),
+                lesson_url=lambda lesson: lesson_url(rt, lesson))
+
+
+def _find_lesson(rt: CourseRuntime, request: Request) -> Lesson:
+    lesson = rt.lessons.get((request.path_params["module"], request.path_params["lesson"]))
+    if lesson is None:
+        raise HTTPException(404, "There is no lesson at this address.")
+    return lesson
+
+
+def block_state(rt: CourseRuntime, lesson: Lesson, block: Block, records: Records, *, index: int,
+                error: str | None = None, typed: Any = None, poll_counts: dict[str, int] | None = None
+                ) -> dict[str, Any]:
+    dom_id = f"b-{block.id or index}"
+    state: dict[str, Any] = {
+        "dom_id": dom_id,
+        "action": f"{lesson_url(rt, lesson)}/blocks/{block.id}#block-{block.id}",
+        "error": error,
+        "legend_html": inline_prompt(block.prompt_html),
+    }
+    described = [] if state["legend_html"] else [f"{dom_id}-prompt"]
+    if isinstance(block, Question):
+        attempt = records.latest.get(block.iri)
+        limit = block.max_attempts or rt.course.max_attempts
+        used = records.attempts.get(block.iri, 0)
+        state.update(attempt=None if error else attempt, attempts=used, max_attempts=limit,
+                     exhausted=bool(limit and used >= limit and not (attempt and attempt.success)),
+                     chosen=typed if typed is not None else (attempt.response if attempt else []))
+        if block.hint_html:
+            described.append(f"{dom_id}-hint")
+        if block.multiple:
+            described.append(f"{dom_id}-multi")
+    elif isinstance(block, Poll):
+        values = answers.poll_values(block)
+        if block.scale:
+            labels = block.scale.labels or values
+            choices = [(v, f"{v} – {label}" if block.scale.labels else v)
+                       for v, label in zip(values, labels, strict=True)]
+        else:
+            choices = [(v, o.html) for v, o in zip(values, block.options, strict=True)]
+        mine = records.responses.get(block.iri)
+        chosen = mine if isinstance(mine, list) else [mine] if mine is not None else []
+        results = []
+        if mine is not None and not error and poll_counts is not None:
+            total = sum(poll_counts.values()) or 1
+            results = [{"label": label, "count": poll_counts.get(v, 0), "mine": v in chosen,
+                        "percent": round(100 * poll_counts.get(v, 0) / total)} for v, label in choices]
+        state.update(choices=choices, chosen=typed or chosen, results=results)
+    elif isinstance(block, Reflection):
+        saved = records.responses.get(block.iri)
+        state.update(text=typed if typed is not None else (saved or ""), saved=saved is not None and not error)
+        described.append(f"{dom_id}-hint")
+    elif isinstance(block, Checklist):
+        ticked = records.responses.get(block.iri)
+        state.update(ticked=ticked or [], saved=ticked is not None)
+        described = [f"{dom_id}-prompt"] if block.prompt_html else []
+    elif isinstance(block, Video):
+        state.update(watched=records.responses.get(block.iri) == "watched")
+    if error:
+        described.append(f"{dom_id}-error")
+    state["described_by"] = " ".join(described)
+    return state
+
+
+def _completion_hint(lesson: Lesson) -> str:
+    return {
+        "viewed": "Opening this lesson completes it.",
+        "answered": "Answer every question and poll on this page to complete the lesson.",
+        "passed": "Answer the questions on this page correctly to complete the lesson.",
+    }[lesson.complete_when]
+
+
+def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment: Enrolment, *,
+                  errors: dict[str, tuple[str, Any]] | None = None, status_code: int = 200) -> Response:
+    store = service(request).store
+    records = store.records(enrolment.id)
+    state = progress.evaluate(rt.course, records, lesson.iri)
+    errors = errors or {}
+    states = {}
+    for n, block in enumerate(lesson.blocks):
+        error, typed = errors.get(block.id, (None, None))
+        counts = store.poll_counts(block.iri) if isinstance(block, Poll) and block.iri in records.responses else None
+        states[block.id or str(n)] = block_state(rt, lesson, block, records, index=n, error=error, typed=typed,
+                                                 poll_counts=counts)
+    previous, following = rt.neighbours(lesson)
+    module = rt.course.module(lesson.module)
+    # The summary links to the field: a reflection's textarea, or a question's first option.
+    summary = [{"field": states[block_id]["dom_id"] + ("-text" if isinstance(lesson.block(block_id), Reflection)
+                                                       else "-0"), "text": message}
+               for block_id, (message, _typed) in errors.items()]
+    return page(
+        request, "lesson.html", course_folder=rt.folder, status_code=status_code, title=lesson.title,
+        course=rt.course, module=module, lesson=lesson, segments=rt.segments[lesson.iri], states=states,
+        module_progress=state.module_of(lesson), lesson_status=state.lesson(lesson).status,
+        completion_hint=_completion_hint(lesson), previous=previous, next=following, errors=summary,
+        course_url=f"/{rt.slug}/", lesson_url=lambda target: lesson_url(rt, target), lang=rt.course.language,
+        media_url=lambda path: f"/{rt.slug}/{path}",
+    )
+
+
+def _open_lesson(request: Request) -> tuple[CourseRuntime, Lesson, Enrolment]:
+    rt = runtime(request)
+    lesson = _find_lesson(rt, request)
+    user = require_user(request)
+    store = service(request).store
+    enrolment, _new = store.enrol(user.id, rt.course.iri)
+    state = progress.evaluate(rt.course, store.records(enrolment.id))
+    if progress.is_locked(state, lesson):
+        module = rt.course.module(lesson.module)
+        needed = ", ".join(m.title for m in rt.course.modules if module and m.id in module.requires)
+        raise HTTPException(403, f"You cannot start this module yet. First complete: {needed}.")
+    return rt, lesson, enrolment
+
+
+async def lesson_page(request: Request) -> Response:
+    rt, lesson, enrolment = _open_lesson(request)
+    store = service(request).store
+    with store.transaction():
+        store.record_view(enrolment.id, lesson.iri)
+        answers.record_completions(store, rt.course, enrolment)
+    return render_lesson(request, rt, lesson, enrolment)
+
+
+async def submit_block(request: Request) -> Response:
+    rt, lesson, enrolment = _open_lesson(request)
+    form = await form_data(request)
+    block = lesson.block(request.path_params["block"])
+    if block is None or not block.interactive:
+        raise HTTPException(404, "There is no such question on this page.")
+    store = service(request).store
+    try:
+        outcome = answers.submit(store, course=rt.course, lesson=lesson, block=block, enrolment=enrolment, form=form)
+    except answers.BadSubmission as exc:
+        raise HTTPException(400, f"That answer could not be accepted: {exc.message}.") from None
+    if wants_json(request):
+        records = store.records(enrolment.id)
+        index = lesson.blocks.index(block)
+        counts = store.poll_counts(block.iri) if isinstance(block, Poll) else None
+        state = block_state(rt, lesson, block, records, index=index, error=outcome.error, typed=outcome.typed,
+                            poll_counts=counts)
+        fragment = page(request, f"blocks/_{block.type}.html", course_folder=rt.folder, block=block, state=state,
+                        lang=rt.course.language, media_url=lambda path: f"/{rt.slug}/{path}")
+        lesson_state = progress.evaluate(rt.course, records).lesson(lesson).status
+        return JSONResponse({"ok": outcome.ok, "error": outcome.error, "html": bytes(fragment.body).decode(),
+                             "lesson_status": lesson_state}, status_code=200 if outcome.ok else 422)
+    if not outcome.ok:
+        return render_lesson(request, rt, lesson, enrolment, errors={block.id: (outcome.error or "", outcome.typed)},
+                             status_code=422)
+    return RedirectResponse(f"{lesson_url(rt, lesson)}#block-{block.id}", status_code=303)
+
+
+async def media(request: Request) -> Response:
+    rt = runtime(request)
+    base = (rt.folder / "media").resolve()
+    target = (base / request.path_params["path"]).resolve()
+    if not target.is_relative_to(base) or not target.is_file():
+        raise HTTPException(404, "There is no file at this address.")
+    return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _course_root(request: Request) -> Response:
+    return RedirectResponse(f"/{request.path_params['course']}/", status_code=308)
+
+
+async def course_root(request: Request) -> Response:
+    runtime(request)
+    return _course_root(request)
+
+
+routes = [
+    Route("/", home),
+    Route("/{course}/", course_home),
+    Route("/{course}", course_root),
+    Route("/{course}/media/{path:path}", media),
+    Route("/{course}/{module}/{lesson}", lesson_page),
+    Route("/{course}/{module}/{lesson}/blocks/{block}", submit_block, methods=["POST"]),
+]

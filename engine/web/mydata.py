@@ -1,0 +1,51 @@
+"""My data: a learner downloads everything recorded about them, or deletes their account (UK GDPR)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .context import SESSION_COOKIE, form_data, json_dumps, page, service
+from .learning import require_user
+
+
+async def my_data(request: Request) -> Response:
+    user = require_user(request)
+    return page(request, "my_data.html", title="My data", active="my-data", account=user)
+
+
+async def download(request: Request) -> Response:
+    user = require_user(request)
+    body = json_dumps(service(request).store.export_user(user.id))
+    return Response(body, media_type="application/json", headers={
+        "Content-Disposition": 'attachment; filename="my-masterclass-data.json"',
+        "Cache-Control": "no-store",
+    })
+
+
+async def delete(request: Request) -> Response:
+    user = require_user(request)
+    form = await form_data(request)
+    if form.get("confirm") != ["yes"]:
+        errors = [{"field": "confirm", "text": "Select yes to confirm that you want to delete your account"}]
+        return page(request, "my_data.html", title="My data", active="my-data", account=user, errors=errors,
+                    status_code=422)
+    service(request).store.delete_user(user.id)
+    response = RedirectResponse("/account-deleted", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def deleted(request: Request) -> Response:
+    return page(request, "error.html", title="Your account has been deleted",
+                message="We have deleted your account and everything recorded about your learning.",
+                back_url="/", back_text="Go to the start page")
+
+
+routes = [
+    Route("/my-data", my_data),
+    Route("/my-data/download", download),
+    Route("/my-data/delete", delete, methods=["POST"]),
+    Route("/account-deleted", deleted),
+]

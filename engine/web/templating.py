@@ -1,0 +1,65 @@
+"""Template lookup (course theme folder, then the theme, then GOV.UK Frontend) and page context."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    BaseLoader,
+    ChainableUndefined,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    select_autoescape,
+)
+
+THEMES = Path(__file__).resolve().parents[2] / "themes"
+DEFAULT_THEME = THEMES / "govuk"
+
+_SINGLE_PARAGRAPH = re.compile(r"^<p>((?:(?!</?p>).)*)</p>$", re.S)
+
+
+def error_link(error: dict[str, str]) -> dict[str, str]:
+    return {"text": error["text"], "href": "#" + error["field"]}
+
+
+def inline_prompt(html: str) -> str:
+    """A one-paragraph prompt can be a legend or label; anything longer cannot."""
+    match = _SINGLE_PARAGRAPH.match(html.strip())
+    return match.group(1) if match else ""
+
+
+@lru_cache(maxsize=64)
+def environment(course_theme: str | None) -> Environment:
+    """One environment per course theme folder, so a course can override any template."""
+    theme = FileSystemLoader(str(DEFAULT_THEME / "templates"))
+    loaders: list[BaseLoader] = []
+    if course_theme:
+        loaders.append(FileSystemLoader(course_theme))
+    loaders += [
+        theme,
+        PrefixLoader({
+            "default": theme,
+            "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates"),
+        }),
+    ]
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["error_link"] = error_link
+    return env
+
+
+def render(template: str, context: dict[str, Any], *, course_folder: Path | None = None) -> str:
+    theme = course_folder / "theme" if course_folder is not None else None
+    env = environment(str(theme) if theme is not None and theme.is_dir() else None)
+    return env.get_template(template).render(context)

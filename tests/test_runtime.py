@@ -1,0 +1,361 @@
+"""The learner runtime through the Starlette test client, on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from test_build import LESSON
+from webhelpers import PASSWORD, answer, csrf, make_app, register
+
+from course import build
+from engine import answers
+from engine.storage.db import Store
+from helpers import COURSE_YAML, make_course
+
+LESSON_PATH = "/demo/01-intro/lesson"
+
+
+@pytest.fixture
+def course_root(tmp_path: Path) -> Path:
+    return make_course(tmp_path / "demo", lesson=LESSON)
+
+
+@pytest.fixture
+def app(course_root: Path, tmp_path: Path) -> tuple[TestClient, Store]:
+    return make_app(course_root, tmp_path / "test.db")
+
+
+@pytest.fixture
+def client(app: tuple[TestClient, Store]) -> TestClient:
+    return app[0]
+
+
+@pytest.fixture
+def store(app: tuple[TestClient, Store]) -> Store:
+    return app[1]
+
+
+def counts(store: Store) -> dict[str, int]:
+    tables = ["users", "sessions", "enrolments", "lesson_views", "attempts", "responses", "completions"]
+    return {t: store.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def test_health(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "courses": 1}
+
+
+def test_course_pages_need_sign_in(client: TestClient) -> None:
+    response = client.get("/demo/")
+    assert response.status_code == 303 and response.headers["location"] == "/sign-in?next=/demo/"
+    assert client.get(LESSON_PATH).headers["location"] == "/sign-in?next=/demo/01-intro/lesson"
+
+
+def test_register_validates_every_field_at_once(client: TestClient, store: Store) -> None:
+    token = csrf(client, "/register")
+    response = client.post("/register", data={"csrf_token": token, "name": "", "email": "not-an-email",
+                                              "department": "Ministry of Magic", "password": "short"})
+    assert response.status_code == 422
+    html = response.text
+    assert "govuk-error-summary" in html and "<title>Error:" in html
+    for field, message in [("name", "Enter your full name"), ("email", "Enter an email address in the correct format"),
+                           ("department", "Select your department"), ("password", "Password must be 10 characters")]:
+        assert f'href="#{field}"' in html and message in html
+    assert counts(store)["users"] == 0
+
+
+def test_allowed_email_domains(course_root: Path, tmp_path: Path) -> None:
+    client, store = make_app(course_root, tmp_path / "d.db", allowed_email_domains="gov.uk")
+    token = csrf(client, "/register")
+    response = client.post("/register", data={"csrf_token": token, "name": "A", "email": "a@gmail.com",
+                                              "department": "Cabinet Office", "password": PASSWORD})
+    assert response.status_code == 422 and "ending in gov.uk" in response.text
+    register(client, email="a@dwp.gov.uk")
+    assert store.user_by_email("A@DWP.GOV.UK") is not None
+
+
+def test_duplicate_email(client: TestClient) -> None:
+    register(client)
+    other = TestClient(client.app, follow_redirects=False)
+    token = csrf(other, "/register")
+    response = other.post("/register", data={"csrf_token": token, "name": "B", "email": "ADA@example.gov.uk",
+                                             "department": "Cabinet Office", "password": PASSWORD})
+    assert response.status_code == 422 and "already an account" in response.text
+
+
+def test_sign_in_out_and_rate_limit(client: TestClient, store: Store) -> None:
+    register(client)
+    token = csrf(client, "/demo/")
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 303
+    assert client.get("/demo/").status_code == 303
+    token = csrf(client)
+    bad = client.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": "wrong"})
+    assert bad.status_code == 422 and "Enter a correct email address and password" in bad.text
+    good = client.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": PASSWORD,
+                                         "next": "/demo/"})
+    assert good.status_code == 303 and good.headers["location"] == "/demo/"
+    cookie = good.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    # An open redirect is refused.
+    again = client.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": PASSWORD,
+                                          "next": "//evil.example"})
+    assert again.headers["location"] == "/"
+    for _ in range(5):
+        client.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": "nope"})
+    blocked = client.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": PASSWORD})
+    assert blocked.status_code == 429 and "Too many failed attempts" in blocked.text
+
+
+def test_forged_form_changes_nothing(client: TestClient, store: Store) -> None:
+    register(client)
+    client.get(LESSON_PATH)
+    before = counts(store)
+    for data in ({"choice": "1"}, {"choice": "1", "csrf_token": "0" * 64}):
+        response = client.post(f"{LESSON_PATH}/blocks/define-small-change", data=data)
+        assert response.status_code == 403 and "expired" in response.text
+    stranger = TestClient(client.app, follow_redirects=False)
+    token = csrf(stranger, "/register")  # a token for another browser
+    response = client.post(f"{LESSON_PATH}/blocks/define-small-change", data={"csrf_token": token, "choice": "1"})
+    assert response.status_code == 403
+    assert counts(store) == before
+
+
+def test_question_wrong_feedback_retry_right(client: TestClient, store: Store) -> None:
+    register(client)
+    page = client.get(LESSON_PATH).text
+    # Before answering, the page holds no feedback and nothing that marks the correct option.
+    assert "your team controls" not in page and "Not quite: sign-off" not in page and "Who controls it?" in page
+    empty = answer(client, LESSON_PATH, "define-small-change")
+    assert empty.status_code == 422 and "Select an answer" in empty.text and 'href="#b-define-small-change-0"' in empty.text
+    wrong = answer(client, LESSON_PATH, "define-small-change", choice="0")
+    assert wrong.status_code == 303 and wrong.headers["location"].endswith("#block-define-small-change")
+    page = client.get(LESSON_PATH).text
+    assert "Not quite" in page and "sign-off is the opposite of small" in page and "your team controls" not in page
+    assert "Try again" in page
+    answer(client, LESSON_PATH, "define-small-change", choice="1")
+    page = client.get(LESSON_PATH).text
+    assert "Correct" in page and "your team controls" in page and "Small changes are safe to try." in page
+    rows = store.conn.execute("SELECT attempt_no, score, success, response FROM attempts ORDER BY id").fetchall()
+    assert rows == [(1, 0.0, 0, "[0]"), (2, 1.0, 1, "[1]")]
+
+
+def test_multiple_choice_and_attempt_cap(client: TestClient, store: Store) -> None:
+    register(client)
+    assert answer(client, LESSON_PATH, "pick-two", choice=["0"]).status_code == 303
+    assert answer(client, LESSON_PATH, "pick-two", choice=["1"]).status_code == 303
+    capped = answer(client, LESSON_PATH, "pick-two", choice=["0", "2"])
+    assert capped.status_code == 422 and "used all your attempts" in capped.text
+    assert store.conn.execute("SELECT COUNT(*) FROM attempts WHERE block_iri LIKE '%pick-two'").fetchone()[0] == 2
+    assert "Attempts used: 2 of 2" in client.get(LESSON_PATH).text
+
+
+@pytest.mark.parametrize(("block", "fields"), [
+    ("define-small-change", {"choice": "7"}),
+    ("define-small-change", {"choice": "x"}),
+    ("define-small-change", {"choice": ["0", "1"]}),
+    ("confidence-start", {"choice": "9"}),
+    ("ready", {"ticked": "5"}),
+    ("intro", {"watched": "maybe"}),
+])
+def test_impossible_answers_are_400_and_change_nothing(client: TestClient, store: Store, block: str,
+                                                       fields: dict[str, str]) -> None:
+    register(client)
+    client.get(LESSON_PATH)
+    before = counts(store)
+    response = answer(client, LESSON_PATH, block, **fields)
+    assert response.status_code == 400 and "could not be accepted" in response.text
+    assert counts(store) == before
+
+
+def test_unknown_block_lesson_and_other_course(course_root: Path, tmp_path: Path) -> None:
+    other = make_course(tmp_path / "other", course_yaml=COURSE_YAML.replace("/demo", "/other"))
+    client, store = make_app([course_root, other], tmp_path / "two.db")
+    register(client)
+    assert "demo" in client.get("/").text.lower() or client.get("/").status_code == 200
+    assert answer(client, LESSON_PATH, "no-such-block", choice="1").status_code == 404
+    # A block of one course posted to another course's lesson: not found there.
+    token = csrf(client, "/other/01-intro/lesson")
+    response = client.post("/other/01-intro/lesson/blocks/define-small-change", data={"csrf_token": token, "choice": "1"})
+    assert response.status_code == 404
+    assert client.get("/demo/01-intro/nope").status_code == 404
+    assert client.get("/nope/").status_code == 404
+    assert store.conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
+
+
+def test_poll_shows_the_aggregate(client: TestClient, store: Store) -> None:
+    register(client)
+    answer(client, LESSON_PATH, "confidence-start", choice="4")
+    other = TestClient(client.app, follow_redirects=False)
+    register(other, email="bob@example.gov.uk", name="Bob")
+    answer(other, LESSON_PATH, "confidence-start", choice="5")
+    page = other.get(LESSON_PATH).text
+    assert "What everyone answered so far" in page and "50%" in page and "(your answer)" in page
+    answer(other, LESSON_PATH, "channel", choice=["0", "1"])
+    assert store.poll_counts("https://learn.example.gov.uk/courses/demo/01-intro/lesson/channel") == {"0": 1, "1": 1}
+
+
+def test_reflection_is_private_escaped_and_editable(client: TestClient, store: Store) -> None:
+    register(client)
+    short = answer(client, LESSON_PATH, "first-thoughts", text="too short")
+    assert short.status_code == 422 and "Write at least 10 words (you wrote 2)" in short.text
+    assert "too short" in short.text  # what they typed is kept
+    text = "<script>alert('x')</script> I would make the handover between shifts shorter and clearer for all"
+    answer(client, LESSON_PATH, "first-thoughts", text=text)
+    page = client.get(LESSON_PATH).text
+    assert "&lt;script&gt;alert(" in page and "<script>alert(" not in page
+    answer(client, LESSON_PATH, "first-thoughts", text=text + " staff")
+    assert store.conn.execute("SELECT COUNT(*) FROM responses WHERE kind = 'reflection'").fetchone()[0] == 1
+    other = TestClient(client.app, follow_redirects=False)
+    register(other, email="eve@example.gov.uk", name="Eve")
+    assert "handover between shifts" not in other.get(LESSON_PATH).text
+    assert "handover between shifts" not in other.get("/my-data/download").text
+
+
+def test_checklist_and_video(client: TestClient) -> None:
+    register(client)
+    answer(client, LESSON_PATH, "ready", ticked=["1"])
+    page = client.get(LESSON_PATH).text
+    assert 'value="1" checked' in page and "Saved: 1 of 2 ticked." in page
+    answer(client, LESSON_PATH, "intro", watched="1")
+    assert "You have watched this video." in client.get(LESSON_PATH).text
+
+
+def test_json_submission_returns_the_block_in_place(client: TestClient) -> None:
+    register(client)
+    token = csrf(client, LESSON_PATH)
+    response = client.post(f"{LESSON_PATH}/blocks/define-small-change", data={"csrf_token": token, "choice": "1"},
+                           headers={"Accept": "application/json"})
+    data = response.json()
+    assert response.status_code == 200 and data["ok"] is True and "your team controls" in data["html"]
+    bad = client.post(f"{LESSON_PATH}/blocks/define-small-change", data={"csrf_token": token},
+                      headers={"Accept": "application/json"})
+    assert bad.status_code == 422 and bad.json()["error"] == "Select an answer"
+
+
+def test_completion_resume_and_course_completed(client: TestClient, store: Store) -> None:
+    register(client)
+    home = client.get("/demo/").text
+    assert "Not yet started" in home and "Start the course" in home
+    client.get(LESSON_PATH)
+    home = client.get("/demo/").text
+    assert "In progress" in home and "Continue where you left off" in home and f'href="{LESSON_PATH}"' in home
+    answer(client, LESSON_PATH, "define-small-change", choice="1")
+    answer(client, LESSON_PATH, "pick-two", choice=["0", "2"])
+    answer(client, LESSON_PATH, "confidence-start", choice="3")
+    assert "You have completed this lesson." not in client.get(LESSON_PATH).text
+    answer(client, LESSON_PATH, "channel", choice=["1"])
+    assert "You have completed this lesson." in client.get(LESSON_PATH).text
+    home = client.get("/demo/").text
+    assert 'href="/demo/01-intro/other"' in home  # continue goes to the next open lesson
+    client.get("/demo/01-intro/other")
+    home = client.get("/demo/").text
+    assert "Course completed" in home and "You have completed 2 of 2 lessons (100%)" in home
+    kinds = sorted(k for (k,) in store.conn.execute("SELECT kind FROM completions"))
+    assert kinds == ["course", "lesson", "lesson", "module"]
+
+
+def test_completion_survives_content_edits(course_root: Path, tmp_path: Path) -> None:
+    client, _store = make_app(course_root, tmp_path / "edit.db")
+    register(client)
+    client.get("/demo/01-intro/other")
+    answer(client, LESSON_PATH, "confidence-start", choice="3")
+    lesson = course_root / "modules" / "01-intro" / "010-lesson.md"
+    # The author removes every question but the poll the learner answered: the lesson now completes.
+    lesson.write_text("---\ntitle: Small changes\n---\n::: poll id=confidence-start measure=confidence\nHow?\n\n"
+                      "scale: 1-5\n:::\n")
+    client2, _ = make_app(course_root, tmp_path / "edit.db")
+    client2.cookies.update(client.cookies)
+    client2.get(LESSON_PATH)
+    assert "Course completed" in client2.get("/demo/").text
+    # A new required question later reopens nothing already completed.
+    lesson.write_text(lesson.read_text() + "\n::: question id=new-q\nNew?\n\n- (x) A\n- ( ) B\n:::\n")
+    client3, _ = make_app(course_root, tmp_path / "edit.db")
+    client3.cookies.update(client.cookies)
+    assert "You have completed this lesson." in client3.get(LESSON_PATH).text
+    assert "Course completed" in client3.get("/demo/").text
+
+
+def test_locked_module(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo", course_yaml=COURSE_YAML.replace("[01-intro]", "[01-intro, 02-next]"))
+    (root / "modules" / "02-next").mkdir()
+    (root / "modules" / "02-next" / "module.yaml").write_text("title: Next steps\nrequires: [01-intro]\n")
+    (root / "modules" / "02-next" / "010-go.md").write_text("---\ntitle: Go\n---\nGo.\n")
+    client, _ = make_app(root, tmp_path / "lock.db")
+    register(client)
+    assert "Cannot start yet" in client.get("/demo/").text
+    locked = client.get("/demo/02-next/go")
+    assert locked.status_code == 403 and "First complete: Introduction" in locked.text
+    client.get(LESSON_PATH)
+    client.get("/demo/01-intro/other")
+    assert client.get("/demo/02-next/go").status_code == 200
+
+
+def test_my_data_download_and_delete(client: TestClient, store: Store) -> None:
+    register(client)
+    answer(client, LESSON_PATH, "define-small-change", choice="0")
+    data = json.loads(client.get("/my-data/download").text)
+    assert data["account"]["email"] == "ada@example.gov.uk"
+    assert data["enrolments"][0]["attempts"][0]["response"] == [0]
+    token = csrf(client, "/my-data")
+    unconfirmed = client.post("/my-data/delete", data={"csrf_token": token})
+    assert unconfirmed.status_code == 422 and "Select yes to confirm" in unconfirmed.text
+    assert client.post("/my-data/delete", data={"csrf_token": token, "confirm": "yes"}).status_code == 303
+    assert all(n == 0 for n in counts(store).values())
+    assert client.get("/demo/").status_code == 303
+
+
+def test_oversized_body_is_413_and_changes_nothing(client: TestClient, store: Store) -> None:
+    register(client)
+    token = csrf(client, LESSON_PATH)
+    before = counts(store)
+    response = client.post(f"{LESSON_PATH}/blocks/first-thoughts", data={"csrf_token": token, "text": "word " * 20000})
+    assert response.status_code == 413
+    assert counts(store) == before
+
+
+def test_no_traceback_reaches_a_user(client: TestClient) -> None:
+    register(client)
+    token = csrf(client, LESSON_PATH)
+    response = client.post(f"{LESSON_PATH}/blocks/define-small-change", content=b"\xff\xfe--broken",
+                           headers={"content-type": "multipart/form-data; boundary=zz", "x-csrf-token": token})
+    assert response.status_code in (400, 403) and "Traceback" not in response.text
+
+
+def test_two_submissions_at_once_never_double_count(course_root: Path, tmp_path: Path) -> None:
+    db = tmp_path / "race.db"
+    result = build(course_root)
+    assert result.course is not None
+    course = result.course
+    lesson = course.lessons()[0]
+    block = lesson.block("define-small-change")
+    assert block is not None
+    setup = Store(db)
+    user = setup.create_user(name="A", email="a@x.gov.uk", department="Other", password_hash="x")
+    enrolment, _ = setup.enrol(user.id, course.iri)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        store = Store(db)
+        try:
+            barrier.wait()
+            for _ in range(5):
+                answers.submit(store, course=course, lesson=lesson, block=block, enrolment=enrolment,
+                               form={"choice": ["1"]})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    numbers = [n for (n,) in setup.conn.execute("SELECT attempt_no FROM attempts ORDER BY attempt_no")]
+    assert numbers == list(range(1, 21))
+    assert setup.conn.execute("SELECT COUNT(*) FROM lesson_views").fetchone()[0] == 1
