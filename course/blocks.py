@@ -180,7 +180,7 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
     return parsed if ok else None
 
 
-Split = tuple[list[Token], list[Token] | None, list[Token], list[tuple[str, int]]]
+Split = tuple[list[Token], list[Token] | None, list[Token], list[tuple[Token, int]]]
 
 
 def _split_body(elements: list[list[Token]], keyword: str) -> Split:
@@ -188,11 +188,11 @@ def _split_body(elements: list[list[Token]], keyword: str) -> Split:
     before: list[Token] = []
     after: list[Token] = []
     found: list[Token] | None = None
-    keyed: list[tuple[str, int]] = []
+    keyed: list[tuple[Token, int]] = []
     for element in elements:
         first = element[0]
         if first.type == "paragraph_open" and re.match(rf"^\s*{keyword}:", element[1].content, re.I):
-            keyed.append((element[1].content, _line(first)))
+            keyed.append((element[1], _line(first)))
         elif first.type == "bullet_list_open" and found is None:
             found = element
         else:
@@ -222,9 +222,13 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
     elif single and len(correct) > 1:
         ctx.error(correct[1].line, 1,
                   "single-choice question has more than one correct option: use [ ] and [x] for multiple choice")
-    hint_html = ""
-    for text, _line in hints:
-        hint_html += ctx.md.renderInline(re.sub(r"^\s*hint:\s*", "", text, flags=re.I), ctx.env)
+    parts = []
+    for inline, _line in hints:
+        # Render the already-parsed tokens: parsing the text again would record its links twice.
+        prefix = re.match(r"^\s*hint:\s*", inline.content, re.I)
+        _strip_marker(inline, prefix.end() if prefix else 0)
+        parts.append(ctx.render_inline(inline))
+    hint_html = " ".join(parts)
     return Question(
         id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=ctx.render(before),
         multiple=not single, options=[p.option for p in parsed], hint_html=hint_html,
@@ -301,11 +305,8 @@ def _reflection(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_i
     prompt = ctx.render(raw.tokens)
     if not prompt:
         ctx.error(raw.line, 1, "reflection has no prompt")
-    min_words = attrs.get("min_words") or 0
-    if min_words < 0:
-        ctx.error(raw.line, 1, "min_words must be 0 or more")
     return Reflection(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=prompt,
-                      min_words=max(min_words, 0), share=attrs.get("share") or "private")
+                      min_words=attrs.get("min_words") or 0, share=attrs.get("share") or "private")
 
 
 def _media(ctx: BlockContext, raw: RawBlock, value: str, name: str) -> str:
@@ -391,6 +392,10 @@ def _attributes(ctx: BlockContext, raw: RawBlock) -> tuple[dict[str, Any], bool]
                 ok = False
                 continue
             value = int(attr.value)
+            if attr.name == "max_attempts" and value < 1:
+                ctx.error(raw.line, attr.col, "max_attempts= must be 1 or more")
+                ok = False
+                continue
         elif field.kind == "choice" and attr.value not in field.choices:
             ctx.error(raw.line, attr.col, f'{attr.name}= must be one of: {", ".join(field.choices)}; '
                       f'got "{attr.value}"{did_you_mean(attr.value, field.choices)}')

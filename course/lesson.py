@@ -29,7 +29,8 @@ def make_markdown() -> MarkdownIt:
     """The lesson parser. HTML parsing stays on so that raw HTML can be found and reported."""
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     front_matter_plugin(md)
-    attrs_plugin(md)
+    # Only presentational attributes: no style, and never an event handler, even when raw HTML is off.
+    attrs_plugin(md, allowed=["id", "class", "width", "height", "lang", "title"])
     references_plugin(md)
     blocks_plugin(md)
 
@@ -115,9 +116,12 @@ def compile_lesson(
                           lines[line - 1])
 
     for ref in refs:
+        source_line = lines[ref.line - 1] if ref.line <= len(lines) else ""
         if ref.kind == "outside":
-            diags.error(path, ref.line, ref.col, f'"{ref.target}" is outside the course folder',
-                        lines[ref.line - 1] if ref.line <= len(lines) else "")
+            diags.error(path, ref.line, ref.col, f'"{ref.target}" is outside the course folder', source_line)
+        elif ref.kind == "misplaced":
+            diags.error(path, ref.line, ref.col, f'"{ref.target}" is not in the course\'s media folder '
+                        "(put images and files under media/; links to other lessons end in .md)", source_line)
 
     html = md.renderer.render(tokens, md.options, env)
     complete_when = meta["complete_when"]
@@ -143,7 +147,7 @@ def compile_lesson(
         html=html,
         source_hash=digest,
         references=[Reference("lesson" if r.kind == "lesson" else "media", r.target, r.line, r.col)
-                    for r in refs if r.kind != "outside"],
+                    for r in refs if r.kind in ("lesson", "media")],
         diagnostics=diags.sorted(),
     )
 

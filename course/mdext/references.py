@@ -23,7 +23,8 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 @dataclass
 class Ref:
     kind: str
-    """``lesson``, ``media`` or ``outside`` (a path that leaves the course folder)."""
+    """``lesson``, ``media``, ``outside`` (a path that leaves the course folder) or ``misplaced``
+    (a file in the course that is neither a lesson nor under ``media/``)."""
     target: str
     """The course-relative path referred to."""
     line: int
@@ -45,7 +46,7 @@ def resolve(lesson_path: str, href: str) -> tuple[str, str] | None:
     if not target.startswith("media/") and path.startswith("media/"):
         # Authors may also write media paths from the course folder, as the docs say.
         target = posixpath.normpath(path)
-    return ("media" if target.startswith("media/") else "outside"), target
+    return ("media" if target.startswith("media/") else "misplaced"), target
 
 
 def url_for(kind: str, target: str, href: str) -> str:
@@ -58,11 +59,6 @@ def url_for(kind: str, target: str, href: str) -> str:
         module = parts[1] if len(parts) == 3 and parts[0] == "modules" else ""
         return f"../{module}/{slug}{fragment}"
     return "../" + target + fragment
-
-
-def _column(line_text: str, needle: str) -> int:
-    at = line_text.find(needle)
-    return at + 1 if at >= 0 else 1
 
 
 def references_plugin(md: MarkdownIt) -> None:
@@ -79,6 +75,8 @@ def references_plugin(md: MarkdownIt) -> None:
                 continue
             first = (token.map or [0])[0]
             last = (token.map or [0, first + 1])[1]
+            # Search on from the previous link, so two links to similar paths get their own columns.
+            cursor = (first, 0)
             for child in _walk(token.children):
                 attr = "href" if child.type == "link_open" else "src" if child.type == "image" else ""
                 if not attr:
@@ -89,12 +87,15 @@ def references_plugin(md: MarkdownIt) -> None:
                     continue
                 kind, target = resolved
                 line, col = first + 1, 1
-                for n in range(first, min(last, len(lines))):
-                    if href in lines[n]:
-                        line, col = n + 1, _column(lines[n], href)
+                for n in range(cursor[0], min(last, len(lines))):
+                    at = lines[n].find("(" + href, cursor[1] if n == cursor[0] else 0)
+                    at = at + 1 if at >= 0 else lines[n].find(href, cursor[1] if n == cursor[0] else 0)
+                    if at >= 0:
+                        line, col = n + 1, at + 1
+                        cursor = (n, at + len(href))
                         break
                 refs.append(Ref(kind, target, line, col))
-                if kind != "outside":
+                if kind in ("lesson", "media"):
                     child.attrs[attr] = url_for(kind, target, href)
 
     md.core.ruler.push("mc_references", collect)
