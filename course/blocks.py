@@ -111,7 +111,9 @@ def _elements(tokens: list[Token]) -> list[list[Token]]:
 
 
 def _plain(token: Token) -> str:
-    return "".join(c.content for c in (token.children or []) if c.type in ("text", "code_inline")).strip()
+    words = [" " if c.type in ("softbreak", "hardbreak") else c.content
+             for c in (token.children or []) if c.type in ("text", "code_inline", "softbreak", "hardbreak")]
+    return " ".join("".join(words).split())
 
 
 def _strip_marker(inline: Token, length: int) -> None:
@@ -191,7 +193,9 @@ def _split_body(elements: list[list[Token]], keyword: str) -> Split:
     keyed: list[tuple[Token, int]] = []
     for element in elements:
         first = element[0]
-        if first.type == "paragraph_open" and re.match(rf"^\s*{keyword}:", element[1].content, re.I):
+        is_first = not before and found is None
+        # A first paragraph is always the prompt, even if it starts with the keyword.
+        if first.type == "paragraph_open" and not is_first and re.match(rf"^\s*{keyword}:", element[1].content, re.I):
             keyed.append((element[1], _line(first)))
         elif first.type == "bullet_list_open" and found is None:
             found = element
@@ -216,6 +220,12 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
         return None
     if len(parsed) < 2:
         ctx.error(raw.line, 1, "question needs at least two options")
+    with_feedback = [p for p in parsed if p.option.feedback_html]
+    if with_feedback and len(with_feedback) < len(parsed):
+        for p in parsed:
+            if not p.option.feedback_html:
+                ctx.warning(p.line, 1, "this option has no feedback while others do: add an indented \"> \" line "
+                            "under it")
     correct = [p for p in parsed if p.option.correct]
     if not correct:
         ctx.error(raw.line, 1, "question has no correct option: mark one with (x) or [x]")
@@ -267,7 +277,7 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
     rest: list[list[Token]] = []
     for element in elements:
         if element[0].type == "paragraph_open" and re.match(r"^\s*scale:", element[1].content, re.I):
-            scale_text, scale_line = element[1].content, _line(element[0])
+            scale_text, scale_line = element[1].content + scale_text, _line(element[0])
         elif element[0].type == "paragraph_open" and re.match(r"^\s*labels:", element[1].content, re.I):
             scale_text += "\n" + element[1].content
         else:

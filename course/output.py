@@ -22,6 +22,14 @@ from .model import Course, Lesson, Module
 
 FORMAT = 1
 
+MEDIA_SUFFIXES = frozenset({
+    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif",
+    ".mp4", ".webm", ".ogv", ".mp3", ".ogg", ".m4a", ".wav", ".vtt",
+    ".pdf", ".csv", ".txt", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp",
+})
+"""What learners may be sent from a course's media folder; anything else there (a script that made a
+video, say) is the author's own and is neither copied into a build nor served."""
+
 
 def _write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -60,6 +68,8 @@ def _copy_media(source: Path, target: Path) -> None:
         dest = target / Path(folder).relative_to(source)
         dest.mkdir(parents=True, exist_ok=True)
         for name in files:
+            if Path(name).suffix.lower() not in MEDIA_SUFFIXES:
+                continue
             src_file, dst_file = Path(folder) / name, dest / name
             src_stat = src_file.stat()
             if dst_file.exists():

@@ -210,3 +210,14 @@ def test_raw_html_allowed_when_the_course_says_so(tmp_path: Path) -> None:
     result = build(root)
     assert result.ok
     assert result.course is not None and "<kbd>Ctrl</kbd>" in result.course.lessons()[0].html
+
+
+def test_option_text_keeps_spaces_and_labels_may_come_first(tmp_path: Path) -> None:
+    lesson = ("---\ntitle: T\n---\n::: question id=q\nPick.\n\n- (x) A long option\n  that wraps\n- ( ) B\n:::\n\n"
+              "::: poll id=p\nHow?\n\nlabels: Low | Mid | High\n\nscale: 1-3\n:::\n")
+    result = build(make_course(tmp_path, lesson=lesson))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.course is not None
+    question, poll = result.course.lessons()[0].blocks
+    assert isinstance(question, Question) and question.options[0].text == "A long option that wraps"
+    assert isinstance(poll, Poll) and poll.scale is not None and poll.scale.labels == ["Low", "Mid", "High"]

@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from course import Lesson
+from course.output import MEDIA_SUFFIXES
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
 
 from .. import answers, progress
@@ -211,7 +212,7 @@ async def media(request: Request) -> Response:
     rt = runtime(request)
     base = (rt.folder / "media").resolve()
     target = (base / request.path_params["path"]).resolve()
-    if not target.is_relative_to(base) or not target.is_file():
+    if not target.is_relative_to(base) or not target.is_file() or target.suffix.lower() not in MEDIA_SUFFIXES:
         raise HTTPException(404, "There is no file at this address.")
     return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
 
