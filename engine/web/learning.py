@@ -11,8 +11,8 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from course import Lesson
-from course.output import MEDIA_SUFFIXES
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
+from course.output import MEDIA_SUFFIXES
 
 from .. import answers, progress
 from ..storage.db import Enrolment, Records, User
