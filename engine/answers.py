@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from course import Course, Lesson
+from course import Lesson
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
 
-from . import progress
-from .storage.db import AttemptsExhausted, Enrolment, Store
+from . import events
+from .storage.db import AttemptsExhausted
 
 MAX_REFLECTION_CHARS = 10_000
 
@@ -29,7 +29,6 @@ class Outcome:
     """A message for the learner, shown next to the field; nothing was recorded."""
     typed: Any = None
     """What the learner typed or chose, to show again with the error."""
-    new_completions: list[tuple[str, str, float | None]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -56,9 +55,11 @@ def grade(block: Question, chosen: list[int]) -> tuple[float, bool]:
     return (1.0 if success else 0.0), success
 
 
-def submit(store: Store, *, course: Course, lesson: Lesson, block: Block, enrolment: Enrolment,
-           form: dict[str, list[str]]) -> Outcome:
-    """Validate and record one submission, and any completion it brings, atomically."""
+def submit(learner: events.Learner, *, lesson: Lesson, block: Block, form: dict[str, list[str]]) -> Outcome:
+    """Validate and record one submission, its statements, and any completion it brings, atomically."""
+    store, course, enrolment = learner.store, learner.course, learner.enrolment
+    attempt: tuple[float, bool] | None = None
+    value: Any = None
     if isinstance(block, Question):
         if len(form.get("choice", [])) > 1 and not block.multiple:
             raise BadSubmission("a single-choice question takes one answer")
@@ -66,7 +67,9 @@ def submit(store: Store, *, course: Course, lesson: Lesson, block: Block, enrolm
         if not chosen:
             return Outcome("Select one or more answers" if block.multiple else "Select an answer")
         score, success = grade(block, chosen)
+        attempt = (score, success)
         limit = block.max_attempts or course.max_attempts
+        value = chosen
 
         def record() -> None:
             store.add_attempt(enrolment.id, block_iri=block.iri, lesson_iri=lesson.iri, response=chosen,
@@ -76,16 +79,15 @@ def submit(store: Store, *, course: Course, lesson: Lesson, block: Block, enrolm
         values = form.get("choice", [])
         if len(values) > 1 and not block.multiple:
             raise BadSubmission("this poll takes one answer")
-        for value in values:
-            if value not in allowed:
-                raise BadSubmission(f'"{value[:20]}" is not one of the choices')
+        for given in values:
+            if given not in allowed:
+                raise BadSubmission(f'"{given[:20]}" is not one of the choices')
         if not values:
             return Outcome("Select one or more answers" if block.multiple else "Select an answer")
-        chosen_values: Any = sorted(set(values), key=allowed.index) if block.multiple else values[0]
+        value = sorted(set(values), key=allowed.index) if block.multiple else values[0]
 
         def record() -> None:
-            store.set_response(enrolment.id, block_iri=block.iri, lesson_iri=lesson.iri, kind="poll",
-                               value=chosen_values)
+            store.set_response(enrolment.id, block_iri=block.iri, lesson_iri=lesson.iri, kind="poll", value=value)
     elif isinstance(block, Reflection):
         text = "\n".join(form.get("text", [])).replace("\r\n", "\n").strip()
         words = len(text.split())
@@ -95,12 +97,14 @@ def submit(store: Store, *, course: Course, lesson: Lesson, block: Block, enrolm
             return Outcome(f"Your reflection must be {MAX_REFLECTION_CHARS:,} characters or fewer", text)
         if words < block.min_words:
             return Outcome(f"Write at least {block.min_words} words (you wrote {words})", text)
+        value = text
 
         def record() -> None:
             store.set_response(enrolment.id, block_iri=block.iri, lesson_iri=lesson.iri, kind="reflection",
                                value=text)
     elif isinstance(block, Checklist):
         ticked = _indices(form.get("ticked", []), len(block.items))
+        value = ticked
 
         def record() -> None:
             store.set_response(enrolment.id, block_iri=block.iri, lesson_iri=lesson.iri, kind="checklist",
@@ -108,6 +112,7 @@ def submit(store: Store, *, course: Course, lesson: Lesson, block: Block, enrolm
     elif isinstance(block, Video):
         if form.get("watched") != ["1"]:
             raise BadSubmission("a video takes watched=1")
+        value = "watched"
 
         def record() -> None:
             store.set_response(enrolment.id, block_iri=block.iri, lesson_iri=lesson.iri, kind="video",
@@ -119,17 +124,15 @@ def submit(store: Store, *, course: Course, lesson: Lesson, block: Block, enrolm
         with store.transaction():
             store.record_view(enrolment.id, lesson.iri)
             record()
-            new = record_completions(store, course, enrolment)
+            statements = [events.block_statement(learner, lesson, block, value, attempt)]
+            if attempt is not None:
+                module = course.module(lesson.module)
+                failed = events.lesson_failed(learner, lesson, store.records(enrolment.id),
+                                              module.mastery_score if module else course.mastery_score)
+                if failed:
+                    statements.append(failed)
+            statements += events.completions(learner)
+            learner.emitter.save(store, statements)
     except AttemptsExhausted:
         return Outcome("You have used all your attempts at this question")
-    return Outcome(new_completions=new)
-
-
-def record_completions(store: Store, course: Course, enrolment: Enrolment) -> list[tuple[str, str, float | None]]:
-    """Record every completion the learner's records now reach; the caller holds the transaction."""
-    state = progress.evaluate(course, store.records(enrolment.id))
-    recorded = []
-    for kind, iri, score in state.new_completions:
-        if store.add_completion(enrolment.id, iri, kind, score):
-            recorded.append((kind, iri, score))
-    return recorded
+    return Outcome()

@@ -7,6 +7,7 @@ doc-contract test checks that docs/settings.md lists each one.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ class Setting:
     doc: str
     default: Any
     kind: str = "str"
-    """str, int, bool or list (a YAML list, or a comma-separated environment value)."""
+    """str, int, bool, list (a YAML list, or a comma-separated environment value) or endpoints."""
 
     @property
     def env(self) -> str:
@@ -42,6 +43,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", "The largest request body accepted, in bytes; larger ones get 413.", 65536, "int"),
     Setting("sign_in_attempts", "Failed sign-ins allowed per account and per address in 15 minutes.", 5, "int"),
     Setting("access_log", "Write one line per request to standard output.", True, "bool"),
+    Setting("lrs_endpoints", "External Learning Record Stores that receive every statement: a list of mappings "
+            "with `name`, `url` (the LRS's xAPI base, e.g. `https://lrs.example/xAPI`), `username`, `password` "
+            "and optional `version` (default 1.0.3). As an environment variable: the same list as JSON.",
+            [], "endpoints"),
+    Setting("lrs_batch_size", "How many statements go to an external LRS in one request.", 100, "int"),
     Setting("xapi_include_email", "Identify learners in xAPI statements by email instead of an opaque "
             "account id. Off by default (data minimisation).", False, "bool"),
 )
@@ -66,7 +72,33 @@ class SettingsError(Exception):
     pass
 
 
+def _endpoints(value: Any, where: str) -> list[dict[str, str]]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SettingsError(f"{where}: lrs_endpoints must be a JSON list of endpoints") from None
+    if not isinstance(value, list):
+        raise SettingsError(f"{where}: lrs_endpoints must be a list")
+    endpoints = []
+    for n, item in enumerate(value):
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("name", "url")):
+            raise SettingsError(f"{where}: lrs_endpoints[{n}] needs a name and a url")
+        unknown = set(item) - {"name", "url", "username", "password", "version"}
+        if unknown:
+            raise SettingsError(f"{where}: lrs_endpoints[{n}] has unknown key {sorted(unknown)[0]!r}")
+        endpoints.append({"name": item["name"], "url": item["url"].rstrip("/"),
+                          "username": str(item.get("username", "")), "password": str(item.get("password", "")),
+                          "version": str(item.get("version", "1.0.3"))})
+    names = [e["name"] for e in endpoints]
+    if len(set(names)) != len(names):
+        raise SettingsError(f"{where}: two lrs_endpoints have the same name")
+    return endpoints
+
+
 def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    if setting.kind == "endpoints":
+        return _endpoints(value, where)
     if setting.kind == "list":
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]

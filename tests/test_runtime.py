@@ -12,8 +12,9 @@ from test_build import LESSON
 from webhelpers import PASSWORD, answer, csrf, make_app, register
 
 from course import build
-from engine import answers
+from engine import answers, events
 from engine.storage.db import Store
+from engine.xapi.emit import Emitter
 from helpers import COURSE_YAML, make_course
 
 LESSON_PATH = "/demo/01-intro/lesson"
@@ -340,11 +341,11 @@ def test_two_submissions_at_once_never_double_count(course_root: Path, tmp_path:
 
     def worker() -> None:
         store = Store(db)
+        learner = events.Learner(store, Emitter(base_url="http://127.0.0.1:8000"), course, user, enrolment)
         try:
             barrier.wait()
             for _ in range(5):
-                answers.submit(store, course=course, lesson=lesson, block=block, enrolment=enrolment,
-                               form={"choice": ["1"]})
+                answers.submit(learner, lesson=lesson, block=block, form={"choice": ["1"]})
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:

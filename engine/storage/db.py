@@ -200,6 +200,17 @@ class Store:
         ).fetchone()
         return _user(row)
 
+    def session_first(self, token: str, object_iri: str) -> bool:
+        """True the first time this sign-in session meets ``object_iri`` (a course or lesson)."""
+        return self.conn.execute(
+            "INSERT OR IGNORE INTO session_events SELECT token_hash, ? FROM sessions WHERE token_hash = ?",
+            (object_iri, _hash(token)),
+        ).rowcount == 1
+
+    def session_objects(self, token: str) -> list[str]:
+        return [iri for (iri,) in self.conn.execute(
+            "SELECT object_iri FROM session_events WHERE token_hash = ?", (_hash(token),))]
+
     def delete_session(self, token: str) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -18,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..security import RateLimiter, load_secret
 from ..settings import Settings
 from ..storage.db import Store
+from ..xapi.delivery import Deliverer, Endpoint
+from ..xapi.emit import Emitter
 from . import auth, learning, mydata, pages
 from .context import BROWSER_COOKIE, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime
@@ -118,6 +123,8 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         secret=secret or load_secret(store.path),
         courses={rt.slug: rt for rt in courses},
         limiter=RateLimiter(settings.sign_in_attempts),
+        emitter=Emitter(base_url=settings.base_url, endpoints=[e["name"] for e in settings.lrs_endpoints],
+                        include_email=settings.xapi_include_email),
     )
     static: list[BaseRoute] = [Route("/health", health)]
     static.append(Mount("/static", app=StaticFiles(directory=DEFAULT_THEME / "static", check_dir=False),
@@ -126,9 +133,25 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         static.append(Mount("/assets", app=StaticFiles(directory=GOVUK_DIST / "assets"), name="assets"))
         static.append(Route("/govuk-frontend.min.js",
                             lambda request: _file(GOVUK_DIST / "govuk-frontend.min.js", "text/javascript")))
+    endpoints = [Endpoint.from_settings(e) for e in settings.lrs_endpoints]
+    deliverer = Deliverer(store, endpoints, batch=settings.lrs_batch_size) if endpoints else None
+    if deliverer is not None:
+        service.emitter.on_saved = deliverer.wake.set
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(deliverer.run(stop)) if deliverer else None
+        yield
+        stop.set()
+        if task is not None:
+            # Finish the batch in flight: the outbox keeps anything not yet confirmed for next start.
+            await asyncio.wait([task], timeout=15)
+
     app = Starlette(
         routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *learning.routes],
         exception_handlers={HTTPException: http_error, Redirect: redirect, Exception: server_error},
+        lifespan=lifespan,
     )
     app.state.service = service
     return Guard(app, max_body=settings.max_body_bytes, secure=settings.secure_cookies)  # type: ignore[return-value]

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from .. import events
 from ..security import hash_password, verify_password
 from ..storage.db import EmailTaken
 from .context import SESSION_COOKIE, current_user, form_data, page, service
@@ -126,8 +127,13 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     await form_data(request)
     token = request.cookies.get(SESSION_COOKIE)
+    user = current_user(request)
+    svc = service(request)
+    if token and user:
+        events.signed_out(svc.store, svc.emitter, user, {rt.course.iri: rt.course for rt in svc.courses.values()},
+                          token)
     if token:
-        service(request).store.delete_session(token)
+        svc.store.delete_session(token)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

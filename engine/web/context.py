@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from ..security import RateLimiter, csrf_ok, csrf_token
 from ..settings import Settings
 from ..storage.db import Store, User
+from ..xapi.emit import Emitter
 from .courses import CourseRuntime
 from .templating import render
 
@@ -36,6 +37,7 @@ class Service:
     secret: bytes
     courses: dict[str, CourseRuntime]
     limiter: RateLimiter
+    emitter: Emitter
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -14,9 +14,9 @@ from course import Lesson
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
 from course.output import MEDIA_SUFFIXES
 
-from .. import answers, progress
+from .. import answers, events, progress
 from ..storage.db import Enrolment, Records, User
-from .context import Redirect, current_user, form_data, page, service, wants_json
+from .context import SESSION_COOKIE, Redirect, current_user, form_data, page, service, wants_json
 from .courses import CourseRuntime
 from .templating import inline_prompt
 
@@ -157,38 +157,47 @@ def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment
     )
 
 
-def _open_lesson(request: Request) -> tuple[CourseRuntime, Lesson, Enrolment]:
+def learner_for(request: Request, rt: CourseRuntime) -> events.Learner:
+    """The signed-in learner in this course, enrolled on first use (with its statements)."""
+    user = require_user(request)
+    svc = service(request)
+    enrolment, new = svc.store.enrol(user.id, rt.course.iri)
+    learner = events.Learner(svc.store, svc.emitter, rt.course, user, enrolment)
+    if new:
+        events.enrolled(learner)
+    events.session_started(learner, request.cookies.get(SESSION_COOKIE))
+    return learner
+
+
+def _open_lesson(request: Request) -> tuple[CourseRuntime, Lesson, events.Learner]:
     rt = runtime(request)
     lesson = _find_lesson(rt, request)
-    user = require_user(request)
-    store = service(request).store
-    enrolment, _new = store.enrol(user.id, rt.course.iri)
-    state = progress.evaluate(rt.course, store.records(enrolment.id))
+    learner = learner_for(request, rt)
+    store = learner.store
+    state = progress.evaluate(rt.course, store.records(learner.enrolment.id))
     if progress.is_locked(state, lesson):
         module = rt.course.module(lesson.module)
         needed = ", ".join(m.title for m in rt.course.modules if module and m.id in module.requires)
         raise HTTPException(403, f"You cannot start this module yet. First complete: {needed}.")
-    return rt, lesson, enrolment
+    return rt, lesson, learner
 
 
 async def lesson_page(request: Request) -> Response:
-    rt, lesson, enrolment = _open_lesson(request)
-    store = service(request).store
-    with store.transaction():
-        store.record_view(enrolment.id, lesson.iri)
-        answers.record_completions(store, rt.course, enrolment)
-    return render_lesson(request, rt, lesson, enrolment)
+    rt, lesson, learner = _open_lesson(request)
+    events.lesson_viewed(learner, lesson, request.cookies.get(SESSION_COOKIE))
+    return render_lesson(request, rt, lesson, learner.enrolment)
 
 
 async def submit_block(request: Request) -> Response:
-    rt, lesson, enrolment = _open_lesson(request)
+    rt, lesson, learner = _open_lesson(request)
+    enrolment = learner.enrolment
     form = await form_data(request)
     block = lesson.block(request.path_params["block"])
     if block is None or not block.interactive:
         raise HTTPException(404, "There is no such question on this page.")
     store = service(request).store
     try:
-        outcome = answers.submit(store, course=rt.course, lesson=lesson, block=block, enrolment=enrolment, form=form)
+        outcome = answers.submit(learner, lesson=lesson, block=block, form=form)
     except answers.BadSubmission as exc:
         raise HTTPException(400, f"That answer could not be accepted: {exc.message}.") from None
     if wants_json(request):
