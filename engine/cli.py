@@ -176,5 +176,10 @@ def users_add(email: str, name: str, department: str, role: str | None, password
     click.echo(f"Created {user.role} {user.email}")
 
 
+from .xapi.outbox_cli import export  # noqa: E402 - commands join the one group defined above
+
+cli.add_command(export)
+
+
 def main() -> None:
     cli()

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from test_build import LESSON
-from webhelpers import PASSWORD, answer, csrf, make_app, register
 
 from course import build
 from engine import answers, events
 from engine.storage.db import Store
 from engine.xapi.emit import Emitter
 from helpers import COURSE_YAML, make_course
+from test_build import LESSON
+from webhelpers import PASSWORD, answer, csrf, make_app, register
 
 LESSON_PATH = "/demo/01-intro/lesson"
 
@@ -305,6 +305,7 @@ def test_my_data_download_and_delete(client: TestClient, store: Store) -> None:
     assert unconfirmed.status_code == 422 and "Select yes to confirm" in unconfirmed.text
     assert client.post("/my-data/delete", data={"csrf_token": token, "confirm": "yes"}).status_code == 303
     assert all(n == 0 for n in counts(store).values())
+    assert store.conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0] == 0
     assert client.get("/demo/").status_code == 303
 
 

@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -178,10 +178,11 @@ class Store:
         with self.transaction() as conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
-    def delete_user(self, user_id: int) -> None:
-        """Deletes the account and, through foreign keys, every record about it."""
+    def delete_user(self, user_id: int, actor_keys: Sequence[str] = ()) -> None:
+        """Deletes the account, every record about it (through foreign keys) and its statements."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            conn.executemany("DELETE FROM statements WHERE actor = ?", [(key,) for key in actor_keys])
 
     # --- sessions: the cookie holds a random token; only its hash is stored ----------------
 

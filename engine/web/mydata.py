@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..xapi.keys import agent_key
 from .context import SESSION_COOKIE, form_data, json_dumps, page, service
 from .learning import require_user
 
@@ -31,7 +32,9 @@ async def delete(request: Request) -> Response:
         errors = [{"field": "confirm", "text": "Select yes to confirm that you want to delete your account"}]
         return page(request, "my_data.html", title="My data", active="my-data", account=user, errors=errors,
                     status_code=422)
-    service(request).store.delete_user(user.id)
+    svc = service(request)
+    # Statements about the learner go too; those already sent to an external LRS are that LRS's to delete.
+    svc.store.delete_user(user.id, actor_keys=[agent_key(svc.emitter.actor(user))])
     response = RedirectResponse("/account-deleted", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
