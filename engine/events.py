@@ -160,3 +160,24 @@ def lesson_failed(learner: Learner, lesson: Lesson, records: Records, mastery: f
     module = learner.course.module(lesson.module)
     return learner.statement("failed", lesson, parents=[module] if module else [],
                              result={"success": False, "score": {"scaled": round(score, 4)}})
+
+
+VIDEO_EXT = "https://w3id.org/xapi/video/extensions/"
+
+
+def video_event(learner: Learner, lesson: Lesson, video: Video, event: str, data: dict[str, float]) -> None:
+    """played / paused / seeked from the browser's video player, per the xAPI Video Profile."""
+    result: dict[str, Any] = {"extensions": {}}
+    if event == "seeked":
+        result["extensions"][VIDEO_EXT + "time-from"] = round(data["from"], 3)
+        result["extensions"][VIDEO_EXT + "time-to"] = round(data["to"], 3)
+    else:
+        result["extensions"][VIDEO_EXT + "time"] = round(data["time"], 3)
+    if "progress" in data:
+        result["extensions"][VIDEO_EXT + "progress"] = round(min(max(data["progress"], 0.0), 1.0), 3)
+    extensions: dict[str, Any] = {}
+    if "length" in data:
+        extensions[VIDEO_EXT + "length"] = round(data["length"], 3)
+    with learner.store.transaction():
+        learner.emitter.save(learner.store, [learner.statement(event, video, parents=[lesson], result=result,
+                                                               extensions=extensions)])

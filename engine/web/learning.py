@@ -217,6 +217,37 @@ async def submit_block(request: Request) -> Response:
     return RedirectResponse(f"{lesson_url(rt, lesson)}#block-{block.id}", status_code=303)
 
 
+VIDEO_EVENTS = {"played": ("time",), "paused": ("time",), "seeked": ("from", "to")}
+
+
+async def video_event(request: Request) -> Response:
+    """The video player's events, sent by the page's script (JavaScript only; without it, "Mark as watched")."""
+    _rt, lesson, learner = _open_lesson(request)
+    await form_data(request)
+    block = lesson.block(request.path_params["block"])
+    if not isinstance(block, Video):
+        raise HTTPException(404, "There is no such video on this page.")
+    fields = VIDEO_EVENTS.get(request.query_params.get("event", ""))
+    if fields is None:
+        raise HTTPException(400, "event must be played, paused or seeked")
+    data: dict[str, float] = {}
+    for name in (*fields, "length", "progress"):
+        raw = request.query_params.get(name)
+        if raw is None:
+            if name in fields:
+                raise HTTPException(400, f"{name} is required")
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise HTTPException(400, f"{name} must be a number") from None
+        if not 0 <= value < 1e7:
+            raise HTTPException(400, f"{name} is out of range")
+        data[name] = value
+    events.video_event(learner, lesson, block, request.query_params["event"], data)
+    return Response(status_code=204)
+
+
 async def media(request: Request) -> Response:
     rt = runtime(request)
     base = (rt.folder / "media").resolve()
@@ -242,4 +273,5 @@ routes = [
     Route("/{course}/media/{path:path}", media),
     Route("/{course}/{module}/{lesson}", lesson_page),
     Route("/{course}/{module}/{lesson}/blocks/{block}", submit_block, methods=["POST"]),
+    Route("/{course}/{module}/{lesson}/blocks/{block}/video-events", video_event, methods=["POST"]),
 ]
