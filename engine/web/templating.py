@@ -43,10 +43,9 @@ def environment(course_theme: str | None) -> Environment:
         loaders.append(FileSystemLoader(course_theme))
     loaders += [
         theme,
-        PrefixLoader({
-            "default": theme,
-            "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates"),
-        }),
+        # `{% extends "default:lesson.html" %}` reaches the theme's own template from an override.
+        PrefixLoader({"default": theme}, delimiter=":"),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")}),
     ]
     env = Environment(
         loader=ChoiceLoader(loaders),
