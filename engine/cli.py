@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from functools import partial
 from pathlib import Path
@@ -141,6 +142,71 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")
     uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
                 log_level="info", proxy_headers=False)
+
+
+@cli.command()
+@click.argument("course_dir", required=False, default=".", type=click.Path(file_okay=False, exists=True))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+def preview(course_dir: str, host: str, port: int) -> None:
+    """Preview a course as a learner sees it, reloading open pages on every save.
+
+    Uses a throwaway database and a signed-in preview learner; authoring errors
+    show in place of the page until the next good save. Example:
+
+        masterclass preview content/innovation-masterclass
+    """
+    import tempfile
+
+    import uvicorn
+
+    from .web.preview import PREVIEW_EMAIL, Preview
+    from .security import hash_password
+    from .settings import SettingsError, load_settings
+    from .storage.db import Store
+    from .web import create_app
+
+    try:
+        settings = load_settings(None)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    folder = tempfile.mkdtemp(prefix="masterclass-preview-")
+    store = Store(Path(folder) / "preview.db")
+    store.create_user(name="Preview learner", email=PREVIEW_EMAIL, department=settings.departments[0],
+                      password_hash=hash_password(secrets.token_urlsafe(16)))
+    state = Preview.start(Path(course_dir))
+    for diagnostic in state.diagnostics:
+        click.echo(diagnostic.format(), err=True)
+    app = create_app(settings=settings, store=store, courses=[], preview=state)
+    click.echo(f"Previewing {course_dir} at http://{host}:{port}/ (reloads on save; Ctrl+C to stop)")
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=2)
+
+
+@cli.command("new")
+@click.argument("course_dir", type=click.Path(file_okay=False))
+@click.option("--title", default=None, help="The course title (default: from the folder name).")
+def new_course(course_dir: str, title: str | None) -> None:
+    """Start a new course: course.yaml, one module, and a lesson with every kind of block. Example:
+
+        masterclass new content/my-course --title "My course"
+    """
+    import re
+    import shutil
+
+    target = Path(course_dir)
+    if target.exists() and any(target.iterdir()):
+        raise click.ClickException(f"{target} already exists and is not empty")
+    slug = re.sub(r"[^a-z0-9-]+", "-", target.resolve().name.lower()).strip("-") or "course"
+    shutil.copytree(Path(__file__).parent / "scaffold", target, dirs_exist_ok=True)
+    course_yaml = target / "course.yaml"
+    text = course_yaml.read_text(encoding="utf-8").replace("COURSE_SLUG", slug)
+    course_yaml.write_text(text.replace("COURSE_TITLE", title or slug.replace("-", " ").capitalize()),
+                           encoding="utf-8")
+    result = Builder(target).build()
+    for diagnostic in result.diagnostics:
+        click.echo(diagnostic.format(), err=True)
+    click.echo(f"Created {target}: {result.summary()}")
+    click.echo(f"Preview it with: masterclass preview {target}")
 
 
 @cli.group()

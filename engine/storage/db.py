@@ -241,6 +241,11 @@ class Store:
         assert enrolment is not None
         return enrolment, True
 
+    def delete_enrolment(self, user_id: int, course_iri: str) -> None:
+        """Forget a learner's records in one course (the preview's "reset my progress")."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM enrolments WHERE user_id = ? AND course_iri = ?", (user_id, course_iri))
+
     def record_view(self, enrolment_id: int, lesson_iri: str) -> bool:
         """Record a lesson view; True when it is the first."""
         stamp = now()

@@ -23,7 +23,8 @@ from ..settings import Settings
 from ..storage.db import Store
 from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter
-from . import auth, learning, mydata, pages
+from .preview import PREVIEW_EMAIL, Preview
+from . import auth, learning, mydata, pages, preview_routes
 from .context import BROWSER_COOKIE, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime
 from .templating import DEFAULT_THEME
@@ -115,8 +116,8 @@ async def health(request: Request) -> Response:
                          "courses": len(svc.courses)}, status_code=200 if ok else 503)
 
 
-def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime], secret: bytes | None = None
-               ) -> Starlette:
+def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime], secret: bytes | None = None,
+               preview: Preview | None = None) -> Starlette:
     service = Service(
         settings=settings,
         store=store,
@@ -125,7 +126,13 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         limiter=RateLimiter(settings.sign_in_attempts),
         emitter=Emitter(base_url=settings.base_url, endpoints=[e["name"] for e in settings.lrs_endpoints],
                         include_email=settings.xapi_include_email),
+        preview=preview,
+        preview_email=PREVIEW_EMAIL,
     )
+    if preview is not None:
+        preview.courses = service.courses
+        if preview.runtime is not None:
+            service.courses[preview.runtime.slug] = preview.runtime
     static: list[BaseRoute] = [Route("/health", health)]
     static.append(Mount("/static", app=StaticFiles(directory=DEFAULT_THEME / "static", check_dir=False),
                         name="static"))
@@ -142,14 +149,18 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(deliverer.run(stop)) if deliverer else None
+        watcher = asyncio.create_task(preview.watch(stop)) if preview else None
         yield
         stop.set()
+        if watcher is not None:
+            await asyncio.wait([watcher], timeout=5)
         if task is not None:
             # Finish the batch in flight: the outbox keeps anything not yet confirmed for next start.
             await asyncio.wait([task], timeout=15)
 
     app = Starlette(
-        routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *learning.routes],
+        routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *(preview_routes.routes if preview else []),
+                *learning.routes],
         exception_handlers={HTTPException: http_error, Redirect: redirect, Exception: server_error},
         lifespan=lifespan,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,6 +15,9 @@ from ..security import RateLimiter, csrf_ok, csrf_token
 from ..settings import Settings
 from ..storage.db import Store, User
 from ..xapi.emit import Emitter
+
+if TYPE_CHECKING:
+    from .preview import Preview
 from .courses import CourseRuntime
 from .templating import render
 
@@ -38,6 +41,8 @@ class Service:
     courses: dict[str, CourseRuntime]
     limiter: RateLimiter
     emitter: Emitter
+    preview: Preview | None = None
+    preview_email: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -48,7 +53,12 @@ def service(request: Request) -> Service:
 def current_user(request: Request) -> User | None:
     if "user" not in request.state._state:
         token = request.cookies.get(SESSION_COOKIE)
-        request.state.user = service(request).store.session_user(token) if token else None
+        svc = service(request)
+        user = svc.store.session_user(token) if token else None
+        if user is None and svc.preview is not None:
+            # The preview has one learner, always signed in: the author.
+            user = svc.store.user_by_email(svc.preview_email)
+        request.state.user = user
     return request.state.user  # type: ignore[no-any-return]
 
 

@@ -16,6 +16,7 @@ from course.output import MEDIA_SUFFIXES
 
 from .. import answers, events, progress
 from ..storage.db import Enrolment, Records, User
+from . import preview_routes
 from .context import SESSION_COOKIE, Redirect, current_user, form_data, page, service, wants_json
 from .courses import CourseRuntime
 from .templating import inline_prompt
@@ -41,6 +42,10 @@ def lesson_url(rt: CourseRuntime, lesson: Lesson) -> str:
 
 async def home(request: Request) -> Response:
     courses = list(service(request).courses.values())
+    if not courses:
+        problems = preview_routes.problems_page(request, None)
+        if problems is not None:
+            return problems
     if len(courses) == 1:
         return RedirectResponse(f"/{courses[0].slug}/", status_code=302)
     return page(request, "home.html", title="Courses", courses=[rt.course for rt in courses])
@@ -49,6 +54,9 @@ async def home(request: Request) -> Response:
 async def course_home(request: Request) -> Response:
     rt = runtime(request)
     user = require_user(request)
+    problems = preview_routes.problems_page(request, None)
+    if problems is not None:
+        return problems
     store = service(request).store
     enrolment = store.enrolment(user.id, rt.course.iri)
     records = store.records(enrolment.id) if enrolment else Records()
@@ -175,7 +183,7 @@ def _open_lesson(request: Request) -> tuple[CourseRuntime, Lesson, events.Learne
     learner = learner_for(request, rt)
     store = learner.store
     state = progress.evaluate(rt.course, store.records(learner.enrolment.id))
-    if progress.is_locked(state, lesson):
+    if progress.is_locked(state, lesson) and service(request).preview is None:
         module = rt.course.module(lesson.module)
         needed = ", ".join(m.title for m in rt.course.modules if module and m.id in module.requires)
         raise HTTPException(403, f"You cannot start this module yet. First complete: {needed}.")
@@ -184,6 +192,9 @@ def _open_lesson(request: Request) -> tuple[CourseRuntime, Lesson, events.Learne
 
 async def lesson_page(request: Request) -> Response:
     rt, lesson, learner = _open_lesson(request)
+    problems = preview_routes.problems_page(request, lesson.file)
+    if problems is not None:
+        return problems
     events.lesson_viewed(learner, lesson, request.cookies.get(SESSION_COOKIE))
     return render_lesson(request, rt, lesson, learner.enrolment)
 

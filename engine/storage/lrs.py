@@ -1,0 +1,400 @@
+"""The built-in LRS's queries: statements, attachments, documents and credentials.
+
+Every function takes the connection of an open ``store.transaction()``, so one HTTP
+request reads a consistent snapshot and writes all or nothing.
+
+Statement queries page by ``seq`` (the insertion order), never by offset: a page
+starts after the last ``seq`` of the previous one, so statements stored while a
+client pages cannot shift, repeat or skip results. Each filter is driven by an
+index (``statement_agents``/``statement_activities`` primary keys, or the
+``statements_verb/activity/registration`` indexes), so a query never scans the table.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..xapi.keys import agent_key
+from .statements import IndexedStatement, insert_statements
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+# --- credentials --------------------------------------------------------------------------------
+
+class CredentialExists(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Credential:
+    key: str
+    name: str
+    secret_hash: str
+    scope: str
+    created_at: str
+
+
+def add_credential(conn: sqlite3.Connection, *, key: str, name: str, secret_hash: str, scope: str,
+                   created_at: str) -> None:
+    try:
+        conn.execute("INSERT INTO lrs_credentials (key, name, secret_hash, scope, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (key, name, secret_hash, scope, created_at))
+    except sqlite3.IntegrityError:
+        raise CredentialExists(name) from None
+
+
+def credential(conn: sqlite3.Connection, key: str) -> Credential | None:
+    row = conn.execute("SELECT key, name, secret_hash, scope, created_at FROM lrs_credentials WHERE key = ?",
+                       (key,)).fetchone()
+    return Credential(*row) if row else None
+
+
+def credentials(conn: sqlite3.Connection) -> list[Credential]:
+    return [Credential(*row) for row in conn.execute(
+        "SELECT key, name, secret_hash, scope, created_at FROM lrs_credentials ORDER BY name")]
+
+
+def remove_credential(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("DELETE FROM lrs_credentials WHERE name = ?", (name,)).rowcount == 1
+
+
+# --- statements -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredStatement:
+    seq: int
+    id: str
+    stored: str
+    verb: str
+    object_statement: str | None
+    voided: bool
+    body: str
+
+
+_STORED_COLUMNS = "seq, id, stored, verb, object_statement, voided, body"
+
+
+def _stored(row: tuple[Any, ...]) -> StoredStatement:
+    seq, ident, stored, verb, target, voided, body = row
+    return StoredStatement(seq, ident, stored, verb, target, bool(voided), body)
+
+
+def statements_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, StoredStatement]:
+    found: dict[str, StoredStatement] = {}
+    wanted = list(dict.fromkeys(ids))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT {_STORED_COLUMNS} FROM statements WHERE id IN ({marks})", chunk):  # noqa: S608
+            found[row[1]] = _stored(row)
+    return found
+
+
+def statement_by_id(conn: sqlite3.Connection, ident: str) -> StoredStatement | None:
+    row = conn.execute(f"SELECT {_STORED_COLUMNS} FROM statements WHERE id = ?", (ident,)).fetchone()  # noqa: S608
+    return _stored(row) if row else None
+
+
+def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement], *,
+                    attachments: Iterable[tuple[str, str, bytes]], endpoints: list[str], now: str) -> list[int]:
+    """Store complete statements and their attachment bodies; the caller holds the transaction.
+
+    A statement that arrives after a statement voiding it is stored voided, as xAPI
+    requires ("voided if and only if the LRS contains a voiding statement for it").
+    """
+    assert conn.in_transaction, "save_statements must run inside store.transaction()"
+    conn.executemany("INSERT OR IGNORE INTO attachments (sha2, content_type, body) VALUES (?, ?, ?)",
+                     list(attachments))
+    seqs = insert_statements(conn, statements, endpoints=endpoints, now=now)
+    for s in statements:
+        if s.voiding:
+            continue
+        if conn.execute("SELECT 1 FROM statements WHERE object_statement = ? AND verb = ? LIMIT 1",
+                        (s.id, VOIDED)).fetchone():
+            conn.execute("UPDATE statements SET voided = 1 WHERE id = ?", (s.id,))
+    return seqs
+
+
+def attachments_for(conn: sqlite3.Connection, seqs: list[int]) -> list[tuple[str, str, bytes]]:
+    """The stored attachment bodies of these statements: (sha2, content type, body), each once."""
+    out: dict[str, tuple[str, str, bytes]] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for sha2, content_type, body in conn.execute(
+            "SELECT a.sha2, a.content_type, a.body FROM statement_attachments sa"  # noqa: S608
+            f" JOIN attachments a ON a.sha2 = sa.sha2 WHERE sa.seq IN ({marks}) ORDER BY sa.seq, sa.sha2",
+            chunk,
+        ):
+            out.setdefault(sha2, (sha2, content_type, bytes(body)))
+    return list(out.values())
+
+
+def attachment_bodies(conn: sqlite3.Connection, sha2s: Iterable[str]) -> dict[str, tuple[str, bytes]]:
+    out: dict[str, tuple[str, bytes]] = {}
+    for sha2 in set(sha2s):
+        row = conn.execute("SELECT content_type, body FROM attachments WHERE sha2 = ?", (sha2,)).fetchone()
+        if row:
+            out[sha2] = (row[0], bytes(row[1]))
+    return out
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    """Filters of GET /statements; ``since``/``until`` are UTC text comparable with ``stored``."""
+
+    agent: str | None = None
+    """An agent key (see :func:`engine.xapi.keys.agent_key`)."""
+    related_agents: bool = False
+    verb: str | None = None
+    activity: str | None = None
+    related_activities: bool = False
+    registration: str | None = None
+    since: str | None = None
+    until: str | None = None
+    ascending: bool = False
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter other than time applies (so statements targeting matches match too)."""
+        return bool(self.agent or self.verb or self.activity or self.registration)
+
+
+def _agent_direct(body: str, key: str) -> int:
+    """SQL function: is the agent the statement's actor or object, or a member of either?"""
+    try:
+        statement = json.loads(body)
+    except ValueError:
+        return 0
+    for part in (statement.get("actor"), statement.get("object")):
+        if not isinstance(part, dict) or part.get("objectType", "Agent") not in ("Agent", "Group"):
+            continue
+        if agent_key(part) == key:
+            return 1
+        if any(agent_key(member) == key for member in part.get("member") or []):
+            return 1
+    return 0
+
+
+def _functions(conn: sqlite3.Connection) -> None:
+    conn.create_function("xapi_agent_direct", 2, _agent_direct, deterministic=True)
+
+
+def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], list[Any]]:
+    """FROM clause, WHERE conditions and parameters for the non-time filters.
+
+    With ``driving`` the most selective filter's index is the outer loop (CROSS JOIN
+    keeps SQLite from reordering), so rows come out in ``seq`` order straight from the
+    index and LIMIT stops the scan early. Without it every filter is a condition on
+    ``s`` (used to test one statement by id).
+    """
+    source = "statements s"
+    conds: list[str] = []
+    params: list[Any] = []
+    order = "s.seq"
+    drive = driving
+    if q.agent:
+        if drive:
+            source = "statement_agents d CROSS JOIN statements s ON s.seq = d.seq"
+            conds.append("d.agent = ?")
+            order = "d.seq"
+            drive = False
+        else:
+            conds.append("EXISTS (SELECT 1 FROM statement_agents a WHERE a.agent = ? AND a.seq = s.seq)")
+        params.append(q.agent)
+        if not q.related_agents:
+            conds.append("(s.actor = ? OR xapi_agent_direct(s.body, ?))")
+            params += [q.agent, q.agent]
+    if q.activity:
+        if q.related_activities:
+            if drive:
+                source = "statement_activities d CROSS JOIN statements s ON s.seq = d.seq"
+                conds.append("d.activity = ?")
+                order = "d.seq"
+                drive = False
+            else:
+                conds.append("EXISTS (SELECT 1 FROM statement_activities c WHERE c.activity = ? AND c.seq = s.seq)")
+        else:
+            conds.append("s.object_activity = ?")
+        params.append(q.activity)
+    if q.registration:
+        conds.append("s.registration = ?")
+        params.append(q.registration)
+    if q.verb:
+        conds.append("s.verb = ?")
+        params.append(q.verb)
+    return f"{source}|{order}", conds, params
+
+
+def _window(q: StatementQuery, order: str, after: int | None, before: int | None) -> tuple[list[str], list[Any]]:
+    conds = ["s.voided = 0"]
+    params: list[Any] = []
+    if q.since:
+        conds.append("s.stored > ?")
+        params.append(q.since)
+    if q.until:
+        conds.append("s.stored <= ?")
+        params.append(q.until)
+    # ``after``/``before`` bound seq in the direction of travel: newer-first pages go down.
+    if after is not None:
+        conds.append(f"{order} {'>' if q.ascending else '<'} ?")
+        params.append(after)
+    if before is not None:
+        conds.append(f"{order} {'<' if q.ascending else '>'} ?")
+        params.append(before)
+    return conds, params
+
+
+def _direct_sql(q: StatementQuery, after: int | None) -> tuple[str, list[Any]]:
+    source_order, conds, params = _conditions(q, driving=True)
+    source, order = source_order.split("|")
+    window, window_params = _window(q, order, after, None)
+    where = " AND ".join(conds + window)
+    direction = "ASC" if q.ascending else "DESC"
+    sql = f"SELECT s.seq, s.body FROM {source} WHERE {where} ORDER BY {order} {direction} LIMIT ?"  # noqa: S608
+    return sql, params + window_params
+
+
+def explain_query(conn: sqlite3.Connection, q: StatementQuery, *, after: int | None = None,
+                  limit: int = 100) -> list[str]:
+    """SQLite's query plan for a page of this query (for tests and diagnosis)."""
+    _functions(conn)
+    sql, params = _direct_sql(q, after)
+    return [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, [*params, limit])]
+
+
+def _matches(conn: sqlite3.Connection, q: StatementQuery, ident: str, seen: dict[str, bool], depth: int = 0) -> bool:
+    """Whether a statement, or one it targets by StatementRef (recursively), meets the non-time filters."""
+    if ident in seen:
+        return seen[ident]
+    seen[ident] = False  # a cycle of references matches nothing
+    _, conds, params = _conditions(q, driving=False)
+    row = conn.execute(
+        f"SELECT object_statement, {' AND '.join(conds) or '1'} FROM statements s WHERE s.id = ?",  # noqa: S608
+        [*params, ident],
+    ).fetchone()
+    result = False
+    if row is not None:
+        target, direct = row
+        result = bool(direct) or (target is not None and depth < 16 and _matches(conn, q, target, seen, depth + 1))
+    seen[ident] = result
+    return result
+
+
+def _targeting(conn: sqlite3.Connection, q: StatementQuery, after: int | None, before: int | None,
+               limit: int) -> list[tuple[int, str]]:
+    """Statements that match only because a statement they target matches (xAPI 1.0.3 part three, 2.1.3)."""
+    window, params = _window(q, "s.seq", after, before)
+    direction = "ASC" if q.ascending else "DESC"
+    cursor = conn.execute(
+        "SELECT s.seq, s.body, s.object_statement FROM statements s INDEXED BY statements_target"  # noqa: S608
+        f" WHERE s.object_statement IS NOT NULL AND {' AND '.join(window)} ORDER BY s.seq {direction}",
+        params,
+    )
+    seen: dict[str, bool] = {}
+    found: list[tuple[int, str]] = []
+    for seq, body, target in cursor.fetchall():
+        if _matches(conn, q, target, seen):
+            found.append((seq, body))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def query_statements(conn: sqlite3.Connection, q: StatementQuery, *, after: int | None,
+                     limit: int) -> tuple[list[tuple[int, str]], bool]:
+    """One page: up to ``limit`` (seq, body) rows past ``after``, and whether more follow."""
+    _functions(conn)
+    sql, params = _direct_sql(q, after)
+    rows: list[tuple[int, str]] = [(int(seq), body) for seq, body in conn.execute(sql, [*params, limit + 1])]
+    if q.filtered:
+        # Only statements between the cursor and the (limit+1)th direct match can change this page.
+        bound = rows[limit][0] if len(rows) > limit else None
+        extra = _targeting(conn, q, after, bound, limit + 1)
+        if extra:
+            merged = {seq: body for seq, body in rows}
+            merged.update(extra)
+            rows = sorted(merged.items(), reverse=not q.ascending)
+    return rows[:limit], len(rows) > limit
+
+
+def statements_about_activity(conn: sqlite3.Connection, activity: str, limit: int) -> list[str]:
+    """The bodies of the latest statements that mention an activity anywhere, newest first."""
+    return [body for (body,) in conn.execute(
+        "SELECT s.body FROM statement_activities a CROSS JOIN statements s ON s.seq = a.seq"
+        " WHERE a.activity = ? ORDER BY a.seq DESC LIMIT ?", (activity, limit))]
+
+
+def statements_about_agent(conn: sqlite3.Connection, key: str, limit: int) -> list[str]:
+    """The bodies of the latest statements that mention an agent anywhere, newest first."""
+    return [body for (body,) in conn.execute(
+        "SELECT s.body FROM statement_agents a CROSS JOIN statements s ON s.seq = a.seq"
+        " WHERE a.agent = ? ORDER BY a.seq DESC LIMIT ?", (key, limit))]
+
+
+# --- documents (state, activity profile, agent profile) ------------------------------------------
+
+@dataclass(frozen=True)
+class DocumentKey:
+    kind: str
+    activity: str = ""
+    agent: str = ""
+    registration: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    content_type: str
+    body: bytes
+    etag: str
+    updated: str
+
+
+def document(conn: sqlite3.Connection, key: DocumentKey, doc_id: str) -> Document | None:
+    row = conn.execute(
+        "SELECT doc_id, content_type, body, etag, updated FROM documents"
+        " WHERE kind = ? AND activity = ? AND agent = ? AND registration = ? AND doc_id = ?",
+        (key.kind, key.activity, key.agent, key.registration, doc_id),
+    ).fetchone()
+    if row is None:
+        return None
+    doc_id, content_type, body, etag, updated = row
+    return Document(doc_id, content_type, bytes(body), etag, updated)
+
+
+def document_ids(conn: sqlite3.Connection, key: DocumentKey, since: str | None) -> list[tuple[str, str]]:
+    """(id, updated) of every document in this context, optionally only those updated after ``since``."""
+    sql = ("SELECT doc_id, updated FROM documents"
+           " WHERE kind = ? AND activity = ? AND agent = ? AND registration = ?")
+    params: list[Any] = [key.kind, key.activity, key.agent, key.registration]
+    if since:
+        sql += " AND updated > ?"
+        params.append(since)
+    return [(doc_id, updated) for doc_id, updated in conn.execute(sql + " ORDER BY doc_id", params)]
+
+
+def put_document(conn: sqlite3.Connection, key: DocumentKey, doc: Document) -> None:
+    conn.execute(
+        "INSERT INTO documents (kind, activity, agent, registration, doc_id, content_type, body, etag, updated)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, activity, agent, registration, doc_id) DO UPDATE SET"
+        " content_type = excluded.content_type, body = excluded.body, etag = excluded.etag, updated = excluded.updated",
+        (key.kind, key.activity, key.agent, key.registration, doc.doc_id, doc.content_type, doc.body, doc.etag,
+         doc.updated),
+    )
+
+
+def delete_document(conn: sqlite3.Connection, key: DocumentKey, doc_id: str) -> None:
+    conn.execute("DELETE FROM documents WHERE kind = ? AND activity = ? AND agent = ? AND registration = ?"
+                 " AND doc_id = ?", (key.kind, key.activity, key.agent, key.registration, doc_id))
+
+
+def delete_documents(conn: sqlite3.Connection, key: DocumentKey) -> None:
+    conn.execute("DELETE FROM documents WHERE kind = ? AND activity = ? AND agent = ? AND registration = ?",
+                 (key.kind, key.activity, key.agent, key.registration))
+

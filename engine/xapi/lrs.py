@@ -1,0 +1,1140 @@
+"""The built-in Learning Record Store: xAPI 1.0.3 (and 2.0.0 requests where they agree), mounted at /xapi.
+
+Resources: ``about``, ``statements``, ``activities/state``, ``activities/profile``,
+``agents/profile``, ``activities`` and ``agents``; HEAD wherever GET is; the
+alternate request syntax (``POST ...?method=PUT`` with form fields) too.
+
+Access is HTTP Basic with credentials made by ``masterclass lrs credentials add``.
+Secrets are random (32 bytes) and stored as argon2 hashes. Verifying argon2 on every
+request would cost tens of milliseconds, so a verified pair is remembered for the life
+of the process, keyed by SHA-256 of key, secret and the stored hash: removing or
+replacing a credential takes effect at once, because the row is still read per request.
+
+All SQL is in :mod:`engine.storage.lrs`; every request runs in one ``store.transaction()``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+import secrets
+import threading
+import uuid
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..security import RateLimiter, hash_password, verify_password
+from ..storage import lrs as storage
+from ..storage.db import Store, now
+from .keys import agent_key, index
+from .validate import (
+    IFIS,
+    SIGNATURE_USAGE,
+    VOIDED,
+    XAPIValidationError,
+    equivalent,
+    loads_strict,
+    parse_timestamp,
+    utc_text,
+    validate_activity_id,
+    validate_actor,
+    validate_statement,
+    validate_uuid,
+)
+
+log = logging.getLogger("masterclass.lrs")
+
+VERSIONS = ["1.0.3", "2.0.0"]
+VERSION_HEADER = "X-Experience-API-Version"
+CONSISTENT_HEADER = "X-Experience-API-Consistent-Through"
+MAX_LIMIT = 500
+MAX_BODY = 16 * 1024 * 1024
+CANONICAL_WINDOW = 200
+"""How many of the latest statements mentioning an activity feed its canonical definition."""
+SCOPES = ("read", "write", "all")
+READ_METHODS = ("GET", "HEAD")
+
+_STATEMENT_QUERY_PARAMS = {"statementId", "voidedStatementId", "agent", "verb", "activity", "registration",
+                           "related_activities", "related_agents", "since", "until", "limit", "format",
+                           "attachments", "ascending", "more"}
+PARAMS: dict[tuple[str, str], set[str]] = {
+    ("/statements", "GET"): _STATEMENT_QUERY_PARAMS,
+    ("/statements", "PUT"): {"statementId"},
+    ("/statements", "POST"): set(),
+    ("/activities/state", "GET"): {"activityId", "agent", "registration", "stateId", "since"},
+    ("/activities/state", "PUT"): {"activityId", "agent", "registration", "stateId"},
+    ("/activities/state", "POST"): {"activityId", "agent", "registration", "stateId"},
+    ("/activities/state", "DELETE"): {"activityId", "agent", "registration", "stateId"},
+    ("/activities/profile", "GET"): {"activityId", "profileId", "since"},
+    ("/activities/profile", "PUT"): {"activityId", "profileId"},
+    ("/activities/profile", "POST"): {"activityId", "profileId"},
+    ("/activities/profile", "DELETE"): {"activityId", "profileId"},
+    ("/agents/profile", "GET"): {"agent", "profileId", "since"},
+    ("/agents/profile", "PUT"): {"agent", "profileId"},
+    ("/agents/profile", "POST"): {"agent", "profileId"},
+    ("/agents/profile", "DELETE"): {"agent", "profileId"},
+    ("/activities", "GET"): {"activityId"},
+    ("/agents", "GET"): {"agent"},
+}
+METHODS: dict[str, tuple[str, ...]] = {
+    "/about": ("GET", "HEAD"),
+    "/statements": ("GET", "HEAD", "PUT", "POST"),
+    "/activities/state": ("GET", "HEAD", "PUT", "POST", "DELETE"),
+    "/activities/profile": ("GET", "HEAD", "PUT", "POST", "DELETE"),
+    "/agents/profile": ("GET", "HEAD", "PUT", "POST", "DELETE"),
+    "/activities": ("GET", "HEAD"),
+    "/agents": ("GET", "HEAD"),
+}
+DOCUMENT_KINDS = {"/activities/state": "state", "/activities/profile": "activity_profile",
+                  "/agents/profile": "agent_profile"}
+_ALTERNATE_HEADERS = {"authorization", "x-experience-api-version", "content-type", "content-length", "if-match",
+                      "if-none-match"}
+_V1 = re.compile(r"^1\.0(?:\.\d+)?$")
+_V2 = re.compile(r"^2\.0(?:\.\d+)?$")
+_HASHES = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
+
+# Verified (key, secret, stored hash) triples, as SHA-256 digests, for the life of the process.
+_VERIFIED: set[str] = set()
+_VERIFIED_LOCK = threading.Lock()
+
+
+class LRSError(Exception):
+    """An HTTP error answer: JSON ``{"error", "field", "rule"}`` with the status."""
+
+    def __init__(self, status: int, message: str, *, field: str | None = None, rule: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.rule = rule
+        self.headers = headers or {}
+
+    @classmethod
+    def invalid(cls, exc: XAPIValidationError) -> LRSError:
+        return cls(400, exc.message, field=exc.field, rule=exc.rule)
+
+    def response(self) -> Response:
+        return _json({"error": self.message, "field": self.field, "rule": self.rule}, status=self.status,
+                     headers=self.headers)
+
+
+@dataclass
+class Req:
+    """One request after the alternate syntax is unwrapped: what every handler works from."""
+
+    method: str
+    resource: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    version: str = "1.0.3"
+    credential: storage.Credential | None = None
+    client: str = ""
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def mime(self) -> str:
+        return self.content_type.split(";")[0].strip().lower()
+
+
+def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return _raw_json(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status, headers=headers)
+
+
+def _raw_json(text: str, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(text.encode("utf-8"), status_code=status, media_type="application/json", headers=headers)
+
+
+def _http_date(stamp: str) -> str:
+    moment = parse_timestamp(stamp)
+    return format_datetime(moment.astimezone(UTC), usegmt=True) if moment else ""
+
+
+def create_credential(store: Store, name: str, scope: str) -> tuple[str, str]:
+    """Make an LRS credential; returns (key, secret). Only the argon2 hash of the secret is kept."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+    key = secrets.token_hex(12)
+    secret = secrets.token_urlsafe(32)
+    with store.transaction() as conn:
+        storage.add_credential(conn, key=key, name=name, secret_hash=hash_password(secret), scope=scope,
+                               created_at=now())
+    return key, secret
+
+
+# --- request parameters -------------------------------------------------------------------------
+
+def _param_bool(params: dict[str, str], name: str) -> bool:
+    value = params.get(name)
+    if value is None:
+        return False
+    if value not in ("true", "false"):
+        raise LRSError(400, f"{name} must be true or false", field=name, rule="boolean")
+    return value == "true"
+
+
+def _param_timestamp(params: dict[str, str], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    moment = parse_timestamp(value)
+    if moment is None:
+        raise LRSError(400, f"{name} must be an ISO 8601 timestamp with a time zone", field=name, rule="timestamp")
+    return utc_text(moment)
+
+
+def _param_required(params: dict[str, str], name: str) -> str:
+    if name not in params:
+        raise LRSError(400, f"the {name} parameter is required", field=name, rule="required")
+    return params[name]
+
+
+def _param_iri(params: dict[str, str], name: str) -> str:
+    value = _param_required(params, name)
+    try:
+        validate_activity_id(value, name)
+    except XAPIValidationError as exc:
+        raise LRSError.invalid(exc) from None
+    return value
+
+
+def _param_uuid(params: dict[str, str], name: str) -> str:
+    value = params[name]
+    try:
+        validate_uuid(value, name)
+    except XAPIValidationError as exc:
+        raise LRSError.invalid(exc) from None
+    return value
+
+
+def _param_agent(params: dict[str, str], name: str, *, group: bool, version: str) -> dict[str, Any]:
+    raw = _param_required(params, name)
+    try:
+        agent = json.loads(raw)
+    except ValueError:
+        raise LRSError(400, f"{name} must be an Agent as JSON", field=name, rule="json") from None
+    try:
+        validate_actor(agent, field=name, version=version, group=group)
+    except XAPIValidationError as exc:
+        raise LRSError.invalid(exc) from None
+    return dict(agent)
+
+
+# --- multipart/mixed ------------------------------------------------------------------------------
+
+def _boundary(content_type: str) -> bytes:
+    match = re.search(r';\s*boundary=(?:"([^"]+)"|([^;\s]+))', content_type, re.IGNORECASE)
+    if not match:
+        raise LRSError(400, "multipart/mixed needs a boundary", field="Content-Type", rule="multipart")
+    return (match.group(1) or match.group(2)).encode("latin-1")
+
+
+def parse_multipart(content_type: str, body: bytes) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart/mixed body (RFC 2046): (lower-cased headers, raw content)."""
+    delimiter = b"--" + _boundary(content_type)
+    bad = LRSError(400, "the multipart/mixed body is malformed", field="body", rule="multipart")
+    if body.startswith(delimiter):
+        pos = 0
+    else:
+        pos = body.find(b"\r\n" + delimiter)
+        if pos < 0:
+            raise bad
+        pos += 2
+    parts: list[tuple[dict[str, str], bytes]] = []
+    while True:
+        pos += len(delimiter)
+        if body.startswith(b"--", pos):
+            return parts
+        line_end = body.find(b"\r\n", pos)
+        if line_end < 0 or body[pos:line_end].strip(b" \t"):
+            raise bad
+        start = line_end + 2
+        end = body.find(b"\r\n" + delimiter, start)
+        if end < 0:
+            raise bad
+        chunk = body[start:end]
+        headers: dict[str, str] = {}
+        if chunk.startswith(b"\r\n"):
+            content = chunk[2:]
+        else:
+            split = chunk.find(b"\r\n\r\n")
+            if split < 0:
+                raise bad
+            for line in chunk[:split].decode("latin-1").split("\r\n"):
+                name, colon, value = line.partition(":")
+                if not colon:
+                    raise bad
+                headers[name.strip().lower()] = value.strip()
+            content = chunk[split + 4:]
+        parts.append((headers, content))
+        pos = end + 2
+
+
+def build_multipart(first: bytes, attachments: Iterable[tuple[str, str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/mixed response: the JSON first, then each attachment's raw octets."""
+    boundary = "xapi-" + secrets.token_hex(16)
+    out = [f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode(), first]
+    for sha2, content_type, data in attachments:
+        out.append(f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\nContent-Transfer-Encoding: binary\r\n"
+                   f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode("latin-1"))
+        out.append(data)
+    out.append(f"\r\n--{boundary}--\r\n".encode())
+    return b"".join(out), f'multipart/mixed; boundary="{boundary}"'
+
+
+# --- statement shapes --------------------------------------------------------------------------
+
+def _is_voiding(statement: dict[str, Any]) -> bool:
+    obj = statement.get("object") or {}
+    return bool(statement.get("verb", {}).get("id") == VOIDED and obj.get("objectType") == "StatementRef")
+
+
+def _attachment_objects(statement: dict[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
+    found = [(f"{path}attachments[{i}]", a) for i, a in enumerate(statement.get("attachments") or [])]
+    obj = statement.get("object") or {}
+    if obj.get("objectType") == "SubStatement":
+        found += [(f"{path}object.attachments[{i}]", a) for i, a in enumerate(obj.get("attachments") or [])]
+    return found
+
+
+def _normalise(statement: dict[str, Any]) -> None:
+    """contextActivities values are always returned as arrays (xAPI 1.0.3 part two, 2.4.6.2)."""
+    for part in (statement, statement.get("object") or {}):
+        groups = (part.get("context") or {}).get("contextActivities")
+        if isinstance(groups, dict):
+            for key, value in list(groups.items()):
+                if isinstance(value, dict):
+                    groups[key] = [value]
+
+
+def _activities_in(statement: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    obj = statement.get("object") or {}
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        yield obj
+    elif kind == "SubStatement":
+        yield from _activities_in(obj)
+    for group in ((statement.get("context") or {}).get("contextActivities") or {}).values():
+        for activity in group if isinstance(group, list) else [group]:
+            if isinstance(activity, dict):
+                yield activity
+
+
+def _agents_in(statement: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    context = statement.get("context") or {}
+    obj = statement.get("object") or {}
+    for part in (statement.get("actor"), obj if obj.get("objectType") in ("Agent", "Group") else None,
+                 statement.get("authority"), context.get("instructor"), context.get("team")):
+        if isinstance(part, dict):
+            yield part
+            yield from (m for m in part.get("member") or [] if isinstance(m, dict))
+    if obj.get("objectType") == "SubStatement":
+        yield from _agents_in(obj)
+
+
+def _merge_definition(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(old or {})
+    for key, value in new.items():
+        if key in ("name", "description", "extensions") and isinstance(merged.get(key), dict) \
+                and isinstance(value, dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _accept_languages(header: str) -> list[str]:
+    ranked: list[tuple[float, int, str]] = []
+    for i, item in enumerate(header.split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        if match:
+            try:
+                quality = float(match.group(1))
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            ranked.append((-quality, i, tag.strip().lower()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def pick_language(lang_map: dict[str, str], preferred: list[str]) -> dict[str, str]:
+    """One entry of a language map: the best Accept-Language match, else the first."""
+    if len(lang_map) <= 1:
+        return dict(lang_map)
+    for wanted in preferred:
+        if wanted == "*":
+            break
+        for key, text in lang_map.items():
+            low = key.lower()
+            if low == wanted or low.startswith(wanted + "-"):
+                return {key: text}
+        for key, text in lang_map.items():
+            if key.lower().split("-")[0] == wanted.split("-")[0]:
+                return {key: text}
+    key = next(iter(lang_map))
+    return {key: lang_map[key]}
+
+
+def _filter_definition(definition: dict[str, Any], preferred: list[str]) -> dict[str, Any]:
+    out = dict(definition)
+    for key in ("name", "description"):
+        if isinstance(out.get(key), dict):
+            out[key] = pick_language(out[key], preferred)
+    for key in ("choices", "scale", "source", "target", "steps"):
+        if isinstance(out.get(key), list):
+            out[key] = [{**c, "description": pick_language(c["description"], preferred)}
+                        if isinstance(c, dict) and isinstance(c.get("description"), dict) else c for c in out[key]]
+    return out
+
+
+def _ids_agent(agent: dict[str, Any]) -> dict[str, Any]:
+    kind = agent.get("objectType", "Agent")
+    out: dict[str, Any] = {"objectType": kind}
+    ifis = {key: agent[key] for key in IFIS if key in agent}
+    if ifis:
+        out.update(ifis)
+    elif kind == "Group":
+        out["member"] = [_ids_agent(m) for m in agent.get("member") or [] if isinstance(m, dict)]
+    return out
+
+
+def _ids_activity(activity: dict[str, Any]) -> dict[str, Any]:
+    return {"objectType": "Activity", "id": activity["id"]}
+
+
+def _ids_statement(statement: dict[str, Any]) -> dict[str, Any]:
+    out = dict(statement)
+    out["actor"] = _ids_agent(statement["actor"])
+    out["verb"] = {"id": statement["verb"]["id"]}
+    obj = statement["object"]
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        out["object"] = _ids_activity(obj)
+    elif kind in ("Agent", "Group"):
+        out["object"] = _ids_agent(obj)
+    elif kind == "SubStatement":
+        out["object"] = {"objectType": "SubStatement", **_ids_statement(obj)}
+    if isinstance(statement.get("authority"), dict):
+        out["authority"] = _ids_agent(statement["authority"])
+    if isinstance(statement.get("context"), dict):
+        context = dict(statement["context"])
+        for key in ("instructor", "team"):
+            if isinstance(context.get(key), dict):
+                context[key] = _ids_agent(context[key])
+        if isinstance(context.get("contextActivities"), dict):
+            context["contextActivities"] = {
+                key: [_ids_activity(a) for a in (value if isinstance(value, list) else [value])]
+                for key, value in context["contextActivities"].items()}
+        if isinstance(context.get("contextAgents"), list):
+            context["contextAgents"] = [{**c, "agent": _ids_agent(c["agent"])} for c in context["contextAgents"]]
+        if isinstance(context.get("contextGroups"), list):
+            context["contextGroups"] = [{**c, "group": _ids_agent(c["group"])} for c in context["contextGroups"]]
+        out["context"] = context
+    return out
+
+
+class _Canonical:
+    """Canonical activity definitions for one request, merged from the latest statements."""
+
+    def __init__(self, conn: Any, preferred: list[str]) -> None:
+        self.conn = conn
+        self.preferred = preferred
+        self.cache: dict[str, dict[str, Any] | None] = {}
+
+    def definition(self, activity_id: str) -> dict[str, Any] | None:
+        if activity_id not in self.cache:
+            self.cache[activity_id] = canonical_definition(self.conn, activity_id)
+        return self.cache[activity_id]
+
+    def activity(self, activity: dict[str, Any]) -> dict[str, Any]:
+        out = {"objectType": "Activity", "id": activity["id"]}
+        definition = self.definition(activity["id"]) or activity.get("definition")
+        if definition:
+            out["definition"] = _filter_definition(definition, self.preferred)
+        return out
+
+    def statement(self, statement: dict[str, Any]) -> dict[str, Any]:
+        out = dict(statement)
+        if isinstance(statement["verb"].get("display"), dict):
+            out["verb"] = {**statement["verb"], "display": pick_language(statement["verb"]["display"],
+                                                                         self.preferred)}
+        obj = statement["object"]
+        kind = obj.get("objectType", "Activity")
+        if kind == "Activity":
+            out["object"] = self.activity(obj)
+        elif kind == "SubStatement":
+            out["object"] = self.statement(obj)
+        if isinstance(statement.get("context"), dict) and isinstance(
+                statement["context"].get("contextActivities"), dict):
+            out["context"] = {**statement["context"], "contextActivities": {
+                key: [self.activity(a) for a in (value if isinstance(value, list) else [value])]
+                for key, value in statement["context"]["contextActivities"].items()}}
+        return out
+
+
+def canonical_definition(conn: Any, activity_id: str) -> dict[str, Any] | None:
+    """The LRS's definition of an activity: the definitions in the latest statements, newer winning."""
+    merged: dict[str, Any] | None = None
+    for body in reversed(storage.statements_about_activity(conn, activity_id, CANONICAL_WINDOW)):
+        if '"definition"' not in body:
+            continue
+        for activity in _activities_in(json.loads(body)):
+            if activity.get("id") == activity_id and isinstance(activity.get("definition"), dict):
+                merged = _merge_definition(merged, activity["definition"])
+    return merged
+
+
+# --- the more token -------------------------------------------------------------------------------
+
+def encode_more(q: storage.StatementQuery, *, fmt: str, attachments: bool, limit: int, after: int) -> str:
+    data = {"q": dataclasses.asdict(q), "f": fmt, "t": attachments, "l": limit, "c": after}
+    raw = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 9)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_more(token: str) -> tuple[storage.StatementQuery, str, bool, int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(zlib.decompress(raw))
+        q = storage.StatementQuery(**data["q"])
+        fmt, attachments, limit, after = str(data["f"]), bool(data["t"]), int(data["l"]), int(data["c"])
+    except (ValueError, TypeError, KeyError, binascii.Error, zlib.error):
+        raise LRSError(400, "the more token is not one this LRS gave", field="more", rule="more") from None
+    if fmt not in ("ids", "exact", "canonical") or not 0 < limit <= MAX_LIMIT:
+        raise LRSError(400, "the more token is not one this LRS gave", field="more", rule="more")
+    return q, fmt, attachments, limit, after
+
+
+# --- the application ------------------------------------------------------------------------------
+
+class LRS:
+    """The ASGI application; mount it at /xapi."""
+
+    def __init__(self, store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
+                 max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT, failed_attempts: int = 20) -> None:
+        self.store = store
+        self.base_url = base_url.rstrip("/")
+        self._endpoints = endpoints
+        self.max_body = max_body
+        self.max_limit = min(max_limit, MAX_LIMIT)
+        self.failures = RateLimiter(failed_attempts)
+
+    def endpoints(self) -> list[str]:
+        if self._endpoints is None:
+            return []
+        return list(self._endpoints() if callable(self._endpoints) else self._endpoints)
+
+    # ASGI
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        resource = self._resource(scope)
+        version = "1.0.3"
+        head = request.method.upper() == "HEAD"
+        try:
+            req = await self._request(request, resource)
+            head = req.method == "HEAD"
+            if resource == "/about":
+                version = self._version(req.headers.get("x-experience-api-version"), lenient=True)
+            else:
+                version = self._version(req.headers.get("x-experience-api-version"))
+            req.version = version
+            response = await run_in_threadpool(self._process, req)
+        except LRSError as exc:
+            response = exc.response()
+        except XAPIValidationError as exc:
+            response = LRSError.invalid(exc).response()
+        except Exception:
+            log.exception("LRS error on %s %s", request.method, request.url.path)
+            response = LRSError(500, "The LRS could not complete the request.").response()
+        response.headers[VERSION_HEADER] = version
+        if resource == "/statements":
+            response.headers[CONSISTENT_HEADER] = now()
+        if head:
+            response = _head(response)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _resource(scope: Scope) -> str:
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        return path.rstrip("/") or "/"
+
+    async def _request(self, request: Request, resource: str) -> Req:
+        if resource not in METHODS:
+            raise LRSError(404, f"There is no xAPI resource at {request.url.path}.", rule="not-found")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            raise LRSError(413, f"The body is larger than this LRS accepts ({self.max_body} bytes).", rule="size")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                raise LRSError(413, f"The body is larger than this LRS accepts ({self.max_body} bytes).",
+                               rule="size")
+            chunks.append(chunk)
+        params: dict[str, str] = {}
+        for name, value in request.query_params.multi_items():
+            if name in params:
+                raise LRSError(400, f"the {name} parameter is given twice", field=name, rule="duplicate-parameter")
+            params[name] = value
+        req = Req(method=request.method.upper(), resource=resource, path=request.url.path, params=params,
+                  headers={k.lower(): v for k, v in request.headers.items()}, body=b"".join(chunks),
+                  client=request.client.host if request.client else "")
+        if req.method == "POST" and "method" in params:
+            _alternate(req)
+        return req
+
+    @staticmethod
+    def _version(value: str | None, *, lenient: bool = False) -> str:
+        text = (value or "").strip()
+        if _V2.match(text):
+            return "2.0.0"
+        if _V1.match(text) or (lenient and not _V2.match(text)):
+            return "1.0.3"
+        if not text:
+            raise LRSError(400, f"the {VERSION_HEADER} header is required", field=VERSION_HEADER,
+                           rule="version-required")
+        raise LRSError(400, f"{VERSION_HEADER} {text} is not supported; this LRS accepts 1.0.x and 2.0.0",
+                       field=VERSION_HEADER, rule="version")
+
+    def _process(self, req: Req) -> Response:
+        allowed = METHODS[req.resource]
+        if req.method not in allowed:
+            raise LRSError(405, f"{req.method} is not allowed on {req.resource}", rule="method",
+                           headers={"Allow": ", ".join(allowed)})
+        if req.resource == "/about":
+            return _json({"version": VERSIONS})
+        method = "GET" if req.method == "HEAD" else req.method
+        req.credential = self._authenticate(req.headers.get("authorization"), req.client)
+        needed = "read" if method == "GET" else "write"
+        if req.credential.scope not in (needed, "all"):
+            raise LRSError(403, f"these credentials may not {needed}", rule="scope")
+        known = PARAMS[(req.resource, method)]
+        for name in req.params:
+            if name not in known:
+                raise LRSError(400, f"{name} is not a parameter of {method} {req.resource}", field=name,
+                               rule="unknown-parameter")
+        if req.resource == "/statements":
+            if method == "GET":
+                return self.get_statements(req)
+            return self.store_statements(req)
+        if req.resource in DOCUMENT_KINDS:
+            return self.documents(req)
+        if req.resource == "/activities":
+            return self.get_activity(req)
+        return self.get_person(req)
+
+    # authentication
+
+    def _authenticate(self, header: str | None, client: str) -> storage.Credential:
+        refused = LRSError(401, "Give LRS credentials with HTTP Basic authentication.", rule="credentials",
+                           headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
+        scheme, _, token = (header or "").strip().partition(" ")
+        if scheme.lower() != "basic" or not token:
+            raise refused
+        try:
+            key, colon, secret = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+        except (ValueError, binascii.Error):
+            raise refused from None
+        if not colon or not key:
+            raise refused
+        with self.store.transaction() as conn:
+            found = storage.credential(conn, key)
+        proof = hashlib.sha256(f"{key}\0{secret}\0{found.secret_hash if found else ''}".encode()).hexdigest()
+        if found is not None:
+            with _VERIFIED_LOCK:
+                if proof in _VERIFIED:
+                    return found
+        limits = (f"key:{key}", f"client:{client}")
+        if self.failures.blocked(*limits):
+            raise LRSError(429, "Too many failed sign-ins: wait 15 minutes.", rule="rate-limit")
+        # argon2 work either way, so timing does not reveal which keys exist.
+        if not verify_password(found.secret_hash if found else None, secret) or found is None:
+            self.failures.fail(*limits)
+            raise refused
+        with _VERIFIED_LOCK:
+            if len(_VERIFIED) > 10_000:
+                _VERIFIED.clear()
+            _VERIFIED.add(proof)
+        return found
+
+    # statements: store
+
+    def _payload(self, req: Req) -> tuple[Any, dict[str, tuple[str, bytes]]]:
+        if req.mime == "application/json":
+            return loads_strict(req.body), {}
+        if req.mime != "multipart/mixed":
+            raise LRSError(415, "statements must be sent as application/json or multipart/mixed",
+                           field="Content-Type", rule="content-type")
+        parts = parse_multipart(req.content_type, req.body)
+        if not parts:
+            raise LRSError(400, "the multipart/mixed body has no parts", field="body", rule="multipart")
+        first_headers, first = parts[0]
+        if first_headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            raise LRSError(400, "the first part must be the statements as application/json", field="body",
+                           rule="multipart")
+        attachments: dict[str, tuple[str, bytes]] = {}
+        for i, (headers, content) in enumerate(parts[1:], start=1):
+            declared = headers.get("x-experience-api-hash", "").strip().lower()
+            if not declared:
+                raise LRSError(400, f"part {i} has no X-Experience-API-Hash header", field=f"part[{i}]",
+                               rule="attachment-hash")
+            if headers.get("content-transfer-encoding", "").strip().lower() != "binary":
+                raise LRSError(400, f"part {i} needs Content-Transfer-Encoding: binary", field=f"part[{i}]",
+                               rule="content-transfer-encoding")
+            algorithm = _HASHES.get(len(declared))
+            if algorithm is None or algorithm(content).hexdigest() != declared:
+                raise LRSError(400, f"part {i}'s content does not match its X-Experience-API-Hash",
+                               field=f"part[{i}]", rule="attachment-hash")
+            attachments[declared] = (headers.get("content-type") or "application/octet-stream", content)
+        return loads_strict(first), attachments
+
+    @staticmethod
+    def _check_attachments(statements: list[dict[str, Any]], parts: dict[str, tuple[str, bytes]],
+                           prefix: Callable[[int], str]) -> None:
+        used: set[str] = set()
+        for i, statement in enumerate(statements):
+            for where, attachment in _attachment_objects(statement, prefix(i)):
+                sha2 = str(attachment["sha2"]).lower()
+                if attachment["usageType"] == SIGNATURE_USAGE:
+                    _check_signature(statement, attachment, parts.get(sha2), where)
+                if sha2 in parts:
+                    used.add(sha2)
+                elif "fileUrl" not in attachment:
+                    raise LRSError(400, f"{where}: no part carries this attachment and it has no fileUrl",
+                                   field=f"{where}.sha2", rule="attachment-missing")
+        unused = sorted(set(parts) - used)
+        if unused:
+            raise LRSError(400, f"an attachment part ({unused[0]}) belongs to no statement", field="body",
+                           rule="attachment-unreferenced")
+
+    def store_statements(self, req: Req) -> Response:
+        payload, parts = self._payload(req)
+        if req.method == "PUT":
+            ident = _param_uuid(req.params, "statementId") if "statementId" in req.params else None
+            if ident is None:
+                raise LRSError(400, "PUT needs the statementId parameter", field="statementId", rule="required")
+            if not isinstance(payload, dict):
+                raise LRSError(400, "PUT takes one statement (a JSON object)", field="statement", rule="type")
+            if "id" in payload and payload["id"] != ident:
+                raise LRSError(400, "the statement's id differs from the statementId parameter", field="id",
+                               rule="statement-id")
+            statements = [{"id": ident, **payload}]
+            batch = False
+        elif isinstance(payload, list):
+            statements, batch = payload, True
+        elif isinstance(payload, dict):
+            statements, batch = [payload], False
+        else:
+            raise LRSError(400, "POST takes a statement or an array of statements", field="statement", rule="type")
+
+        def prefix(i: int) -> str:
+            return f"[{i}]." if batch else ""
+
+        for i, statement in enumerate(statements):
+            try:
+                validate_statement(statement, version=req.version, path=f"[{i}]" if batch else "")
+            except XAPIValidationError as exc:
+                raise LRSError.invalid(exc) from None
+        self._check_attachments(statements, parts, prefix)
+        seen: set[str] = set()
+        for i, statement in enumerate(statements):
+            if "id" in statement:
+                if statement["id"] in seen:
+                    raise LRSError(400, "the batch has two statements with the same id", field=f"{prefix(i)}id",
+                                   rule="duplicate-id")
+                seen.add(statement["id"])
+        ids = self._save(req, statements, parts, prefix)
+        if req.method == "PUT":
+            return Response(status_code=204)
+        return _json(ids)
+
+    def _save(self, req: Req, statements: list[dict[str, Any]], parts: dict[str, tuple[str, bytes]],
+              prefix: Callable[[int], str]) -> list[str]:
+        assert req.credential is not None
+        stamp = now()
+        authority = {"objectType": "Agent", "account": {"homePage": self.base_url, "name": req.credential.name}}
+        completed = []
+        for statement in statements:
+            full = json.loads(json.dumps(statement))
+            full.setdefault("id", str(uuid.uuid4()))
+            full["stored"] = stamp
+            full.setdefault("timestamp", stamp)
+            full.setdefault("version", "2.0.0" if req.version.startswith("2.") else "1.0.0")
+            full["authority"] = authority
+            _normalise(full)
+            completed.append(full)
+        with self.store.transaction() as conn:
+            existing = storage.statements_by_id(conn, [s["id"] for s in statements if "id" in s])
+            fresh: list[dict[str, Any]] = []
+            for i, (sent, full) in enumerate(zip(statements, completed, strict=True)):
+                stored = existing.get(full["id"])
+                if stored is None:
+                    fresh.append(full)
+                elif not equivalent(sent, json.loads(stored.body)):
+                    raise LRSError(409, f"a different statement with id {full['id']} is already stored",
+                                   field=f"{prefix(i)}id", rule="conflict")
+            by_id = {s["id"]: s for s in fresh}
+            targets = storage.statements_by_id(conn, [s["object"]["id"] for s in fresh if _is_voiding(s)])
+            for i, statement in enumerate(completed):
+                if statement["id"] not in by_id or not _is_voiding(statement):
+                    continue
+                target = statement["object"]["id"]
+                stored_target = targets.get(target)
+                if (target in by_id and _is_voiding(by_id[target])) or (
+                        stored_target is not None and stored_target.verb == VOIDED
+                        and stored_target.object_statement is not None):
+                    raise LRSError(400, "a voiding statement cannot be voided", field=f"{prefix(i)}object.id",
+                                   rule="void-voiding")
+            wanted = {str(a["sha2"]).lower() for s in fresh for _, a in _attachment_objects(s, "")}
+            bodies = [(sha2, content_type, data) for sha2, (content_type, data) in parts.items() if sha2 in wanted]
+            storage.save_statements(conn, [index(s) for s in fresh], attachments=bodies,
+                                    endpoints=self.endpoints(), now=stamp)
+        return [s["id"] for s in completed]
+
+    # statements: fetch
+
+    def get_statements(self, req: Req) -> Response:
+        params = req.params
+        preferred = _accept_languages(req.headers.get("accept-language", ""))
+        if "statementId" in params or "voidedStatementId" in params:
+            return self._single(req, preferred)
+        if "more" in params:
+            if len(params) > 1:
+                raise LRSError(400, "more cannot be combined with other parameters", field="more", rule="more")
+            q, fmt, attachments, limit, after = decode_more(params["more"])
+            cursor: int | None = after
+        else:
+            q, fmt, attachments, limit = self._query(req)
+            cursor = None
+        with self.store.transaction() as conn:
+            rows, more = storage.query_statements(conn, q, after=cursor, limit=limit)
+            bodies = self._format(conn, [body for _, body in rows], fmt, preferred)
+            files = storage.attachments_for(conn, [seq for seq, _ in rows]) if attachments else []
+        link = ""
+        if more:
+            link = f"{req.path}?more=" + encode_more(q, fmt=fmt, attachments=attachments, limit=limit,
+                                                      after=rows[-1][0])
+        text = '{"statements":[' + ",".join(bodies) + '],"more":' + json.dumps(link) + "}"
+        if attachments:
+            body, content_type = build_multipart(text.encode("utf-8"), files)
+            return Response(body, media_type=content_type)
+        return _raw_json(text)
+
+    def _query(self, req: Req) -> tuple[storage.StatementQuery, str, bool, int]:
+        params = req.params
+        agent = None
+        if "agent" in params:
+            agent = agent_key(_param_agent(params, "agent", group=True, version=req.version))
+        verb = _param_iri(params, "verb") if "verb" in params else None
+        activity = _param_iri(params, "activity") if "activity" in params else None
+        registration = _param_uuid(params, "registration") if "registration" in params else None
+        limit_text = params.get("limit", "0")
+        if not limit_text.isdigit():
+            raise LRSError(400, "limit must be a whole number (0 for the most allowed)", field="limit", rule="limit")
+        limit = int(limit_text)
+        limit = self.max_limit if limit == 0 else min(limit, self.max_limit)
+        q = storage.StatementQuery(
+            agent=agent, related_agents=_param_bool(params, "related_agents"), verb=verb, activity=activity,
+            related_activities=_param_bool(params, "related_activities"), registration=registration,
+            since=_param_timestamp(params, "since"), until=_param_timestamp(params, "until"),
+            ascending=_param_bool(params, "ascending"))
+        return q, self._format_param(params), _param_bool(params, "attachments"), limit
+
+    @staticmethod
+    def _format_param(params: dict[str, str]) -> str:
+        fmt = params.get("format", "exact")
+        if fmt not in ("ids", "exact", "canonical"):
+            raise LRSError(400, "format must be ids, exact or canonical", field="format", rule="format")
+        return fmt
+
+    def _single(self, req: Req, preferred: list[str]) -> Response:
+        params = req.params
+        if "statementId" in params and "voidedStatementId" in params:
+            raise LRSError(400, "give statementId or voidedStatementId, not both", field="voidedStatementId",
+                           rule="parameters")
+        name = "statementId" if "statementId" in params else "voidedStatementId"
+        extra = sorted(set(params) - {name, "format", "attachments"})
+        if extra:
+            raise LRSError(400, f"{extra[0]} cannot be used with {name}", field=extra[0], rule="parameters")
+        ident = _param_uuid(params, name)
+        fmt = self._format_param(params)
+        attachments = _param_bool(params, "attachments")
+        with self.store.transaction() as conn:
+            found = storage.statement_by_id(conn, ident)
+            if found is None or found.voided != (name == "voidedStatementId"):
+                raise LRSError(404, f"no {'voided ' if name == 'voidedStatementId' else ''}statement has id "
+                               f"{ident}", field=name, rule="not-found")
+            body = self._format(conn, [found.body], fmt, preferred)[0]
+            files = storage.attachments_for(conn, [found.seq]) if attachments else []
+        headers = {"Last-Modified": _http_date(found.stored)}
+        if attachments:
+            data, content_type = build_multipart(body.encode("utf-8"), files)
+            return Response(data, media_type=content_type, headers=headers)
+        return _raw_json(body, headers=headers)
+
+    @staticmethod
+    def _format(conn: Any, bodies: list[str], fmt: str, preferred: list[str]) -> list[str]:
+        if fmt == "exact":
+            return bodies
+        canonical = _Canonical(conn, preferred)
+        out = []
+        for body in bodies:
+            statement = json.loads(body)
+            shaped = _ids_statement(statement) if fmt == "ids" else canonical.statement(statement)
+            out.append(json.dumps(shaped, ensure_ascii=False, separators=(",", ":")))
+        return out
+
+    # documents
+
+    def documents(self, req: Req) -> Response:
+        kind = DOCUMENT_KINDS[req.resource]
+        params = req.params
+        id_name = "stateId" if kind == "state" else "profileId"
+        activity = _param_iri(params, "activityId") if kind != "agent_profile" else ""
+        agent = ""
+        if kind != "activity_profile":
+            agent = agent_key(_param_agent(params, "agent", group=False, version=req.version))
+        registration = _param_uuid(params, "registration") if "registration" in params else ""
+        key = storage.DocumentKey(kind, activity, agent, registration)
+        doc_id = params.get(id_name)
+        method = "GET" if req.method == "HEAD" else req.method
+        if method == "GET":
+            since = _param_timestamp(params, "since")
+            with self.store.transaction() as conn:
+                if doc_id is None:
+                    found = storage.document_ids(conn, key, since)
+                    headers = {"Last-Modified": _http_date(max(u for _, u in found))} if found else {}
+                    return _json([i for i, _ in found], headers=headers)
+                doc = storage.document(conn, key, doc_id)
+            if doc is None:
+                raise LRSError(404, f"there is no document {doc_id!r} here", field=id_name, rule="not-found")
+            return Response(doc.body, media_type=doc.content_type,
+                            headers={"ETag": f'"{doc.etag}"', "Last-Modified": _http_date(doc.updated)})
+        if doc_id is None and not (method == "DELETE" and kind == "state"):
+            raise LRSError(400, f"the {id_name} parameter is required", field=id_name, rule="required")
+        with self.store.transaction() as conn:
+            if doc_id is None:
+                storage.delete_documents(conn, key)
+                return Response(status_code=204)
+            existing = storage.document(conn, key, doc_id)
+            _preconditions(req, existing, etag_required=method == "PUT" and kind != "state")
+            if method == "DELETE":
+                storage.delete_document(conn, key, doc_id)
+                return Response(status_code=204)
+            content_type = req.content_type or "application/octet-stream"
+            body = req.body
+            if method == "POST":
+                content_type, body = _merge(req, existing)
+            etag = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+            storage.put_document(conn, key, storage.Document(doc_id, content_type, body, etag, now()))
+        return Response(status_code=204)
+
+    # activities and agents
+
+    def get_activity(self, req: Req) -> Response:
+        activity_id = _param_iri(req.params, "activityId")
+        with self.store.transaction() as conn:
+            definition = canonical_definition(conn, activity_id)
+        out: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+        if definition:
+            out["definition"] = definition
+        return _json(out)
+
+    def get_person(self, req: Req) -> Response:
+        agent = _param_agent(req.params, "agent", group=False, version=req.version)
+        key = agent_key(agent)
+        names: list[str] = [agent["name"]] if isinstance(agent.get("name"), str) else []
+        with self.store.transaction() as conn:
+            bodies = storage.statements_about_agent(conn, key, 100)
+        for body in bodies:
+            for seen in _agents_in(json.loads(body)):
+                name = seen.get("name")
+                if isinstance(name, str) and name not in names and agent_key(seen) == key:
+                    names.append(name)
+        person: dict[str, Any] = {"objectType": "Person"}
+        if names:
+            person["name"] = names
+        for ifi in IFIS:
+            if ifi in agent:
+                person[ifi] = [agent[ifi]]
+        return _json(person)
+
+
+def _alternate(req: Req) -> None:
+    """Unwrap the alternate request syntax (xAPI 1.0.3 part three, 1.3) in place."""
+    if len(req.params) != 1:
+        raise LRSError(400, "with the method parameter, every other parameter goes in the form body",
+                       field="method", rule="alternate-syntax")
+    method = req.params["method"].upper()
+    if method not in ("GET", "HEAD", "PUT", "POST", "DELETE"):
+        raise LRSError(400, f"method {method} is not an xAPI method", field="method", rule="alternate-syntax")
+    if req.mime != "application/x-www-form-urlencoded":
+        raise LRSError(415, "the alternate request syntax needs an application/x-www-form-urlencoded body",
+                       field="Content-Type", rule="content-type")
+    try:
+        form = parse_qsl(req.body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise LRSError(400, "the form must be UTF-8", field="body", rule="alternate-syntax") from None
+    headers = {k: v for k, v in req.headers.items() if k not in ("content-type", "content-length")}
+    params: dict[str, str] = {}
+    body = b""
+    for name, value in form:
+        if name == "content":
+            body = value.encode("utf-8")
+        elif name.lower() in _ALTERNATE_HEADERS:
+            headers[name.lower()] = value
+        elif name in params:
+            raise LRSError(400, f"the {name} parameter is given twice", field=name, rule="duplicate-parameter")
+        else:
+            params[name] = value
+    if body and "content-type" not in headers:
+        headers["content-type"] = "application/json"
+    req.method, req.params, req.headers, req.body = method, params, headers, body
+
+
+def _etags(header: str) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+
+
+def _preconditions(req: Req, existing: storage.Document | None, *, etag_required: bool) -> None:
+    current = f'"{existing.etag}"' if existing else None
+    if_match = req.headers.get("if-match")
+    if_none = req.headers.get("if-none-match")
+    if if_match is not None:
+        tags = _etags(if_match)
+        if current is None or not ("*" in tags or current in tags):
+            raise LRSError(412, "If-Match does not match the document's current ETag", field="If-Match",
+                           rule="precondition")
+    if if_none is not None:
+        tags = _etags(if_none)
+        if current is not None and ("*" in tags or current in tags):
+            raise LRSError(412, "If-None-Match: the document already exists", field="If-None-Match",
+                           rule="precondition")
+    if etag_required and existing is not None and if_match is None and if_none is None:
+        raise LRSError(409, "This document already exists. Check its current state, then send If-Match with its "
+                       "ETag to replace it.", field="If-Match", rule="etag-required")
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() == "application/json"
+
+
+def _merge(req: Req, existing: storage.Document | None) -> tuple[str, bytes]:
+    """POST: store a new document, or merge JSON objects' top-level properties into the existing one."""
+    content_type = req.content_type or "application/octet-stream"
+    posted: Any = None
+    if _is_json(content_type):
+        try:
+            posted = json.loads(req.body)
+        except ValueError:
+            posted = None
+        if not isinstance(posted, dict):
+            raise LRSError(400, "a JSON document sent with POST must be a JSON object", field="body", rule="json")
+    if existing is None:
+        return content_type, req.body
+    if posted is None or not _is_json(existing.content_type):
+        raise LRSError(400, "POST merges JSON objects: both the stored and the sent document must be "
+                       "application/json", field="Content-Type", rule="merge")
+    try:
+        stored = json.loads(existing.body)
+    except ValueError:
+        stored = None
+    if not isinstance(stored, dict):
+        raise LRSError(400, "the stored document is not a JSON object, so it cannot be merged", field="body",
+                       rule="merge")
+    stored.update(posted)
+    return "application/json", json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _check_signature(statement: dict[str, Any], attachment: dict[str, Any], part: tuple[str, bytes] | None,
+                     where: str) -> None:
+    """A signed statement's JWS must be well formed and sign this very statement (part two, 2.6)."""
+
+    def bad(why: str) -> LRSError:
+        return LRSError(400, f"{where}: malformed signature: {why}", field=where, rule="signature")
+
+    if str(attachment["contentType"]).split(";")[0].strip().lower() != "application/octet-stream":
+        raise bad("the contentType must be application/octet-stream")
+    if part is None:
+        raise bad("the JWS must be sent as an attachment part")
+    try:
+        header_b64, payload_b64, signature_b64 = part[1].decode("ascii").strip().split(".")
+        header = json.loads(_b64url(header_b64))
+        payload = json.loads(_b64url(payload_b64))
+        _b64url(signature_b64)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise bad("it is not a JWS in compact serialisation") from None
+    if not isinstance(header, dict) or header.get("alg") not in ("RS256", "RS384", "RS512"):
+        raise bad("the algorithm must be RS256, RS384 or RS512")
+    unsigned = dict(statement)
+    rest = [a for a in statement.get("attachments") or [] if a is not attachment]
+    if rest:
+        unsigned["attachments"] = rest
+    else:
+        unsigned.pop("attachments", None)
+    if isinstance(payload, dict) and "attachments" in payload and not payload["attachments"]:
+        payload.pop("attachments")
+    if not isinstance(payload, dict) or not equivalent(payload, unsigned):
+        raise bad("the signed payload is not this statement")
+
+
+def _head(response: Response) -> Response:
+    """A HEAD answer: the GET answer's headers (its length included) without the body."""
+    length = len(response.body)
+    out = Response(b"", status_code=response.status_code)
+    out.raw_headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
+    if response.status_code not in (204, 304):
+        out.raw_headers.append((b"content-length", str(length).encode()))
+    return out
+
+
+def make_app(store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
+             max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT, failed_attempts: int = 20) -> LRS:
+    """The LRS as an ASGI app, e.g. ``Mount("/xapi", app=make_app(store, base_url=settings.base_url))``.
+
+    ``endpoints`` lists (or returns) the external LRS endpoints each stored statement
+    is queued for in the outbox; by default statements received here are not forwarded.
+    """
+    return LRS(store, base_url=base_url, endpoints=endpoints, max_body=max_body, max_limit=max_limit,
+               failed_attempts=failed_attempts)

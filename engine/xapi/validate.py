@@ -1,0 +1,649 @@
+"""xAPI 1.0.3 statement validation (and the few 2.0.0 additions), with the field and rule that failed.
+
+Every check raises :class:`XAPIValidationError` naming the JSON path of the bad value
+(``object.definition.choices[2].id``) and a short rule id (``required``, ``iri``,
+``unknown-property`` ...), so the LRS can answer 400 with both. The rules follow
+xAPI 1.0.3 part two (Data): required properties, objectType values, exactly one
+inverse functional identifier, formats (IRI, UUID, mailto, timestamps, durations,
+RFC 5646 language tags), interaction component lists, SubStatement limits, score
+ranges, context rules, attachments, and no properties the specification does not define.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+
+class XAPIValidationError(ValueError):
+    """A value broke an xAPI rule: ``field`` is its JSON path, ``rule`` a short id of the rule."""
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.rule = rule
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error": self.message, "field": self.field, "rule": self.rule}
+
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
+IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+INTERACTION_TYPES = ("true-false", "choice", "fill-in", "long-fill-in", "matching", "performance", "sequencing",
+                     "likert", "numeric", "other")
+COMPONENT_LISTS: dict[str, tuple[str, ...]] = {
+    "choice": ("choices",), "sequencing": ("choices",), "likert": ("scale",),
+    "matching": ("source", "target"), "performance": ("steps",),
+}
+CONTEXT_ACTIVITY_KEYS = ("parent", "grouping", "category", "other")
+
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")
+_MAILTO = re.compile(r"^mailto:[^@\s:/]+@[^@\s/]+$")
+_SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
+_SHA2 = re.compile(r"^(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})$")
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*(?:\s*;.*)?$")
+_VERSION_1 = re.compile(r"^1\.0(?:\.\d+)?$")
+_VERSION_2 = re.compile(r"^2\.0(?:\.\d+)?$")
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$")
+_NUM = r"\d+(?:[.,]\d+)?"
+_DURATION = re.compile(
+    rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$")
+
+# RFC 5646 section 2.1: a well-formed language tag.
+_ALNUM = "[A-Za-z0-9]"
+_LANGTAG = re.compile(
+    r"^(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4}|[A-Za-z]{5,8})"  # language (with extlangs)
+    r"(?:-[A-Za-z]{4})?"  # script
+    r"(?:-(?:[A-Za-z]{2}|\d{3}))?"  # region
+    rf"(?:-(?:{_ALNUM}{{5,8}}|\d{_ALNUM}{{3}}))*"  # variants
+    rf"(?:-[0-9A-WY-Za-wy-z](?:-{_ALNUM}{{2,8}})+)*"  # extensions
+    rf"(?:-[xX](?:-{_ALNUM}{{1,8}})+)?$"  # private use
+)
+_PRIVATE_TAG = re.compile(rf"^[xX](?:-{_ALNUM}{{1,8}})+$")
+_GRANDFATHERED = frozenset(t.lower() for t in (
+    "en-GB-oed", "i-ami", "i-bnn", "i-default", "i-enochian", "i-hak", "i-klingon", "i-lux", "i-mingo",
+    "i-navajo", "i-pwn", "i-tao", "i-tay", "i-tsu", "sgn-BE-FR", "sgn-BE-NL", "sgn-CH-DE", "art-lojban",
+    "cel-gaulish", "no-bok", "no-nyn", "zh-guoyu", "zh-hakka", "zh-min", "zh-min-nan", "zh-xiang"))
+
+
+# --- small format checks, usable for request parameters too ------------------------------------
+
+def is_iri(value: Any) -> bool:
+    return isinstance(value, str) and bool(_IRI.match(value))
+
+
+def is_uuid(value: Any) -> bool:
+    return isinstance(value, str) and bool(_UUID.match(value))
+
+
+def is_language_tag(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    return bool(_LANGTAG.match(value) or _PRIVATE_TAG.match(value)) or value.lower() in _GRANDFATHERED
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 date and time with a time zone as an aware datetime, or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    match = _TIMESTAMP.match(value)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if zone[0] == "-" and not zone[1:].replace(":", "").strip("0"):
+        return None  # -00:00 means "offset unknown" (RFC 3339): no time zone
+    try:
+        if zone in ("Z", "z"):
+            tz: timezone = UTC
+        else:
+            digits = zone[1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+            if offset >= timedelta(hours=24):
+                return None
+            tz = timezone(-offset if zone[0] == "-" else offset)
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as text that sorts with the LRS's ``stored`` values (UTC, +00:00, ms unless finer)."""
+    moment = moment.astimezone(UTC)
+    spec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
+    return moment.isoformat(timespec=spec)
+
+
+def is_duration(value: Any) -> bool:
+    return (isinstance(value, str) and bool(_DURATION.match(value)) and value != "P"
+            and not value.endswith("T"))
+
+
+# --- the walker --------------------------------------------------------------------------------
+
+def _at(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _fail(path: str, rule: str, message: str) -> XAPIValidationError:
+    return XAPIValidationError(path or "statement", rule, f"{path or 'statement'}: {message}")
+
+
+def _present(value: Any, path: str) -> None:
+    if value is None:
+        raise _fail(path, "null", "must not be null")
+
+
+def _object(value: Any, path: str) -> dict[str, Any]:
+    _present(value, path)
+    if not isinstance(value, dict):
+        raise _fail(path, "type", "must be a JSON object")
+    return value
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    _present(value, path)
+    if not isinstance(value, list):
+        raise _fail(path, "type", "must be an array")
+    return value
+
+
+def _string(value: Any, path: str) -> str:
+    _present(value, path)
+    if not isinstance(value, str):
+        raise _fail(path, "type", "must be a string")
+    return value
+
+
+def _number(value: Any, path: str) -> float:
+    _present(value, path)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(path, "type", "must be a number")
+    return float(value)
+
+
+def _boolean(value: Any, path: str) -> None:
+    _present(value, path)
+    if not isinstance(value, bool):
+        raise _fail(path, "type", "must be true or false")
+
+
+def _keys(obj: dict[str, Any], path: str, allowed: tuple[str, ...] | set[str] | frozenset[str],
+          required: tuple[str, ...] = ()) -> None:
+    for key in obj:
+        if key not in allowed:
+            raise _fail(_at(path, key), "unknown-property", f"is not a property xAPI allows here (allowed: "
+                        f"{', '.join(sorted(allowed))})")
+    for key in required:
+        if key not in obj:
+            raise _fail(_at(path, key), "required", "is required")
+
+
+def _iri(value: Any, path: str) -> None:
+    _string(value, path)
+    if not _IRI.match(value):
+        raise _fail(path, "iri", "must be an IRI with a scheme, e.g. https://example.com/id")
+
+
+def _irl(value: Any, path: str) -> None:
+    _string(value, path)
+    if not _IRI.match(value):
+        raise _fail(path, "irl", "must be an IRL with a scheme, e.g. https://example.com/page")
+
+
+def _uuid(value: Any, path: str) -> None:
+    _string(value, path)
+    if not _UUID.match(value):
+        raise _fail(path, "uuid", "must be a UUID (RFC 4122 variant) in standard form")
+
+
+def _timestamp(value: Any, path: str) -> None:
+    _string(value, path)
+    if parse_timestamp(value) is None:
+        raise _fail(path, "timestamp", "must be an ISO 8601 date and time with a time zone, "
+                    "e.g. 2024-05-01T12:00:00.000Z")
+
+
+def _language_map(value: Any, path: str) -> None:
+    for tag, text in _object(value, path).items():
+        if not is_language_tag(tag):
+            raise _fail(_at(path, tag), "language-tag", "is not an RFC 5646 language tag")
+        _string(text, _at(path, tag))
+
+
+def _extensions(value: Any, path: str) -> None:
+    for key in _object(value, path):
+        if not _IRI.match(key):
+            raise _fail(_at(path, key), "iri", "extension keys must be IRIs")
+    # The values of extensions are free (null included): xAPI forbids rejecting them.
+
+
+class _Walker:
+    def __init__(self, version: str) -> None:
+        self.v2 = version.startswith("2.")
+
+    # agents and groups
+
+    def ifi(self, obj: dict[str, Any], path: str) -> None:
+        found = [key for key in IFIS if key in obj]
+        if len(found) != 1:
+            raise _fail(path, "one-ifi", f"must have exactly one inverse functional identifier "
+                        f"(mbox, mbox_sha1sum, openid or account); found {len(found)}")
+        key = found[0]
+        where = _at(path, key)
+        value = obj[key]
+        if key == "mbox":
+            _string(value, where)
+            if not _MAILTO.match(value):
+                raise _fail(where, "mailto", 'must be a "mailto:" IRI, e.g. mailto:ada@example.com')
+        elif key == "mbox_sha1sum":
+            _string(value, where)
+            if not _SHA1.match(value):
+                raise _fail(where, "sha1sum", "must be the hex SHA-1 of a mailto IRI (40 hex digits)")
+        elif key == "openid":
+            _iri(value, where)
+        else:
+            account = _object(value, where)
+            _keys(account, where, ("homePage", "name"), ("homePage", "name"))
+            _irl(account["homePage"], _at(where, "homePage"))
+            _string(account["name"], _at(where, "name"))
+
+    def agent(self, obj: Any, path: str, *, type_required: bool = False) -> None:
+        obj = _object(obj, path)
+        _keys(obj, path, ("objectType", "name", *IFIS))
+        if "objectType" in obj:
+            if _string(obj["objectType"], _at(path, "objectType")) != "Agent":
+                raise _fail(_at(path, "objectType"), "object-type", 'must be "Agent"')
+        elif type_required:
+            raise _fail(_at(path, "objectType"), "required", "is required when an Agent is a statement's object")
+        if "name" in obj:
+            _string(obj["name"], _at(path, "name"))
+        self.ifi(obj, path)
+
+    def group(self, obj: Any, path: str) -> None:
+        obj = _object(obj, path)
+        _keys(obj, path, ("objectType", "name", "member", *IFIS))
+        if obj.get("objectType") != "Group":
+            raise _fail(_at(path, "objectType"), "object-type", 'must be "Group"')
+        if "name" in obj:
+            _string(obj["name"], _at(path, "name"))
+        identified = any(key in obj for key in IFIS)
+        if identified:
+            self.ifi(obj, path)
+        elif "member" not in obj:
+            raise _fail(_at(path, "member"), "required", "an anonymous Group (one without an identifier) "
+                        "must list its members")
+        if "member" in obj:
+            members = _list(obj["member"], _at(path, "member"))
+            for i, member in enumerate(members):
+                where = _at(_at(path, "member"), i)
+                if isinstance(member, dict) and member.get("objectType") == "Group":
+                    raise _fail(_at(where, "objectType"), "group-member", "a Group's members must be Agents, "
+                                "not Groups")
+                self.agent(member, where)
+
+    def actor(self, obj: Any, path: str, *, type_required: bool = False) -> None:
+        obj = _object(obj, path)
+        kind = obj.get("objectType")
+        if kind == "Group":
+            self.group(obj, path)
+        elif kind is None or kind == "Agent":
+            self.agent(obj, path, type_required=type_required)
+        else:
+            _string(kind, _at(path, "objectType"))
+            raise _fail(_at(path, "objectType"), "object-type", 'must be "Agent" or "Group"')
+
+    # verbs and objects
+
+    def verb(self, obj: Any, path: str) -> str:
+        obj = _object(obj, path)
+        _keys(obj, path, ("id", "display"), ("id",))
+        _iri(obj["id"], _at(path, "id"))
+        if "display" in obj:
+            _language_map(obj["display"], _at(path, "display"))
+        return str(obj["id"])
+
+    def statement_ref(self, obj: Any, path: str) -> None:
+        obj = _object(obj, path)
+        _keys(obj, path, ("objectType", "id"), ("objectType", "id"))
+        if obj["objectType"] != "StatementRef":
+            raise _fail(_at(path, "objectType"), "object-type", 'must be "StatementRef"')
+        _uuid(obj["id"], _at(path, "id"))
+
+    def activity(self, obj: Any, path: str) -> None:
+        obj = _object(obj, path)
+        _keys(obj, path, ("objectType", "id", "definition"), ("id",))
+        if "objectType" in obj and obj["objectType"] != "Activity":
+            _string(obj["objectType"], _at(path, "objectType"))
+            raise _fail(_at(path, "objectType"), "object-type", 'must be "Activity"')
+        _iri(obj["id"], _at(path, "id"))
+        if "definition" in obj:
+            self.definition(obj["definition"], _at(path, "definition"))
+
+    def definition(self, obj: Any, path: str) -> None:
+        obj = _object(obj, path)
+        lists = ("choices", "scale", "source", "target", "steps")
+        _keys(obj, path, ("name", "description", "type", "moreInfo", "interactionType", "correctResponsesPattern",
+                          *lists, "extensions"))
+        for key in ("name", "description"):
+            if key in obj:
+                _language_map(obj[key], _at(path, key))
+        if "type" in obj:
+            _iri(obj["type"], _at(path, "type"))
+        if "moreInfo" in obj:
+            _irl(obj["moreInfo"], _at(path, "moreInfo"))
+        if "extensions" in obj:
+            _extensions(obj["extensions"], _at(path, "extensions"))
+        kind = obj.get("interactionType")
+        if "interactionType" in obj:
+            _string(kind, _at(path, "interactionType"))
+            if kind not in INTERACTION_TYPES:
+                raise _fail(_at(path, "interactionType"), "interaction-type",
+                            f"must be one of {', '.join(INTERACTION_TYPES)}")
+        if "correctResponsesPattern" in obj:
+            where = _at(path, "correctResponsesPattern")
+            if kind is None:
+                raise _fail(_at(path, "interactionType"), "required", "is required with correctResponsesPattern")
+            for i, pattern in enumerate(_list(obj["correctResponsesPattern"], where)):
+                _string(pattern, _at(where, i))
+        for key in lists:
+            if key not in obj:
+                continue
+            where = _at(path, key)
+            if kind is None:
+                raise _fail(_at(path, "interactionType"), "required", f"is required with {key}")
+            if key not in COMPONENT_LISTS.get(str(kind), ()):
+                raise _fail(where, "interaction-components", f'is not allowed for interactionType "{kind}"')
+            seen: set[str] = set()
+            for i, component in enumerate(_list(obj[key], where)):
+                at = _at(where, i)
+                component = _object(component, at)
+                _keys(component, at, ("id", "description"), ("id",))
+                ident = _string(component["id"], _at(at, "id"))
+                if not ident.strip():
+                    raise _fail(_at(at, "id"), "required", "must not be empty")
+                if ident in seen:
+                    raise _fail(_at(at, "id"), "duplicate-id", f'repeats the id "{ident}" in this list')
+                seen.add(ident)
+                if "description" in component:
+                    _language_map(component["description"], _at(at, "description"))
+
+    def object(self, obj: Any, path: str, *, sub: bool) -> str:
+        obj = _object(obj, path)
+        kind = obj.get("objectType", "Activity")
+        _string(kind, _at(path, "objectType"))
+        if "objectType" not in obj and any(key in obj for key in IFIS):
+            raise _fail(_at(path, "objectType"), "required", 'an Agent or Group as the object must say so '
+                        '(objectType "Agent" or "Group")')
+        if kind == "Activity":
+            self.activity(obj, path)
+        elif kind in ("Agent", "Group"):
+            self.actor(obj, path, type_required=True)
+        elif kind == "StatementRef":
+            self.statement_ref(obj, path)
+        elif kind == "SubStatement":
+            if sub:
+                raise _fail(_at(path, "objectType"), "nested-substatement", "a SubStatement cannot contain "
+                            "another SubStatement")
+            self.statement(obj, path, sub=True)
+        else:
+            raise _fail(_at(path, "objectType"), "object-type",
+                        "must be Activity, Agent, Group, SubStatement or StatementRef")
+        return str(kind)
+
+    # result, context, attachments
+
+    def result(self, obj: Any, path: str) -> None:
+        obj = _object(obj, path)
+        _keys(obj, path, ("score", "success", "completion", "response", "duration", "extensions"))
+        if "score" in obj:
+            where = _at(path, "score")
+            score = _object(obj["score"], where)
+            _keys(score, where, ("scaled", "raw", "min", "max"))
+            values = {key: _number(score[key], _at(where, key)) for key in ("scaled", "raw", "min", "max")
+                      if key in score}
+            if "scaled" in values and not -1 <= values["scaled"] <= 1:
+                raise _fail(_at(where, "scaled"), "score-range", "must be between -1 and 1")
+            if "min" in values and "max" in values and not values["min"] < values["max"]:
+                raise _fail(_at(where, "min"), "score-range", "must be less than max")
+            if "raw" in values:
+                if "min" in values and values["raw"] < values["min"]:
+                    raise _fail(_at(where, "raw"), "score-range", "must not be less than min")
+                if "max" in values and values["raw"] > values["max"]:
+                    raise _fail(_at(where, "raw"), "score-range", "must not be more than max")
+        for key in ("success", "completion"):
+            if key in obj:
+                _boolean(obj[key], _at(path, key))
+        if "response" in obj:
+            _string(obj["response"], _at(path, "response"))
+        if "duration" in obj:
+            _string(obj["duration"], _at(path, "duration"))
+            if not is_duration(obj["duration"]):
+                raise _fail(_at(path, "duration"), "duration", "must be an ISO 8601 duration, e.g. PT1H30M5.2S")
+        if "extensions" in obj:
+            _extensions(obj["extensions"], _at(path, "extensions"))
+
+    def context(self, obj: Any, path: str, object_kind: str) -> None:
+        obj = _object(obj, path)
+        allowed = ["registration", "instructor", "team", "contextActivities", "revision", "platform", "language",
+                   "statement", "extensions"]
+        if self.v2:
+            allowed += ["contextAgents", "contextGroups"]
+        _keys(obj, path, tuple(allowed))
+        if "registration" in obj:
+            _uuid(obj["registration"], _at(path, "registration"))
+        if "instructor" in obj:
+            self.actor(obj["instructor"], _at(path, "instructor"))
+        if "team" in obj:
+            team = _object(obj["team"], _at(path, "team"))
+            if team.get("objectType") != "Group":
+                raise _fail(_at(_at(path, "team"), "objectType"), "object-type", 'a team must be a Group '
+                            '(objectType "Group")')
+            self.group(team, _at(path, "team"))
+        if "contextActivities" in obj:
+            where = _at(path, "contextActivities")
+            groups = _object(obj["contextActivities"], where)
+            _keys(groups, where, CONTEXT_ACTIVITY_KEYS)
+            for key, value in groups.items():
+                _present(value, _at(where, key))
+                if isinstance(value, list):
+                    for i, activity in enumerate(value):
+                        self.activity(activity, _at(_at(where, key), i))
+                else:
+                    self.activity(value, _at(where, key))
+        for key in ("revision", "platform"):
+            if key in obj:
+                _string(obj[key], _at(path, key))
+                if object_kind != "Activity":
+                    raise _fail(_at(path, key), "activity-only", "may only be used when the statement's object "
+                                "is an Activity")
+        if "language" in obj:
+            _string(obj["language"], _at(path, "language"))
+            if not is_language_tag(obj["language"]):
+                raise _fail(_at(path, "language"), "language-tag", "is not an RFC 5646 language tag")
+        if "statement" in obj:
+            self.statement_ref(obj["statement"], _at(path, "statement"))
+        if "extensions" in obj:
+            _extensions(obj["extensions"], _at(path, "extensions"))
+        for key, kind, member in (("contextAgents", "contextAgent", "agent"), ("contextGroups", "contextGroup",
+                                                                                "group")):
+            if key not in obj:
+                continue
+            where = _at(path, key)
+            for i, item in enumerate(_list(obj[key], where)):
+                at = _at(where, i)
+                item = _object(item, at)
+                _keys(item, at, ("objectType", member, "relevantTypes"), ("objectType", member))
+                if item["objectType"] != kind:
+                    raise _fail(_at(at, "objectType"), "object-type", f'must be "{kind}"')
+                if member == "agent":
+                    self.agent(item[member], _at(at, member))
+                else:
+                    self.group(item[member], _at(at, member))
+                if "relevantTypes" in item:
+                    types = _list(item["relevantTypes"], _at(at, "relevantTypes"))
+                    if not types:
+                        raise _fail(_at(at, "relevantTypes"), "required", "must list at least one IRI")
+                    for j, iri in enumerate(types):
+                        _iri(iri, _at(_at(at, "relevantTypes"), j))
+
+    def attachments(self, value: Any, path: str) -> None:
+        for i, item in enumerate(_list(value, path)):
+            at = _at(path, i)
+            item = _object(item, at)
+            _keys(item, at, ("usageType", "display", "description", "contentType", "length", "sha2", "fileUrl"),
+                  ("usageType", "display", "contentType", "length", "sha2"))
+            _iri(item["usageType"], _at(at, "usageType"))
+            _language_map(item["display"], _at(at, "display"))
+            if "description" in item:
+                _language_map(item["description"], _at(at, "description"))
+            if not _MEDIA_TYPE.match(_string(item["contentType"], _at(at, "contentType"))):
+                raise _fail(_at(at, "contentType"), "content-type", "must be an Internet media type, e.g. image/png")
+            length = item["length"]
+            _present(length, _at(at, "length"))
+            if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+                raise _fail(_at(at, "length"), "type", "must be a whole number of octets")
+            if not _SHA2.match(_string(item["sha2"], _at(at, "sha2"))):
+                raise _fail(_at(at, "sha2"), "sha2", "must be the hex SHA-2 (256, 384 or 512) of the attachment")
+            if "fileUrl" in item:
+                _irl(item["fileUrl"], _at(at, "fileUrl"))
+
+    # statements
+
+    def statement(self, obj: Any, path: str, *, sub: bool = False) -> None:
+        obj = _object(obj, path)
+        if sub:
+            for key in ("id", "stored", "version", "authority"):
+                if key in obj:
+                    raise _fail(_at(path, key), "substatement-property", "a SubStatement must not have id, stored, "
+                                "version or authority")
+            _keys(obj, path, ("objectType", "actor", "verb", "object", "result", "context", "timestamp",
+                              "attachments"), ("actor", "verb", "object"))
+        else:
+            _keys(obj, path, ("id", "actor", "verb", "object", "result", "context", "timestamp", "stored",
+                              "authority", "version", "attachments"), ("actor", "verb", "object"))
+        if "id" in obj:
+            _uuid(obj["id"], _at(path, "id"))
+        self.actor(obj["actor"], _at(path, "actor"))
+        verb = self.verb(obj["verb"], _at(path, "verb"))
+        kind = self.object(obj["object"], _at(path, "object"), sub=sub)
+        if verb == VOIDED and kind != "StatementRef":
+            raise _fail(_at(_at(path, "object"), "objectType"), "voiding-object", "a voiding statement's object "
+                        "must be a StatementRef to the statement it voids")
+        if "result" in obj:
+            self.result(obj["result"], _at(path, "result"))
+        if "context" in obj:
+            self.context(obj["context"], _at(path, "context"), kind)
+        for key in ("timestamp", "stored"):
+            if key in obj:
+                _timestamp(obj[key], _at(path, key))
+        if "authority" in obj:
+            where = _at(path, "authority")
+            self.actor(obj["authority"], where)
+            authority = obj["authority"]
+            if authority.get("objectType") == "Group" and (
+                    any(key in authority for key in IFIS) or len(authority.get("member", [])) != 2):
+                raise _fail(where, "authority", "an authority Group must be an anonymous Group of two Agents "
+                            "(OAuth application and user)")
+        if "version" in obj:
+            version = _string(obj["version"], _at(path, "version"))
+            if not (_VERSION_1.match(version) or (self.v2 and _VERSION_2.match(version))):
+                raise _fail(_at(path, "version"), "version", 'must start with "1.0."' +
+                            (' or "2.0."' if self.v2 else ""))
+        if "attachments" in obj:
+            self.attachments(obj["attachments"], _at(path, "attachments"))
+
+
+def validate_statement(statement: Any, *, version: str = "1.0.3", path: str = "") -> None:
+    """Check one statement against every xAPI data rule; raise :class:`XAPIValidationError` on the first break."""
+    _Walker(version).statement(statement, path)
+
+
+def validate_actor(value: Any, *, field: str = "agent", version: str = "1.0.3", group: bool = True) -> None:
+    """Check an Agent (or, when ``group``, an identified Group) given as a request parameter."""
+    walker = _Walker(version)
+    obj = _object(value, field)
+    if obj.get("objectType") == "Group":
+        if not group:
+            raise _fail(_at(field, "objectType"), "object-type", "must be an Agent, not a Group")
+        walker.group(obj, field)
+        if not any(key in obj for key in IFIS):
+            raise _fail(field, "one-ifi", "an anonymous Group cannot be used here: give an identifier")
+    else:
+        walker.actor(obj, field)
+
+
+def validate_activity_id(value: Any, field: str = "activityId") -> None:
+    _iri(value, field)
+
+
+def validate_uuid(value: Any, field: str) -> None:
+    _uuid(value, field)
+
+
+# --- strict JSON ------------------------------------------------------------------------------
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise XAPIValidationError(key, "duplicate-property", f"{key}: a property may be used only once")
+        out[key] = value
+    return out
+
+
+def _constant(name: str) -> Any:
+    raise XAPIValidationError("statement", "json", f"{name} is not valid JSON")
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """JSON as xAPI wants it: UTF-8, no repeated properties, no NaN or Infinity."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+    except UnicodeDecodeError:
+        raise XAPIValidationError("statement", "json", "the body must be UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise XAPIValidationError("statement", "json", f"the body is not valid JSON: {exc}") from None
+
+
+# --- statement comparison (xAPI 1.0.3 part two, 2.3.1) -------------------------------------------
+
+def _comparable(value: Any, top: bool = True) -> Any:
+    if isinstance(value, list):
+        return [_comparable(v, False) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _comparable(v, False) for k, v in value.items()}
+    if top:
+        for key in ("id", "authority", "stored", "version"):
+            out.pop(key, None)
+    if "timestamp" in out:
+        moment = parse_timestamp(out["timestamp"])
+        if moment is not None:
+            out["timestamp"] = moment.astimezone(UTC).isoformat()
+    if isinstance(out.get("mbox"), str):
+        out["mbox"] = out["mbox"].lower()
+    if isinstance(out.get("member"), list):
+        out["member"] = sorted(out["member"], key=lambda m: json.dumps(m, sort_keys=True))
+    groups = out.get("contextActivities")
+    if isinstance(groups, dict):
+        out["contextActivities"] = {k: v if isinstance(v, list) else [v] for k, v in groups.items()}
+    return out
+
+
+def equivalent(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two statements are the same but for what an LRS may assign or re-serialise."""
+    left, right = _comparable(a), _comparable(b)
+    if "timestamp" not in left or "timestamp" not in right:
+        left.pop("timestamp", None)
+        right.pop("timestamp", None)
+    return bool(left == right)
