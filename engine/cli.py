@@ -160,11 +160,11 @@ def preview(course_dir: str, host: str, port: int) -> None:
 
     import uvicorn
 
-    from .web.preview import PREVIEW_EMAIL, Preview
     from .security import hash_password
     from .settings import SettingsError, load_settings
     from .storage.db import Store
     from .web import create_app
+    from .web.preview import PREVIEW_EMAIL, Preview
 
     try:
         settings = load_settings(None)

@@ -23,10 +23,10 @@ from ..settings import Settings
 from ..storage.db import Store
 from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter
-from .preview import PREVIEW_EMAIL, Preview
 from . import auth, learning, mydata, pages, preview_routes
 from .context import BROWSER_COOKIE, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime
+from .preview import PREVIEW_EMAIL, Preview
 from .templating import DEFAULT_THEME
 
 ROOT = Path(__file__).resolve().parents[2]

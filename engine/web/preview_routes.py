@@ -11,8 +11,8 @@ from starlette.routing import Route
 
 from course import Diagnostic
 
-from .preview import Preview
 from .context import current_user, form_data, page, service
+from .preview import Preview
 
 
 def preview_of(request: Request) -> Preview:

@@ -1,0 +1,111 @@
+"""The authoring preview: a real server that reloads pages on save and shows errors in place."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from course import build
+from engine.cli import cli
+from servers import MASTERCLASS, free_port, stop, wait_for
+
+LESSON = "modules/01-getting-started/010-welcome.md"
+
+
+def scaffold(tmp_path: Path) -> Path:
+    root = tmp_path / "my-course"
+    result = CliRunner().invoke(cli, ["new", str(root), "--title", "My course"])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_new_scaffolds_a_course_that_passes_check(tmp_path: Path) -> None:
+    root = scaffold(tmp_path)
+    result = build(root)
+    assert result.ok and not result.diagnostics
+    assert result.course is not None
+    assert {b.type for b in result.course.lessons()[0].blocks} == {
+        "question", "poll", "reflection", "video", "checklist", "callout"}
+    assert CliRunner().invoke(cli, ["check", str(root)]).exit_code == 0
+    again = CliRunner().invoke(cli, ["new", str(root)])
+    assert again.exit_code == 1 and "not empty" in again.output
+
+
+def next_event(lines: object, deadline: float) -> str:
+    event = ""
+    for line in lines:  # type: ignore[attr-defined]
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line == "" and event:
+            return event
+        if time.monotonic() > deadline:
+            break
+    raise AssertionError("no event before the deadline")
+
+
+def test_a_save_reloads_and_errors_show_in_place_then_recover(tmp_path: Path) -> None:
+    root = scaffold(tmp_path)
+    port = free_port()
+    process = subprocess.Popen([str(MASTERCLASS), "preview", str(root), "--port", str(port)],
+                               env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    page = f"{base}/my-course/01-getting-started/welcome"
+    try:
+        wait_for(f"{base}/health", process)
+        with httpx.Client(timeout=30) as client:
+            assert "Welcome" in client.get(page).text  # the preview learner is signed in already
+            lesson = root / LESSON
+            with client.stream("GET", f"{base}/preview/events") as events:
+                lines = events.iter_lines()
+                assert next_event(lines, time.monotonic() + 10) == "hello"
+                lesson.write_text(lesson.read_text().replace("## A question", "## A changed heading"))
+                assert next_event(lines, time.monotonic() + 10) == "reload"
+                assert "A changed heading" in client.get(page).text
+
+                lesson.write_text(lesson.read_text().replace("::: question id=", "::: questoin id="))
+                assert next_event(lines, time.monotonic() + 10) == "reload"
+                broken = client.get(page).text
+                assert "This page has authoring errors" in broken
+                assert "modules/01-getting-started/010-welcome.md:" in broken
+                assert re.search(r"::: questoin id=first-question\s+← here", broken)
+
+                lesson.write_text(lesson.read_text().replace("::: questoin id=", "::: question id="))
+                assert next_event(lines, time.monotonic() + 10) == "reload"
+                assert "This page has authoring errors" not in client.get(page).text
+    finally:
+        stop(process)
+
+
+def test_preview_tools(tmp_path: Path) -> None:
+    root = scaffold(tmp_path)
+    port = free_port()
+    process = subprocess.Popen([str(MASTERCLASS), "preview", str(root), "--port", str(port)],
+                               env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/health", process)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            data = client.get("/preview/lessons/01-getting-started/welcome.json").json()
+            assert data["iri"] == "https://learn.example.gov.uk/courses/my-course/01-getting-started/welcome"
+            question = next(b for b in data["blocks"] if b["id"] == "first-question")
+            assert question["options"][1]["correct"] is True
+            assert {"id": question["iri"], "type": "http://adlnet.gov/expapi/activities/cmi.interaction"} in \
+                data["activities"]["blocks"]
+            html = client.get("/my-course/01-getting-started/welcome").text
+            token = re.search(r'name="csrf_token" value="(\w+)"', html)
+            assert token
+            client.post("/my-course/01-getting-started/welcome/blocks/first-question",
+                        data={"csrf_token": token.group(1), "choice": "1"})
+            assert "Correct" in client.get("/my-course/01-getting-started/welcome").text
+            reset = client.post("/preview/reset", data={"csrf_token": token.group(1)},
+                                headers={"referer": f"{base}/my-course/"})
+            assert reset.status_code == 303
+            assert "Correct" not in client.get("/my-course/01-getting-started/welcome").text
+    finally:
+        stop(process)
