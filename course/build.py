@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,27 @@ class BuildResult:
         )
 
 
-def read_yaml(root: Path, rel: str, diags: Diagnostics) -> Any:
+YamlCache = dict[str, tuple[tuple[int, int], Any, list[Diagnostic]]]
+"""course.yaml and module.yaml files by path: (mtime and size, parsed value, its problems)."""
+
+
+def read_yaml(root: Path, rel: str, diags: Diagnostics, cache: YamlCache | None = None) -> Any:
+    if cache is not None:
+        try:
+            stat = (root / rel).stat()
+        except OSError:
+            stat = None
+        if stat is not None:
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            hit = cache.get(rel)
+            if hit and hit[0] == stamp:
+                diags.extend(hit[2])
+                return hit[1]
+            mine = Diagnostics()
+            value = read_yaml(root, rel, mine)
+            cache[rel] = (stamp, value, list(mine))
+            diags.extend(mine)
+            return value
     try:
         text = (root / rel).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -99,10 +119,10 @@ def read_yaml(root: Path, rel: str, diags: Diagnostics) -> Any:
         return None
 
 
-def read_config(root: Path, diags: Diagnostics) -> CourseConfig:
+def read_config(root: Path, diags: Diagnostics, cache: YamlCache | None = None) -> CourseConfig:
     """Stage 1: course.yaml."""
     before = len(diags)
-    raw = read_yaml(root, "course.yaml", diags)
+    raw = read_yaml(root, "course.yaml", diags, cache)
     if len(diags) > before:
         # Unreadable course.yaml: its own message says why; "missing key" messages would only add noise.
         return CourseConfig({f.name: f.default for f in COURSE_FIELDS}, None)
@@ -110,7 +130,8 @@ def read_config(root: Path, diags: Diagnostics) -> CourseConfig:
     return CourseConfig(values, raw if isinstance(raw, yamlsource.LocatedDict) else None)
 
 
-def discover(root: Path, config: CourseConfig, diags: Diagnostics) -> list[ModuleSource]:
+def discover(root: Path, config: CourseConfig, diags: Diagnostics, cache: YamlCache | None = None
+             ) -> list[ModuleSource]:
     """Stage 2: the listed module folders, their module.yaml and lesson files."""
     listed: list[str] = [m for m in config.values["modules"] or [] if isinstance(m, str)]
     raw_list = config.raw.get("modules") if config.raw else None
@@ -134,7 +155,7 @@ def discover(root: Path, config: CourseConfig, diags: Diagnostics) -> list[Modul
             continue
         rel = f"modules/{name}/module.yaml"
         before = len(diags)
-        module_raw = read_yaml(root, rel, diags)
+        module_raw = read_yaml(root, rel, diags, cache)
         if len(diags) > before:
             module_config = {f.name: f.default for f in MODULE_FIELDS}
         else:
@@ -188,21 +209,28 @@ class Builder:
     """Looks a lesson up by hash outside memory, e.g. in a previous build's output."""
     _lessons: dict[str, Lesson] = field(default_factory=dict)
     _seen: dict[str, _Seen] = field(default_factory=dict)
+    _yaml: YamlCache = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self._md = make_markdown()
+        self._changed: set[str] | None = None
 
-    def build(self) -> BuildResult:
+    def build(self, changed: Collection[str | Path] | None = None) -> BuildResult:
+        """Build again. ``changed`` (paths a file watcher reported) lets unchanged lessons skip even a stat."""
         started = time.perf_counter()
+        root = self.root.resolve()
+        self._changed = None if changed is None else {
+            Path(p).resolve().relative_to(root).as_posix() if Path(p).is_absolute() else Path(p).as_posix()
+            for p in changed if not Path(p).is_absolute() or Path(p).resolve().is_relative_to(root)}
         diags = Diagnostics()
         if not self.root.is_dir():
             diags.error(str(self.root), 1, 1, "no such course folder")
             return BuildResult(None, diags.sorted(), time.perf_counter() - started, 0)
-        config = read_config(self.root, diags)
+        config = read_config(self.root, diags, self._yaml)
         if config.raw is None:
             return BuildResult(None, diags.sorted(), time.perf_counter() - started, 0)
-        sources = discover(self.root, config, diags)
+        sources = discover(self.root, config, diags, self._yaml)
         lessons, parsed = self.compile_lessons(config, sources, diags)
         course = assemble(self.root, config, sources, lessons)
         check_references(self.root, course, config, diags)
@@ -218,15 +246,22 @@ class Builder:
         everything = [lesson for module in sources for lesson in module.lessons]
         compiled: dict[str, Lesson] = {}
         parsed = 0
+        root = str(self.root)
         for n, src in enumerate(everything):
-            full = self.root / src.path
-            stat = full.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            full = os.path.join(root, src.path)
             seen = self._seen.get(src.path)
+            if (self._changed is not None and src.path not in self._changed and seen and seen.prefix == prefix
+                    and seen.digest in self._lessons):
+                # The watcher says this file did not change: not even a stat is needed.
+                stamp = seen.stamp
+            else:
+                stat = os.stat(full)
+                stamp = (stat.st_mtime_ns, stat.st_size)
             if seen and seen.stamp == stamp and seen.prefix == prefix and seen.digest in self._lessons:
                 lesson = self._lessons[seen.digest]
             else:
-                data = full.read_bytes()
+                with open(full, "rb") as handle:
+                    data = handle.read()
                 digest = source_hash(data, path=src.path, iri_prefix=prefix)
                 found = self._lessons.get(digest) or (self.lesson_store(digest) if self.lesson_store else None)
                 if found is None:

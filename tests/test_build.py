@@ -221,3 +221,15 @@ def test_option_text_keeps_spaces_and_labels_may_come_first(tmp_path: Path) -> N
     question, poll = result.course.lessons()[0].blocks
     assert isinstance(question, Question) and question.options[0].text == "A long option that wraps"
     assert isinstance(poll, Poll) and poll.scale is not None and poll.scale.labels == ["Low", "Mid", "High"]
+
+
+def test_a_watcher_can_name_the_changed_files(tmp_path: Path) -> None:
+    root = make_course(tmp_path, lesson=LESSON)
+    builder = Builder(root)
+    builder.build()
+    other = root / "modules" / "01-intro" / "020-other.md"
+    other.write_text(other.read_text() + "\nWatched edit.\n")
+    result = builder.build(changed={str(other)})
+    assert result.parsed == 1
+    assert result.course is not None and "Watched edit." in result.course.lessons()[1].html
+    assert builder.build(changed=set()).parsed == 0

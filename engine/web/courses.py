@@ -23,12 +23,18 @@ class CourseRuntime:
     segments: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     lessons: dict[tuple[str, str], Lesson] = field(default_factory=dict)
     order: list[Lesson] = field(default_factory=list)
+    previous: CourseRuntime | None = None
+    """An earlier runtime of the same course, whose work on unchanged lessons is reused (preview)."""
 
     def __post_init__(self) -> None:
+        earlier = self.previous.by_hash if self.previous is not None else {}
+        self.by_hash: dict[str, list[dict[str, object]]] = {}
         for lesson in self.course.lessons():
             self.lessons[(lesson.module, lesson.id)] = lesson
             self.order.append(lesson)
-            self.segments[lesson.iri] = split_segments(lesson)
+            segments = earlier.get(lesson.source_hash) or split_segments(lesson)
+            self.segments[lesson.iri] = self.by_hash[lesson.source_hash] = segments
+        self.previous = None
 
     @property
     def slug(self) -> str:

@@ -55,14 +55,14 @@ class Preview:
         return [d for d in self.diagnostics if d.severity == "error"
                 and (d.path == source_file or not d.path.endswith(".md"))]
 
-    def rebuild(self) -> None:
-        result = self.builder.build()
+    def rebuild(self, changed: set[str] | None = None) -> None:
+        result = self.builder.build(changed)
         self.result = result
         if result.course is not None and not any(
             d.severity == "error" and not d.path.endswith(".md") for d in result.diagnostics
         ):
             # Lessons with errors still compile to something; their pages show the errors instead.
-            self.runtime = CourseRuntime(result.course, self.root)
+            self.runtime = CourseRuntime(result.course, self.root, previous=self.runtime)
             self.courses[self.runtime.slug] = self.runtime
         self.version += 1
         for queue in list(self.listeners):
@@ -74,7 +74,7 @@ class Preview:
             if any(Path(path).is_relative_to(DEFAULT_THEME) or "/theme/" in path for _, path in changes):
                 environment.cache_clear()  # templates changed: drop the compiled template cache
             try:
-                self.rebuild()
+                self.rebuild({path for _, path in changes})
             except Exception:  # the preview must outlive any bug in one rebuild
                 log.exception("rebuild failed")
 
