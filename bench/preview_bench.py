@@ -32,7 +32,7 @@ import httpx
 import watchfiles
 
 sys.path.insert(0, str(Path(__file__).parent))
-from build_bench import edit_lesson, generate  # noqa: E402 - the generator lives beside this script
+from build_bench import edit_lesson, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTERCLASS = Path(sys.executable).parent / "masterclass"
