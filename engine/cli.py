@@ -242,8 +242,11 @@ def users_add(email: str, name: str, department: str, role: str | None, password
     click.echo(f"Created {user.role} {user.email}")
 
 
-from .xapi.outbox_cli import export  # noqa: E402 - commands join the one group defined above
+from .xapi.cli import lrs_group  # noqa: E402 - commands join the one group defined above
+from .xapi.outbox_cli import add_commands, export  # noqa: E402
 
+add_commands(lrs_group)
+cli.add_command(lrs_group)
 cli.add_command(export)
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..security import RateLimiter, load_secret
 from ..settings import Settings
 from ..storage.db import Store
+from ..xapi import lrs
 from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter
 from . import auth, learning, mydata, pages, preview_routes
@@ -47,7 +48,8 @@ class Guard:
         self.secure = secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith("/xapi/"):
+            # The LRS speaks its own protocol: its own body limit (attachments are large), no browser cookie.
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -158,6 +160,9 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
             # Finish the batch in flight: the outbox keeps anything not yet confirmed for next start.
             await asyncio.wait([task], timeout=15)
 
+    lrs_app = lrs.make_app(store, base_url=settings.base_url,
+                           on_saved=deliverer.wake.set if deliverer else None)
+    static.append(Mount("/xapi", app=lrs_app))
     app = Starlette(
         routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *(preview_routes.routes if preview else []),
                 *learning.routes],

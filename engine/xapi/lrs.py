@@ -147,6 +147,8 @@ class Req:
     version: str = "1.0.3"
     credential: storage.Credential | None = None
     client: str = ""
+    saved: bool = False
+    """Set when statements were stored (and queued for the external endpoints)."""
 
     @property
     def content_type(self) -> str:
@@ -174,6 +176,9 @@ def create_credential(store: Store, name: str, scope: str) -> tuple[str, str]:
     """Make an LRS credential; returns (key, secret). Only the argon2 hash of the secret is kept."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+    if name == "masterclass-engine":
+        # The engine signs its own statements with this name: a credential must not pass for it.
+        raise ValueError('"masterclass-engine" is the engine\'s own authority; choose another name')
     key = secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
     with store.transaction() as conn:
@@ -533,10 +538,12 @@ class LRS:
     """The ASGI application; mount it at /xapi."""
 
     def __init__(self, store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
-                 max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT, failed_attempts: int = 20) -> None:
+                 on_saved: Callable[[], None] | None = None, max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT,
+                 failed_attempts: int = 20) -> None:
         self.store = store
         self.base_url = base_url.rstrip("/")
         self._endpoints = endpoints
+        self.on_saved = on_saved
         self.max_body = max_body
         self.max_limit = min(max_limit, MAX_LIMIT)
         self.failures = RateLimiter(failed_attempts)
@@ -572,6 +579,8 @@ class LRS:
                 version = self._version(req.headers.get("x-experience-api-version"))
             req.version = version
             response = await run_in_threadpool(self._process, req)
+            if req.saved and self.on_saved is not None:
+                self.on_saved()  # back on the event loop, so it may set an asyncio.Event
         except LRSError as exc:
             response = exc.response()
         except XAPIValidationError as exc:
@@ -824,8 +833,10 @@ class LRS:
                                    rule="void-voiding")
             wanted = {str(a["sha2"]).lower() for s in fresh for _, a in _attachment_objects(s, "")}
             bodies = [(sha2, content_type, data) for sha2, (content_type, data) in parts.items() if sha2 in wanted]
-            storage.save_statements(conn, [index(s) for s in fresh], attachments=bodies,
-                                    endpoints=self.endpoints(), now=stamp)
+            endpoints = self.endpoints()
+            storage.save_statements(conn, [index(s) for s in fresh], attachments=bodies, endpoints=endpoints,
+                                    now=stamp)
+        req.saved = bool(fresh and endpoints)
         return [s["id"] for s in completed]
 
     # statements: fetch
@@ -1130,11 +1141,15 @@ def _head(response: Response) -> Response:
 
 
 def make_app(store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
-             max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT, failed_attempts: int = 20) -> LRS:
+             on_saved: Callable[[], None] | None = None, max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT,
+             failed_attempts: int = 20) -> LRS:
     """The LRS as an ASGI app, e.g. ``Mount("/xapi", app=make_app(store, base_url=settings.base_url))``.
 
-    ``endpoints`` lists (or returns) the external LRS endpoints each stored statement
-    is queued for in the outbox; by default statements received here are not forwarded.
+    ``endpoints`` lists (or returns) the outbox endpoint names each statement stored here is
+    queued for (by default none: statements received here are not forwarded); ``on_saved`` is
+    called on the event loop after statements were queued, e.g. to wake the deliverer.
+    ``max_body`` bounds a request (attachments included), ``max_limit`` a page of statements,
+    ``failed_attempts`` the failed sign-ins per key or address in 15 minutes.
     """
-    return LRS(store, base_url=base_url, endpoints=endpoints, max_body=max_body, max_limit=max_limit,
-               failed_attempts=failed_attempts)
+    return LRS(store, base_url=base_url, endpoints=endpoints, on_saved=on_saved, max_body=max_body,
+               max_limit=max_limit, failed_attempts=failed_attempts)
