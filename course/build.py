@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import yamlsource
+from .capstone import compile_capstone
 from .diagnostics import Diagnostic, Diagnostics, did_you_mean
 from .lesson import compile_lesson, make_markdown, source_hash
 from .mdext.references import LESSON_FILE
@@ -233,6 +234,9 @@ class Builder:
         sources = discover(self.root, config, diags, self._yaml)
         lessons, parsed = self.compile_lessons(config, sources, diags)
         course = assemble(self.root, config, sources, lessons)
+        if config.raw is not None and config.values["capstone"] is not None:
+            course.capstone = compile_capstone(config.raw["capstone"], root=self.root, course_iri=course.iri,
+                                               pos=config.raw.at_value("capstone"), diags=diags, md=self._md)
         check_references(self.root, course, config, diags)
         return BuildResult(course, diags.sorted(), time.perf_counter() - started, parsed)
 
@@ -333,7 +337,7 @@ def assemble(
         completion_capstone=bool(completion.get("capstone", False)),
         allow_html=bool(values["allow_html"]),
         modules=modules,
-        capstone=values["capstone"],
+        capstone=None,
         certificate=values["certificate"],
     )
 

@@ -239,6 +239,37 @@ class Module:
 
 
 @dataclass
+class Stage:
+    id: str
+    kind: str
+    """ideas, decision, plan, measurements, reflection or case_study."""
+    title: str
+    iri: str
+    complete_when: dict[str, Any]
+    guidance_html: str = ""
+    activity_type: ClassVar[str] = "https://w3id.org/xapi/masterclass/activities/capstone-stage"
+
+
+@dataclass
+class Capstone:
+    title: str
+    team_min: int
+    team_max: int
+    same_department: bool
+    stages: list[Stage]
+
+    def stage(self, stage_id: str) -> Stage | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Capstone:
+        return cls(**{**data, "stages": [Stage(**s) for s in data["stages"]]})
+
+
+@dataclass
 class Course:
     id: str
     """The course IRI."""
@@ -253,7 +284,7 @@ class Course:
     completion_capstone: bool
     allow_html: bool
     modules: list[Module]
-    capstone: dict[str, Any] | None = None
+    capstone: Capstone | None = None
     certificate: dict[str, Any] | None = None
     activity_type: ClassVar[str] = ACTIVITY_TYPES["course"]
 
@@ -284,7 +315,7 @@ class Course:
             "max_attempts": self.max_attempts,
             "completion": {"modules": self.completion_modules, "capstone": self.completion_capstone},
             "allow_html": self.allow_html,
-            "capstone": self.capstone,
+            "capstone": self.capstone.to_dict() if self.capstone else None,
             "certificate": self.certificate,
             "modules": [
                 {

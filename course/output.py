@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .model import Course, Lesson, Module
+from .model import Capstone, Course, Lesson, Module
 
 FORMAT = 1
 
@@ -124,5 +124,7 @@ def load_compiled(out: Path | str) -> Course:
         description=manifest["description"], mastery_score=manifest["mastery_score"],
         max_attempts=manifest["max_attempts"], completion_modules=manifest["completion"]["modules"],
         completion_capstone=manifest["completion"]["capstone"], allow_html=manifest["allow_html"],
-        modules=modules, capstone=manifest.get("capstone"), certificate=manifest.get("certificate"),
+        modules=modules,
+        capstone=Capstone.from_dict(manifest["capstone"]) if manifest.get("capstone") else None,
+        certificate=manifest.get("certificate"),
     )

@@ -191,15 +191,13 @@ def test_video_is_small_with_parsable_captions_and_full_transcript(course: Cours
 def test_capstone_has_six_stages_with_guidance(course: Course) -> None:
     capstone = course.capstone
     assert capstone is not None
-    assert capstone["team_size"] == {"min": 2, "max": 8}
-    stages = capstone["stages"]
-    assert [s["id"] for s in stages] == STAGES
-    for stage in stages:
-        guidance = COURSE_DIR / stage["guidance"]
-        assert guidance.is_file(), stage["guidance"]
-        text = guidance.read_text(encoding="utf-8")
-        assert len(text.split()) > 100, stage["guidance"]
-        assert ":::" not in text, stage["guidance"]
+    assert (capstone.team_min, capstone.team_max) == (2, 8)
+    assert [s.id for s in capstone.stages] == STAGES
+    assert [s.kind for s in capstone.stages] == ["ideas", "decision", "plan", "measurements", "reflection",
+                                                 "case_study"]
+    for stage in capstone.stages:
+        assert len(stage.guidance_html.split()) > 100, stage.id
+        assert "<h2>" in stage.guidance_html and "mc:block" not in stage.guidance_html
 
 
 def test_block_ids_are_unique(course: Course) -> None:
