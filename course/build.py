@@ -25,7 +25,8 @@ from .model import Course, Lesson, Module
 from .schema import COURSE_FIELDS, MODULE_FIELDS, validate
 
 MODULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-RESERVED = frozenset({"media", "assets", "static", "capstone", "progress", "xapi", "api", "certificate"})
+RESERVED = frozenset({"media", "assets", "static", "capstone", "gallery", "progress", "xapi", "api", "certificate",
+                      "certificates", "reports"})
 """Module folder names that would clash with the runtime's URLs under a course."""
 
 Progress = Callable[[int, int], None]

@@ -12,6 +12,7 @@ from course import Course, Lesson
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
 
 from . import progress
+from .storage.capstone import completion as capstone_completion
 from .storage.db import Enrolment, Records, Store, User, now
 from .xapi.emit import PROGRESS, WORDS, Emitter, activity, iso_duration, seconds_between
 
@@ -102,7 +103,8 @@ def completions(learner: Learner) -> list[dict[str, Any]]:
     """Record completions the learner's records now reach, with their statements; caller holds the transaction."""
     store, course = learner.store, learner.course
     records = store.records(learner.enrolment.id)
-    state = progress.evaluate(course, records)
+    done = capstone_completion(store, learner.user.id, course.iri) is not None
+    state = progress.evaluate(course, records, capstone_done=done)
     statements: list[dict[str, Any]] = []
     stamp = now()
     for kind, iri, score in state.new_completions:

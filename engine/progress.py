@@ -79,7 +79,10 @@ def lesson_progress(lesson: Lesson, records: Records, mastery: float) -> LessonP
     return LessonProgress(lesson, "completed" if done else "in_progress" if started else "not_started", score)
 
 
-def evaluate(course: Course, records: Records, last_lesson_iri: str | None = None) -> CourseProgress:
+def evaluate(course: Course, records: Records, last_lesson_iri: str | None = None, *,
+             capstone_done: bool = False) -> CourseProgress:
+    """The learner's progress. ``capstone_done`` says whether their team completed the capstone, which
+    the course needs too when its completion rule says ``capstone: true``."""
     modules: list[ModuleProgress] = []
     new: list[tuple[str, str, float | None]] = []
     complete_modules: set[str] = set()
@@ -109,7 +112,8 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
             mp.status = "locked"
     every = [lp for mp in modules for lp in mp.lessons]
     done = sum(lp.status == "completed" for lp in every)
-    completed = course.iri in records.completions or set(course.completion_modules) <= complete_modules
+    completed = course.iri in records.completions or (
+        set(course.completion_modules) <= complete_modules and (capstone_done or not course.completion_capstone))
     if completed and course.iri not in records.completions:
         new.append(("course", course.iri, None))
     return CourseProgress(

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,43 @@ from ..xapi.keys import agent_key
 from .statements import IndexedStatement, insert_statements
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+# --- connections ----------------------------------------------------------------------------------
+
+def open_reader(path: str) -> sqlite3.Connection:
+    """A read-only connection of the LRS's own: in WAL mode its reads neither wait for writes nor hold them up.
+
+    Use it from one thread at a time, and read inside :func:`snapshot` so a request sees one state.
+    """
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA query_only=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    _functions(conn)
+    return conn
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A read transaction: every query in it sees the database as it was at the first one."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+@contextmanager
+def savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """A nested transaction: undone alone if its block raises, so one request cannot spoil others in a group."""
+    conn.execute("SAVEPOINT lrs_write")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO lrs_write")
+        conn.execute("RELEASE lrs_write")
+        raise
+    conn.execute("RELEASE lrs_write")
 
 
 # --- credentials --------------------------------------------------------------------------------
@@ -111,12 +149,14 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
     conn.executemany("INSERT OR IGNORE INTO attachments (sha2, content_type, body) VALUES (?, ?, ?)",
                      list(attachments))
     seqs = insert_statements(conn, statements, endpoints=endpoints, now=now)
-    for s in statements:
-        if s.voiding:
-            continue
-        if conn.execute("SELECT 1 FROM statements WHERE object_statement = ? AND verb = ? LIMIT 1",
-                        (s.id, VOIDED)).fetchone():
-            conn.execute("UPDATE statements SET voided = 1 WHERE id = ?", (s.id,))
+    ids = [s.id for s in statements if not s.voiding]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        voided = [(target,) for (target,) in conn.execute(
+            f"SELECT DISTINCT object_statement FROM statements WHERE object_statement IN ({marks})"  # noqa: S608
+            " AND verb = ?", [*chunk, VOIDED])]
+        conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", voided)
     return seqs
 
 

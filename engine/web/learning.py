@@ -15,6 +15,7 @@ from course.model import Block, Checklist, Poll, Question, Reflection, Video
 from course.output import MEDIA_SUFFIXES
 
 from .. import answers, events, progress
+from ..capstone import capstone_done, capstone_status
 from ..storage.db import Enrolment, Records, User
 from . import preview_routes
 from .context import SESSION_COOKIE, Redirect, current_user, form_data, page, service, wants_json
@@ -60,11 +61,14 @@ async def course_home(request: Request) -> Response:
     store = service(request).store
     enrolment = store.enrolment(user.id, rt.course.iri)
     records = store.records(enrolment.id) if enrolment else Records()
-    state = progress.evaluate(rt.course, records, enrolment.last_lesson_iri if enrolment else None)
+    done = capstone_done(store, rt.course, user.id)
+    state = progress.evaluate(rt.course, records, enrolment.last_lesson_iri if enrolment else None,
+                              capstone_done=done)
     every = [lp for mp in state.modules for lp in mp.lessons]
     return page(request, "course.html", course_folder=rt.folder, title=rt.course.title, course=rt.course,
                 progress=state, started=bool(records.views), lang=rt.course.language,
                 completed_lessons=sum(lp.status == "completed" for lp in every), total_lessons=len(every),
+                capstone=capstone_status(store, rt.course, user),
                 lesson_url=lambda lesson: lesson_url(rt, lesson))
 
 

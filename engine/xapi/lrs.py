@@ -10,11 +10,17 @@ request would cost tens of milliseconds, so a verified pair is remembered for th
 of the process, keyed by SHA-256 of key, secret and the stored hash: removing or
 replacing a credential takes effect at once, because the row is still read per request.
 
-All SQL is in :mod:`engine.storage.lrs`; every request runs in one ``store.transaction()``.
+All SQL is in :mod:`engine.storage.lrs`. Reads run in a worker thread on that thread's own read-only
+connection, in one read transaction per request (WAL: they neither wait for writes nor hold them up).
+Statement writes are checked on the event loop (large bodies in a worker thread) and written by a group
+committer: the statements of requests that arrive while a transaction is being written go together in the
+next one, each request in its own savepoint (one commit for many requests, in arrival order). Documents
+are read and written in one ``store.transaction()`` per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -26,7 +32,8 @@ import secrets
 import threading
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
@@ -41,6 +48,7 @@ from starlette.types import Receive, Scope, Send
 from ..security import RateLimiter, hash_password, verify_password
 from ..storage import lrs as storage
 from ..storage.db import Store, now
+from ..storage.statements import IndexedStatement
 from .keys import agent_key, index
 from .validate import (
     IFIS,
@@ -65,6 +73,10 @@ CONSISTENT_HEADER = "X-Experience-API-Consistent-Through"
 MAX_LIMIT = 500
 MAX_BODY = 16 * 1024 * 1024
 CANONICAL_WINDOW = 200
+INLINE_BODY = 32 * 1024
+"""Statement bodies up to this size are checked on the event loop; larger ones in a worker thread."""
+GROUP_STATEMENTS = 5_000
+"""The most statements the group committer writes in one transaction."""
 """How many of the latest statements mentioning an activity feed its canonical definition."""
 SCOPES = ("read", "write", "all")
 READ_METHODS = ("GET", "HEAD")
@@ -322,14 +334,107 @@ def _attachment_objects(statement: dict[str, Any], path: str) -> list[tuple[str,
     return found
 
 
-def _normalise(statement: dict[str, Any]) -> None:
-    """contextActivities values are always returned as arrays (xAPI 1.0.3 part two, 2.4.6.2)."""
-    for part in (statement, statement.get("object") or {}):
-        groups = (part.get("context") or {}).get("contextActivities")
-        if isinstance(groups, dict):
-            for key, value in list(groups.items()):
-                if isinstance(value, dict):
-                    groups[key] = [value]
+def _array_groups(part: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy whose contextActivities values are all arrays (xAPI 1.0.3 part two, 2.4.6.2).
+
+    Only what changes is copied: the statement as sent stays as it was.
+    """
+    out = dict(part)
+    context = part.get("context")
+    groups = context.get("contextActivities") if isinstance(context, dict) else None
+    if isinstance(groups, dict) and any(isinstance(value, dict) for value in groups.values()):
+        assert isinstance(context, dict)
+        out["context"] = {**context, "contextActivities": {
+            key: [value] if isinstance(value, dict) else value for key, value in groups.items()}}
+    return out
+
+
+def _with_array_groups(statement: dict[str, Any]) -> dict[str, Any]:
+    out = _array_groups(statement)
+    obj = out.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        out["object"] = _array_groups(obj)
+    return out
+
+
+def _batch_prefix(i: int) -> str:
+    return f"[{i}]."
+
+
+def _no_prefix(i: int) -> str:
+    return ""
+
+
+@dataclass
+class _Write:
+    """One request's statements, checked and complete, waiting for the group committer."""
+
+    sent: list[dict[str, Any]]
+    """As sent (to compare with a statement already stored under the same id)."""
+    completed: list[dict[str, Any]]
+    """With id, stored, timestamp, version and authority."""
+    indexed: list[IndexedStatement]
+    parts: dict[str, tuple[str, bytes]]
+    batch: bool
+    stamp: str
+    saved: bool = False
+
+    @property
+    def ids(self) -> list[str]:
+        return [s["id"] for s in self.completed]
+
+
+class _GroupCommit:
+    """Group commit: writes that arrive while a transaction is being written wait, then go in the next one together.
+
+    One transaction for many requests costs one commit (one fsync with synchronous=FULL) instead of one each,
+    and writes stay in arrival order. The transaction runs in a worker thread, so the event loop goes on
+    checking the next requests meanwhile. State belongs to one event loop at a time (a test client may start a
+    new loop per request); it is only touched on that loop.
+    """
+
+    def __init__(self, write_group: Callable[[list[_Write]], list[BaseException | None]]) -> None:
+        self.write_group = write_group
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pending: list[tuple[_Write, asyncio.Future[None]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, write: _Write) -> None:
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:
+            self.loop, self.pending, self.task = loop, [], None
+        future: asyncio.Future[None] = loop.create_future()
+        self.pending.append((write, future))
+        if self.task is None:
+            self.task = loop.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        try:
+            while self.pending:
+                group: list[tuple[_Write, asyncio.Future[None]]] = []
+                size = 0
+                while self.pending and (not group or size + len(self.pending[0][0].indexed) <= GROUP_STATEMENTS):
+                    group.append(self.pending.pop(0))
+                    size += len(group[-1][0].indexed)
+                try:
+                    outcomes = await run_in_threadpool(self.write_group, [write for write, _ in group])
+                except asyncio.CancelledError:  # the loop is stopping: nobody is waiting any more
+                    for _, future in group + self.pending:
+                        future.cancel()
+                    self.pending = []
+                    raise
+                except Exception as exc:  # the transaction failed as a whole
+                    outcomes = [exc] * len(group)
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if outcome is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(outcome)
+        finally:
+            self.task = None
 
 
 def _activities_in(statement: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -547,6 +652,11 @@ class LRS:
         self.max_body = max_body
         self.max_limit = min(max_limit, MAX_LIMIT)
         self.failures = RateLimiter(failed_attempts)
+        self._committer = _GroupCommit(self._write_group)
+        self._readers = threading.local()
+        """Each thread's read-only connection (see :meth:`_reading`)."""
+        self._memory = store.path == ":memory:" or store.path.startswith("file::memory:")
+        """An in-memory database cannot be opened twice: then reads use the store's connection."""
 
     def endpoints(self) -> list[str]:
         if self._endpoints is None:
@@ -578,7 +688,7 @@ class LRS:
             else:
                 version = self._version(req.headers.get("x-experience-api-version"))
             req.version = version
-            response = await run_in_threadpool(self._process, req)
+            response = await self._dispatch(req)
             if req.saved and self.on_saved is not None:
                 self.on_saved()  # back on the event loop, so it may set an asyncio.Event
         except LRSError as exc:
@@ -642,7 +752,9 @@ class LRS:
         raise LRSError(400, f"{VERSION_HEADER} {text} is not supported; this LRS accepts 1.0.x and 2.0.0",
                        field=VERSION_HEADER, rule="version")
 
-    def _process(self, req: Req) -> Response:
+    async def _dispatch(self, req: Req) -> Response:
+        """Checks, then the request's work: statement writes on the event loop and the group committer,
+        everything else in a worker thread."""
         allowed = METHODS[req.resource]
         if req.method not in allowed:
             raise LRSError(405, f"{req.method} is not allowed on {req.resource}", rule="method",
@@ -650,28 +762,50 @@ class LRS:
         if req.resource == "/about":
             return _json({"version": VERSIONS})
         method = "GET" if req.method == "HEAD" else req.method
-        req.credential = self._authenticate(req.headers.get("authorization"), req.client)
+        header = req.headers.get("authorization")
+        credential = self._authenticate(header, req.client, verify=False)
+        if credential is None:  # not verified yet in this process: argon2, off the event loop
+            credential = await run_in_threadpool(self._authenticate, header, req.client)
+        assert credential is not None
+        req.credential = credential
         needed = "read" if method == "GET" else "write"
-        if req.credential.scope not in (needed, "all"):
+        if credential.scope not in (needed, "all"):
             raise LRSError(403, f"these credentials may not {needed}", rule="scope")
         known = PARAMS[(req.resource, method)]
         for name in req.params:
             if name not in known:
                 raise LRSError(400, f"{name} is not a parameter of {method} {req.resource}", field=name,
                                rule="unknown-parameter")
+        if req.resource == "/statements" and method != "GET":
+            return await self.store_statements(req)
+        return await run_in_threadpool(self._handle, req, method)
+
+    def _handle(self, req: Req, method: str) -> Response:
         if req.resource == "/statements":
-            if method == "GET":
-                return self.get_statements(req)
-            return self.store_statements(req)
+            return self.get_statements(req)
         if req.resource in DOCUMENT_KINDS:
             return self.documents(req)
         if req.resource == "/activities":
             return self.get_activity(req)
         return self.get_person(req)
 
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A consistent snapshot for one request's reads, on this thread's own read-only connection."""
+        if self._memory:
+            with self.store.transaction() as shared:
+                yield shared
+            return
+        reader = getattr(self._readers, "conn", None)
+        if reader is None:
+            reader = self._readers.conn = storage.open_reader(self.store.path)
+        with storage.snapshot(reader):
+            yield reader
+
     # authentication
 
-    def _authenticate(self, header: str | None, client: str) -> storage.Credential:
+    def _authenticate(self, header: str | None, client: str, *, verify: bool = True) -> storage.Credential | None:
+        """The credential in an HTTP Basic header. Without ``verify``, None when argon2 would be needed."""
         refused = LRSError(401, "Give LRS credentials with HTTP Basic authentication.", rule="credentials",
                            headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
         scheme, _, token = (header or "").strip().partition(" ")
@@ -683,13 +817,16 @@ class LRS:
             raise refused from None
         if not colon or not key:
             raise refused
-        with self.store.transaction() as conn:
+        # The row is read every time, so removing or replacing a credential takes effect at once.
+        with self._reading() as conn:
             found = storage.credential(conn, key)
         proof = hashlib.sha256(f"{key}\0{secret}\0{found.secret_hash if found else ''}".encode()).hexdigest()
         if found is not None:
             with _VERIFIED_LOCK:
                 if proof in _VERIFIED:
                     return found
+        if not verify:
+            return None
         limits = (f"key:{key}", f"client:{client}")
         if self.failures.blocked(*limits):
             raise LRSError(429, "Too many failed sign-ins: wait 15 minutes.", rule="rate-limit")
@@ -753,7 +890,22 @@ class LRS:
             raise LRSError(400, f"an attachment part ({unused[0]}) belongs to no statement", field="body",
                            rule="attachment-unreferenced")
 
-    def store_statements(self, req: Req) -> Response:
+    async def store_statements(self, req: Req) -> Response:
+        """PUT or POST statements: checked and made complete on the event loop (in a worker thread when the
+        body is large), then written by the group committer with the statements of concurrent requests."""
+        if len(req.body) <= INLINE_BODY:
+            write = self._prepare(req)
+        else:
+            write = await run_in_threadpool(self._prepare, req)
+        await self._committer.submit(write)
+        req.saved = write.saved
+        if req.method == "PUT":
+            return Response(status_code=204)
+        return _json(write.ids)
+
+    def _prepare(self, req: Req) -> _Write:
+        """Everything about a write that needs no database: parse, validate, complete and index the statements."""
+        assert req.credential is not None
         payload, parts = self._payload(req)
         if req.method == "PUT":
             ident = _param_uuid(req.params, "statementId") if "statementId" in req.params else None
@@ -772,10 +924,7 @@ class LRS:
             statements, batch = [payload], False
         else:
             raise LRSError(400, "POST takes a statement or an array of statements", field="statement", rule="type")
-
-        def prefix(i: int) -> str:
-            return f"[{i}]." if batch else ""
-
+        prefix = _batch_prefix if batch else _no_prefix
         for i, statement in enumerate(statements):
             try:
                 validate_statement(statement, version=req.version, path=f"[{i}]" if batch else "")
@@ -789,38 +938,57 @@ class LRS:
                     raise LRSError(400, "the batch has two statements with the same id", field=f"{prefix(i)}id",
                                    rule="duplicate-id")
                 seen.add(statement["id"])
-        ids = self._save(req, statements, parts, prefix)
-        if req.method == "PUT":
-            return Response(status_code=204)
-        return _json(ids)
-
-    def _save(self, req: Req, statements: list[dict[str, Any]], parts: dict[str, tuple[str, bytes]],
-              prefix: Callable[[int], str]) -> list[str]:
-        assert req.credential is not None
         stamp = now()
         authority = {"objectType": "Agent", "account": {"homePage": self.base_url, "name": req.credential.name}}
+        version = "2.0.0" if req.version.startswith("2.") else "1.0.0"
         completed = []
         for statement in statements:
-            full = json.loads(json.dumps(statement))
+            # A shallow copy: the statement as sent is kept unchanged, to compare with one already stored.
+            full = _with_array_groups(statement)
             full.setdefault("id", str(uuid.uuid4()))
             full["stored"] = stamp
             full.setdefault("timestamp", stamp)
-            full.setdefault("version", "2.0.0" if req.version.startswith("2.") else "1.0.0")
+            full.setdefault("version", version)
             full["authority"] = authority
-            _normalise(full)
             completed.append(full)
+        return _Write(sent=statements, completed=completed, indexed=[index(s) for s in completed], parts=parts,
+                      batch=batch, stamp=stamp)
+
+    def _write_group(self, writes: list[_Write]) -> list[BaseException | None]:
+        """Store the statements of several requests in one transaction (one commit, so one fsync with
+        synchronous=FULL); each request in its own savepoint, so one refused request does not undo the others.
+        Runs in a worker thread; returns each request's error, or None."""
+        outcomes: list[BaseException | None] = []
+        endpoints = self.endpoints()
         with self.store.transaction() as conn:
-            existing = storage.statements_by_id(conn, [s["id"] for s in statements if "id" in s])
-            fresh: list[dict[str, Any]] = []
-            for i, (sent, full) in enumerate(zip(statements, completed, strict=True)):
-                stored = existing.get(full["id"])
-                if stored is None:
-                    fresh.append(full)
-                elif not equivalent(sent, json.loads(stored.body)):
-                    raise LRSError(409, f"a different statement with id {full['id']} is already stored",
-                                   field=f"{prefix(i)}id", rule="conflict")
-            by_id = {s["id"]: s for s in fresh}
-            targets = storage.statements_by_id(conn, [s["object"]["id"] for s in fresh if _is_voiding(s)])
+            for write in writes:
+                try:
+                    with storage.savepoint(conn):
+                        self._write(conn, write, endpoints)
+                    outcomes.append(None)
+                except Exception as exc:
+                    outcomes.append(exc)
+        return outcomes
+
+    def _write(self, conn: Any, write: _Write, endpoints: list[str]) -> None:
+        prefix = _batch_prefix if write.batch else _no_prefix
+        statements, completed = write.sent, write.completed
+        existing = storage.statements_by_id(conn, [s["id"] for s in statements if "id" in s])
+        fresh: list[int] = []
+        for i, (sent, full) in enumerate(zip(statements, completed, strict=True)):
+            stored = existing.get(full["id"])
+            if stored is None:
+                fresh.append(i)
+            elif not equivalent(sent, json.loads(stored.body)):
+                raise LRSError(409, f"a different statement with id {full['id']} is already stored",
+                               field=f"{prefix(i)}id", rule="conflict")
+        if len(fresh) < len(completed):
+            by_id = {completed[i]["id"]: completed[i] for i in fresh}
+        else:
+            by_id = {s["id"]: s for s in completed}
+        voiding = [s for s in by_id.values() if _is_voiding(s)]
+        if voiding:
+            targets = storage.statements_by_id(conn, [s["object"]["id"] for s in voiding])
             for i, statement in enumerate(completed):
                 if statement["id"] not in by_id or not _is_voiding(statement):
                     continue
@@ -831,13 +999,14 @@ class LRS:
                         and stored_target.object_statement is not None):
                     raise LRSError(400, "a voiding statement cannot be voided", field=f"{prefix(i)}object.id",
                                    rule="void-voiding")
-            wanted = {str(a["sha2"]).lower() for s in fresh for _, a in _attachment_objects(s, "")}
-            bodies = [(sha2, content_type, data) for sha2, (content_type, data) in parts.items() if sha2 in wanted]
-            endpoints = self.endpoints()
-            storage.save_statements(conn, [index(s) for s in fresh], attachments=bodies, endpoints=endpoints,
-                                    now=stamp)
-        req.saved = bool(fresh and endpoints)
-        return [s["id"] for s in completed]
+        bodies: list[tuple[str, str, bytes]] = []
+        if write.parts:
+            wanted = {str(a["sha2"]).lower() for i in fresh for _, a in _attachment_objects(completed[i], "")}
+            bodies = [(sha2, content_type, data) for sha2, (content_type, data) in write.parts.items()
+                      if sha2 in wanted]
+        storage.save_statements(conn, [write.indexed[i] for i in fresh], attachments=bodies, endpoints=endpoints,
+                                now=write.stamp)
+        write.saved = bool(fresh and endpoints)
 
     # statements: fetch
 
@@ -854,7 +1023,7 @@ class LRS:
         else:
             q, fmt, attachments, limit = self._query(req)
             cursor = None
-        with self.store.transaction() as conn:
+        with self._reading() as conn:
             rows, more = storage.query_statements(conn, q, after=cursor, limit=limit)
             bodies = self._format(conn, [body for _, body in rows], fmt, preferred)
             files = storage.attachments_for(conn, [seq for seq, _ in rows]) if attachments else []
@@ -907,7 +1076,7 @@ class LRS:
         ident = _param_uuid(params, name)
         fmt = self._format_param(params)
         attachments = _param_bool(params, "attachments")
-        with self.store.transaction() as conn:
+        with self._reading() as conn:
             found = storage.statement_by_id(conn, ident)
             if found is None or found.voided != (name == "voidedStatementId"):
                 raise LRSError(404, f"no {'voided ' if name == 'voidedStatementId' else ''}statement has id "
@@ -981,7 +1150,7 @@ class LRS:
 
     def get_activity(self, req: Req) -> Response:
         activity_id = _param_iri(req.params, "activityId")
-        with self.store.transaction() as conn:
+        with self._reading() as conn:
             definition = canonical_definition(conn, activity_id)
         out: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
         if definition:
@@ -992,7 +1161,7 @@ class LRS:
         agent = _param_agent(req.params, "agent", group=False, version=req.version)
         key = agent_key(agent)
         names: list[str] = [agent["name"]] if isinstance(agent.get("name"), str) else []
-        with self.store.transaction() as conn:
+        with self._reading() as conn:
             bodies = storage.statements_about_agent(conn, key, 100)
         for body in bodies:
             for seen in _agents_in(json.loads(body)):

@@ -127,103 +127,158 @@ def is_duration(value: Any) -> bool:
 
 # --- the walker --------------------------------------------------------------------------------
 
-def _at(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
+Path = str | tuple[Any, str | int]
+"""A JSON path: the root's name (``""`` for a statement, ``"[3]"`` in a batch, ``"agent"`` for a parameter)
+or ``(parent, key)``; made as a tuple on the way down and rendered as text only when a check fails."""
 
 
-def _fail(path: str, rule: str, message: str) -> XAPIValidationError:
-    return XAPIValidationError(path or "statement", rule, f"{path or 'statement'}: {message}")
+def render(path: Path) -> str:
+    """A path as text: ``object.definition.choices[2].id`` (keys after dots, array indexes in brackets)."""
+    keys: list[str | int] = []
+    while isinstance(path, tuple):
+        path, key = path
+        keys.append(key)
+    out = path
+    for key in reversed(keys):
+        if isinstance(key, int):
+            out = f"{out}[{key}]"
+        else:
+            out = f"{out}.{key}" if out else key
+    return out
 
 
-def _present(value: Any, path: str) -> None:
+def _fail(path: Path, rule: str, message: str) -> XAPIValidationError:
+    where = render(path) or "statement"
+    return XAPIValidationError(where, rule, f"{where}: {message}")
+
+
+def _present(value: Any, path: Path) -> None:
     if value is None:
         raise _fail(path, "null", "must not be null")
 
 
-def _object(value: Any, path: str) -> dict[str, Any]:
+def _object(value: Any, path: Path) -> dict[str, Any]:
+    if type(value) is dict:
+        return value
     _present(value, path)
     if not isinstance(value, dict):
         raise _fail(path, "type", "must be a JSON object")
     return value
 
 
-def _list(value: Any, path: str) -> list[Any]:
+def _list(value: Any, path: Path) -> list[Any]:
+    if type(value) is list:
+        return value
     _present(value, path)
     if not isinstance(value, list):
         raise _fail(path, "type", "must be an array")
     return value
 
 
-def _string(value: Any, path: str) -> str:
+def _string(value: Any, path: Path) -> str:
+    if type(value) is str:
+        return value
     _present(value, path)
     if not isinstance(value, str):
         raise _fail(path, "type", "must be a string")
     return value
 
 
-def _number(value: Any, path: str) -> float:
+def _number(value: Any, path: Path) -> float:
     _present(value, path)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(path, "type", "must be a number")
     return float(value)
 
 
-def _boolean(value: Any, path: str) -> None:
+def _boolean(value: Any, path: Path) -> None:
     _present(value, path)
     if not isinstance(value, bool):
         raise _fail(path, "type", "must be true or false")
 
 
-def _keys(obj: dict[str, Any], path: str, allowed: tuple[str, ...] | set[str] | frozenset[str],
-          required: tuple[str, ...] = ()) -> None:
-    for key in obj:
-        if key not in allowed:
-            raise _fail(_at(path, key), "unknown-property", f"is not a property xAPI allows here (allowed: "
-                        f"{', '.join(sorted(allowed))})")
+def _keys(obj: dict[str, Any], path: Path, allowed: frozenset[str], required: tuple[str, ...] = ()) -> None:
+    if not allowed.issuperset(obj):
+        for key in obj:
+            if key not in allowed:
+                raise _fail((path, key), "unknown-property", f"is not a property xAPI allows here (allowed: "
+                            f"{', '.join(sorted(allowed))})")
     for key in required:
         if key not in obj:
-            raise _fail(_at(path, key), "required", "is required")
+            raise _fail((path, key), "required", "is required")
 
 
-def _iri(value: Any, path: str) -> None:
+def _iri(value: Any, path: Path) -> None:
+    if type(value) is str and _IRI.match(value):
+        return
     _string(value, path)
-    if not _IRI.match(value):
-        raise _fail(path, "iri", "must be an IRI with a scheme, e.g. https://example.com/id")
+    raise _fail(path, "iri", "must be an IRI with a scheme, e.g. https://example.com/id")
 
 
-def _irl(value: Any, path: str) -> None:
+def _irl(value: Any, path: Path) -> None:
+    if type(value) is str and _IRI.match(value):
+        return
     _string(value, path)
-    if not _IRI.match(value):
-        raise _fail(path, "irl", "must be an IRL with a scheme, e.g. https://example.com/page")
+    raise _fail(path, "irl", "must be an IRL with a scheme, e.g. https://example.com/page")
 
 
-def _uuid(value: Any, path: str) -> None:
+def _uuid(value: Any, path: Path) -> None:
+    if type(value) is str and _UUID.match(value):
+        return
     _string(value, path)
-    if not _UUID.match(value):
-        raise _fail(path, "uuid", "must be a UUID (RFC 4122 variant) in standard form")
+    raise _fail(path, "uuid", "must be a UUID (RFC 4122 variant) in standard form")
 
 
-def _timestamp(value: Any, path: str) -> None:
+def _timestamp(value: Any, path: Path) -> None:
     _string(value, path)
     if parse_timestamp(value) is None:
         raise _fail(path, "timestamp", "must be an ISO 8601 date and time with a time zone, "
                     "e.g. 2024-05-01T12:00:00.000Z")
 
 
-def _language_map(value: Any, path: str) -> None:
+def _language_map(value: Any, path: Path) -> None:
     for tag, text in _object(value, path).items():
-        if not is_language_tag(tag):
-            raise _fail(_at(path, tag), "language-tag", "is not an RFC 5646 language tag")
-        _string(text, _at(path, tag))
+        if tag not in _KNOWN_TAGS:
+            if not is_language_tag(tag):
+                raise _fail((path, tag), "language-tag", "is not an RFC 5646 language tag")
+            if len(_KNOWN_TAGS) < 1000:
+                _KNOWN_TAGS.add(tag)
+        if type(text) is not str:
+            _string(text, (path, tag))
 
 
-def _extensions(value: Any, path: str) -> None:
+_KNOWN_TAGS: set[str] = set()
+"""Language tags already found well-formed (a statement repeats a few tags many times)."""
+
+
+def _extensions(value: Any, path: Path) -> None:
     for key in _object(value, path):
         if not _IRI.match(key):
-            raise _fail(_at(path, key), "iri", "extension keys must be IRIs")
+            raise _fail((path, key), "iri", "extension keys must be IRIs")
     # The values of extensions are free (null included): xAPI forbids rejecting them.
+
+
+_ACCOUNT_KEYS = frozenset(("homePage", "name"))
+_AGENT_KEYS = frozenset(("objectType", "name", *IFIS))
+_GROUP_KEYS = frozenset(("objectType", "name", "member", *IFIS))
+_VERB_KEYS = frozenset(("id", "display"))
+_REF_KEYS = frozenset(("objectType", "id"))
+_ACTIVITY_KEYS = frozenset(("objectType", "id", "definition"))
+_COMPONENT_LIST_NAMES = ("choices", "scale", "source", "target", "steps")
+_DEFINITION_KEYS = frozenset(("name", "description", "type", "moreInfo", "interactionType", "correctResponsesPattern",
+                              *_COMPONENT_LIST_NAMES, "extensions"))
+_COMPONENT_KEYS = frozenset(("id", "description"))
+_RESULT_KEYS = frozenset(("score", "success", "completion", "response", "duration", "extensions"))
+_SCORE_KEYS = frozenset(("scaled", "raw", "min", "max"))
+_CONTEXT_KEYS = frozenset(("registration", "instructor", "team", "contextActivities", "revision", "platform",
+                           "language", "statement", "extensions"))
+_CONTEXT_KEYS_2 = _CONTEXT_KEYS | {"contextAgents", "contextGroups"}
+_CONTEXT_ACTIVITY_KEYS = frozenset(CONTEXT_ACTIVITY_KEYS)
+_ATTACHMENT_KEYS = frozenset(("usageType", "display", "description", "contentType", "length", "sha2", "fileUrl"))
+_SUBSTATEMENT_KEYS = frozenset(("objectType", "actor", "verb", "object", "result", "context", "timestamp",
+                                "attachments"))
+_STATEMENT_KEYS = frozenset(("id", "actor", "verb", "object", "result", "context", "timestamp", "stored",
+                             "authority", "version", "attachments"))
 
 
 class _Walker:
@@ -232,13 +287,13 @@ class _Walker:
 
     # agents and groups
 
-    def ifi(self, obj: dict[str, Any], path: str) -> None:
+    def ifi(self, obj: dict[str, Any], path: Path) -> None:
         found = [key for key in IFIS if key in obj]
         if len(found) != 1:
             raise _fail(path, "one-ifi", f"must have exactly one inverse functional identifier "
                         f"(mbox, mbox_sha1sum, openid or account); found {len(found)}")
         key = found[0]
-        where = _at(path, key)
+        where = (path, key)
         value = obj[key]
         if key == "mbox":
             _string(value, where)
@@ -252,45 +307,45 @@ class _Walker:
             _iri(value, where)
         else:
             account = _object(value, where)
-            _keys(account, where, ("homePage", "name"), ("homePage", "name"))
-            _irl(account["homePage"], _at(where, "homePage"))
-            _string(account["name"], _at(where, "name"))
+            _keys(account, where, _ACCOUNT_KEYS, ("homePage", "name"))
+            _irl(account["homePage"], (where, "homePage"))
+            _string(account["name"], (where, "name"))
 
-    def agent(self, obj: Any, path: str, *, type_required: bool = False) -> None:
+    def agent(self, obj: Any, path: Path, *, type_required: bool = False) -> None:
         obj = _object(obj, path)
-        _keys(obj, path, ("objectType", "name", *IFIS))
+        _keys(obj, path, _AGENT_KEYS)
         if "objectType" in obj:
-            if _string(obj["objectType"], _at(path, "objectType")) != "Agent":
-                raise _fail(_at(path, "objectType"), "object-type", 'must be "Agent"')
+            if _string(obj["objectType"], (path, "objectType")) != "Agent":
+                raise _fail((path, "objectType"), "object-type", 'must be "Agent"')
         elif type_required:
-            raise _fail(_at(path, "objectType"), "required", "is required when an Agent is a statement's object")
+            raise _fail((path, "objectType"), "required", "is required when an Agent is a statement's object")
         if "name" in obj:
-            _string(obj["name"], _at(path, "name"))
+            _string(obj["name"], (path, "name"))
         self.ifi(obj, path)
 
-    def group(self, obj: Any, path: str) -> None:
+    def group(self, obj: Any, path: Path) -> None:
         obj = _object(obj, path)
-        _keys(obj, path, ("objectType", "name", "member", *IFIS))
+        _keys(obj, path, _GROUP_KEYS)
         if obj.get("objectType") != "Group":
-            raise _fail(_at(path, "objectType"), "object-type", 'must be "Group"')
+            raise _fail((path, "objectType"), "object-type", 'must be "Group"')
         if "name" in obj:
-            _string(obj["name"], _at(path, "name"))
+            _string(obj["name"], (path, "name"))
         identified = any(key in obj for key in IFIS)
         if identified:
             self.ifi(obj, path)
         elif "member" not in obj:
-            raise _fail(_at(path, "member"), "required", "an anonymous Group (one without an identifier) "
+            raise _fail((path, "member"), "required", "an anonymous Group (one without an identifier) "
                         "must list its members")
         if "member" in obj:
-            members = _list(obj["member"], _at(path, "member"))
+            members = _list(obj["member"], (path, "member"))
             for i, member in enumerate(members):
-                where = _at(_at(path, "member"), i)
+                where = ((path, "member"), i)
                 if isinstance(member, dict) and member.get("objectType") == "Group":
-                    raise _fail(_at(where, "objectType"), "group-member", "a Group's members must be Agents, "
+                    raise _fail((where, "objectType"), "group-member", "a Group's members must be Agents, "
                                 "not Groups")
                 self.agent(member, where)
 
-    def actor(self, obj: Any, path: str, *, type_required: bool = False) -> None:
+    def actor(self, obj: Any, path: Path, *, type_required: bool = False) -> None:
         obj = _object(obj, path)
         kind = obj.get("objectType")
         if kind == "Group":
@@ -298,90 +353,88 @@ class _Walker:
         elif kind is None or kind == "Agent":
             self.agent(obj, path, type_required=type_required)
         else:
-            _string(kind, _at(path, "objectType"))
-            raise _fail(_at(path, "objectType"), "object-type", 'must be "Agent" or "Group"')
+            _string(kind, (path, "objectType"))
+            raise _fail((path, "objectType"), "object-type", 'must be "Agent" or "Group"')
 
     # verbs and objects
 
-    def verb(self, obj: Any, path: str) -> str:
+    def verb(self, obj: Any, path: Path) -> str:
         obj = _object(obj, path)
-        _keys(obj, path, ("id", "display"), ("id",))
-        _iri(obj["id"], _at(path, "id"))
+        _keys(obj, path, _VERB_KEYS, ("id",))
+        _iri(obj["id"], (path, "id"))
         if "display" in obj:
-            _language_map(obj["display"], _at(path, "display"))
+            _language_map(obj["display"], (path, "display"))
         return str(obj["id"])
 
-    def statement_ref(self, obj: Any, path: str) -> None:
+    def statement_ref(self, obj: Any, path: Path) -> None:
         obj = _object(obj, path)
-        _keys(obj, path, ("objectType", "id"), ("objectType", "id"))
+        _keys(obj, path, _REF_KEYS, ("objectType", "id"))
         if obj["objectType"] != "StatementRef":
-            raise _fail(_at(path, "objectType"), "object-type", 'must be "StatementRef"')
-        _uuid(obj["id"], _at(path, "id"))
+            raise _fail((path, "objectType"), "object-type", 'must be "StatementRef"')
+        _uuid(obj["id"], (path, "id"))
 
-    def activity(self, obj: Any, path: str) -> None:
+    def activity(self, obj: Any, path: Path) -> None:
         obj = _object(obj, path)
-        _keys(obj, path, ("objectType", "id", "definition"), ("id",))
+        _keys(obj, path, _ACTIVITY_KEYS, ("id",))
         if "objectType" in obj and obj["objectType"] != "Activity":
-            _string(obj["objectType"], _at(path, "objectType"))
-            raise _fail(_at(path, "objectType"), "object-type", 'must be "Activity"')
-        _iri(obj["id"], _at(path, "id"))
+            _string(obj["objectType"], (path, "objectType"))
+            raise _fail((path, "objectType"), "object-type", 'must be "Activity"')
+        _iri(obj["id"], (path, "id"))
         if "definition" in obj:
-            self.definition(obj["definition"], _at(path, "definition"))
+            self.definition(obj["definition"], (path, "definition"))
 
-    def definition(self, obj: Any, path: str) -> None:
+    def definition(self, obj: Any, path: Path) -> None:
         obj = _object(obj, path)
-        lists = ("choices", "scale", "source", "target", "steps")
-        _keys(obj, path, ("name", "description", "type", "moreInfo", "interactionType", "correctResponsesPattern",
-                          *lists, "extensions"))
+        _keys(obj, path, _DEFINITION_KEYS)
         for key in ("name", "description"):
             if key in obj:
-                _language_map(obj[key], _at(path, key))
+                _language_map(obj[key], (path, key))
         if "type" in obj:
-            _iri(obj["type"], _at(path, "type"))
+            _iri(obj["type"], (path, "type"))
         if "moreInfo" in obj:
-            _irl(obj["moreInfo"], _at(path, "moreInfo"))
+            _irl(obj["moreInfo"], (path, "moreInfo"))
         if "extensions" in obj:
-            _extensions(obj["extensions"], _at(path, "extensions"))
+            _extensions(obj["extensions"], (path, "extensions"))
         kind = obj.get("interactionType")
         if "interactionType" in obj:
-            _string(kind, _at(path, "interactionType"))
+            _string(kind, (path, "interactionType"))
             if kind not in INTERACTION_TYPES:
-                raise _fail(_at(path, "interactionType"), "interaction-type",
+                raise _fail((path, "interactionType"), "interaction-type",
                             f"must be one of {', '.join(INTERACTION_TYPES)}")
         if "correctResponsesPattern" in obj:
-            where = _at(path, "correctResponsesPattern")
+            where = (path, "correctResponsesPattern")
             if kind is None:
-                raise _fail(_at(path, "interactionType"), "required", "is required with correctResponsesPattern")
+                raise _fail((path, "interactionType"), "required", "is required with correctResponsesPattern")
             for i, pattern in enumerate(_list(obj["correctResponsesPattern"], where)):
-                _string(pattern, _at(where, i))
-        for key in lists:
+                _string(pattern, (where, i))
+        for key in _COMPONENT_LIST_NAMES:
             if key not in obj:
                 continue
-            where = _at(path, key)
+            where = (path, key)
             if kind is None:
-                raise _fail(_at(path, "interactionType"), "required", f"is required with {key}")
+                raise _fail((path, "interactionType"), "required", f"is required with {key}")
             if key not in COMPONENT_LISTS.get(str(kind), ()):
                 raise _fail(where, "interaction-components", f'is not allowed for interactionType "{kind}"')
             seen: set[str] = set()
             for i, component in enumerate(_list(obj[key], where)):
-                at = _at(where, i)
+                at = (where, i)
                 component = _object(component, at)
-                _keys(component, at, ("id", "description"), ("id",))
-                ident = _string(component["id"], _at(at, "id"))
+                _keys(component, at, _COMPONENT_KEYS, ("id",))
+                ident = _string(component["id"], (at, "id"))
                 if not ident.strip():
-                    raise _fail(_at(at, "id"), "required", "must not be empty")
+                    raise _fail((at, "id"), "required", "must not be empty")
                 if ident in seen:
-                    raise _fail(_at(at, "id"), "duplicate-id", f'repeats the id "{ident}" in this list')
+                    raise _fail((at, "id"), "duplicate-id", f'repeats the id "{ident}" in this list')
                 seen.add(ident)
                 if "description" in component:
-                    _language_map(component["description"], _at(at, "description"))
+                    _language_map(component["description"], (at, "description"))
 
-    def object(self, obj: Any, path: str, *, sub: bool) -> str:
+    def object(self, obj: Any, path: Path, *, sub: bool) -> str:
         obj = _object(obj, path)
         kind = obj.get("objectType", "Activity")
-        _string(kind, _at(path, "objectType"))
+        _string(kind, (path, "objectType"))
         if "objectType" not in obj and any(key in obj for key in IFIS):
-            raise _fail(_at(path, "objectType"), "required", 'an Agent or Group as the object must say so '
+            raise _fail((path, "objectType"), "required", 'an Agent or Group as the object must say so '
                         '(objectType "Agent" or "Group")')
         if kind == "Activity":
             self.activity(obj, path)
@@ -391,162 +444,155 @@ class _Walker:
             self.statement_ref(obj, path)
         elif kind == "SubStatement":
             if sub:
-                raise _fail(_at(path, "objectType"), "nested-substatement", "a SubStatement cannot contain "
+                raise _fail((path, "objectType"), "nested-substatement", "a SubStatement cannot contain "
                             "another SubStatement")
             self.statement(obj, path, sub=True)
         else:
-            raise _fail(_at(path, "objectType"), "object-type",
+            raise _fail((path, "objectType"), "object-type",
                         "must be Activity, Agent, Group, SubStatement or StatementRef")
         return str(kind)
 
     # result, context, attachments
 
-    def result(self, obj: Any, path: str) -> None:
+    def result(self, obj: Any, path: Path) -> None:
         obj = _object(obj, path)
-        _keys(obj, path, ("score", "success", "completion", "response", "duration", "extensions"))
+        _keys(obj, path, _RESULT_KEYS)
         if "score" in obj:
-            where = _at(path, "score")
+            where = (path, "score")
             score = _object(obj["score"], where)
-            _keys(score, where, ("scaled", "raw", "min", "max"))
-            values = {key: _number(score[key], _at(where, key)) for key in ("scaled", "raw", "min", "max")
+            _keys(score, where, _SCORE_KEYS)
+            values = {key: _number(score[key], (where, key)) for key in ("scaled", "raw", "min", "max")
                       if key in score}
             if "scaled" in values and not -1 <= values["scaled"] <= 1:
-                raise _fail(_at(where, "scaled"), "score-range", "must be between -1 and 1")
+                raise _fail((where, "scaled"), "score-range", "must be between -1 and 1")
             if "min" in values and "max" in values and not values["min"] < values["max"]:
-                raise _fail(_at(where, "min"), "score-range", "must be less than max")
+                raise _fail((where, "min"), "score-range", "must be less than max")
             if "raw" in values:
                 if "min" in values and values["raw"] < values["min"]:
-                    raise _fail(_at(where, "raw"), "score-range", "must not be less than min")
+                    raise _fail((where, "raw"), "score-range", "must not be less than min")
                 if "max" in values and values["raw"] > values["max"]:
-                    raise _fail(_at(where, "raw"), "score-range", "must not be more than max")
+                    raise _fail((where, "raw"), "score-range", "must not be more than max")
         for key in ("success", "completion"):
             if key in obj:
-                _boolean(obj[key], _at(path, key))
+                _boolean(obj[key], (path, key))
         if "response" in obj:
-            _string(obj["response"], _at(path, "response"))
+            _string(obj["response"], (path, "response"))
         if "duration" in obj:
-            _string(obj["duration"], _at(path, "duration"))
+            _string(obj["duration"], (path, "duration"))
             if not is_duration(obj["duration"]):
-                raise _fail(_at(path, "duration"), "duration", "must be an ISO 8601 duration, e.g. PT1H30M5.2S")
+                raise _fail((path, "duration"), "duration", "must be an ISO 8601 duration, e.g. PT1H30M5.2S")
         if "extensions" in obj:
-            _extensions(obj["extensions"], _at(path, "extensions"))
+            _extensions(obj["extensions"], (path, "extensions"))
 
-    def context(self, obj: Any, path: str, object_kind: str) -> None:
+    def context(self, obj: Any, path: Path, object_kind: str) -> None:
         obj = _object(obj, path)
-        allowed = ["registration", "instructor", "team", "contextActivities", "revision", "platform", "language",
-                   "statement", "extensions"]
-        if self.v2:
-            allowed += ["contextAgents", "contextGroups"]
-        _keys(obj, path, tuple(allowed))
+        _keys(obj, path, _CONTEXT_KEYS_2 if self.v2 else _CONTEXT_KEYS)
         if "registration" in obj:
-            _uuid(obj["registration"], _at(path, "registration"))
+            _uuid(obj["registration"], (path, "registration"))
         if "instructor" in obj:
-            self.actor(obj["instructor"], _at(path, "instructor"))
+            self.actor(obj["instructor"], (path, "instructor"))
         if "team" in obj:
-            team = _object(obj["team"], _at(path, "team"))
+            team = _object(obj["team"], (path, "team"))
             if team.get("objectType") != "Group":
-                raise _fail(_at(_at(path, "team"), "objectType"), "object-type", 'a team must be a Group '
+                raise _fail(((path, "team"), "objectType"), "object-type", 'a team must be a Group '
                             '(objectType "Group")')
-            self.group(team, _at(path, "team"))
+            self.group(team, (path, "team"))
         if "contextActivities" in obj:
-            where = _at(path, "contextActivities")
+            where = (path, "contextActivities")
             groups = _object(obj["contextActivities"], where)
-            _keys(groups, where, CONTEXT_ACTIVITY_KEYS)
+            _keys(groups, where, _CONTEXT_ACTIVITY_KEYS)
             for key, value in groups.items():
-                _present(value, _at(where, key))
+                _present(value, (where, key))
                 if isinstance(value, list):
                     for i, activity in enumerate(value):
-                        self.activity(activity, _at(_at(where, key), i))
+                        self.activity(activity, ((where, key), i))
                 else:
-                    self.activity(value, _at(where, key))
+                    self.activity(value, (where, key))
         for key in ("revision", "platform"):
             if key in obj:
-                _string(obj[key], _at(path, key))
+                _string(obj[key], (path, key))
                 if object_kind != "Activity":
-                    raise _fail(_at(path, key), "activity-only", "may only be used when the statement's object "
+                    raise _fail((path, key), "activity-only", "may only be used when the statement's object "
                                 "is an Activity")
         if "language" in obj:
-            _string(obj["language"], _at(path, "language"))
-            if not is_language_tag(obj["language"]):
-                raise _fail(_at(path, "language"), "language-tag", "is not an RFC 5646 language tag")
+            _string(obj["language"], (path, "language"))
+            if obj["language"] not in _KNOWN_TAGS and not is_language_tag(obj["language"]):
+                raise _fail((path, "language"), "language-tag", "is not an RFC 5646 language tag")
         if "statement" in obj:
-            self.statement_ref(obj["statement"], _at(path, "statement"))
+            self.statement_ref(obj["statement"], (path, "statement"))
         if "extensions" in obj:
-            _extensions(obj["extensions"], _at(path, "extensions"))
+            _extensions(obj["extensions"], (path, "extensions"))
         for key, kind, member in (("contextAgents", "contextAgent", "agent"), ("contextGroups", "contextGroup",
                                                                                 "group")):
             if key not in obj:
                 continue
-            where = _at(path, key)
+            where = (path, key)
             for i, item in enumerate(_list(obj[key], where)):
-                at = _at(where, i)
+                at = (where, i)
                 item = _object(item, at)
-                _keys(item, at, ("objectType", member, "relevantTypes"), ("objectType", member))
+                _keys(item, at, frozenset(("objectType", member, "relevantTypes")), ("objectType", member))
                 if item["objectType"] != kind:
-                    raise _fail(_at(at, "objectType"), "object-type", f'must be "{kind}"')
+                    raise _fail((at, "objectType"), "object-type", f'must be "{kind}"')
                 if member == "agent":
-                    self.agent(item[member], _at(at, member))
+                    self.agent(item[member], (at, member))
                 else:
-                    self.group(item[member], _at(at, member))
+                    self.group(item[member], (at, member))
                 if "relevantTypes" in item:
-                    types = _list(item["relevantTypes"], _at(at, "relevantTypes"))
+                    types = _list(item["relevantTypes"], (at, "relevantTypes"))
                     if not types:
-                        raise _fail(_at(at, "relevantTypes"), "required", "must list at least one IRI")
+                        raise _fail((at, "relevantTypes"), "required", "must list at least one IRI")
                     for j, iri in enumerate(types):
-                        _iri(iri, _at(_at(at, "relevantTypes"), j))
+                        _iri(iri, ((at, "relevantTypes"), j))
 
-    def attachments(self, value: Any, path: str) -> None:
+    def attachments(self, value: Any, path: Path) -> None:
         for i, item in enumerate(_list(value, path)):
-            at = _at(path, i)
+            at = (path, i)
             item = _object(item, at)
-            _keys(item, at, ("usageType", "display", "description", "contentType", "length", "sha2", "fileUrl"),
-                  ("usageType", "display", "contentType", "length", "sha2"))
-            _iri(item["usageType"], _at(at, "usageType"))
-            _language_map(item["display"], _at(at, "display"))
+            _keys(item, at, _ATTACHMENT_KEYS, ("usageType", "display", "contentType", "length", "sha2"))
+            _iri(item["usageType"], (at, "usageType"))
+            _language_map(item["display"], (at, "display"))
             if "description" in item:
-                _language_map(item["description"], _at(at, "description"))
-            if not _MEDIA_TYPE.match(_string(item["contentType"], _at(at, "contentType"))):
-                raise _fail(_at(at, "contentType"), "content-type", "must be an Internet media type, e.g. image/png")
+                _language_map(item["description"], (at, "description"))
+            if not _MEDIA_TYPE.match(_string(item["contentType"], (at, "contentType"))):
+                raise _fail((at, "contentType"), "content-type", "must be an Internet media type, e.g. image/png")
             length = item["length"]
-            _present(length, _at(at, "length"))
+            _present(length, (at, "length"))
             if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-                raise _fail(_at(at, "length"), "type", "must be a whole number of octets")
-            if not _SHA2.match(_string(item["sha2"], _at(at, "sha2"))):
-                raise _fail(_at(at, "sha2"), "sha2", "must be the hex SHA-2 (256, 384 or 512) of the attachment")
+                raise _fail((at, "length"), "type", "must be a whole number of octets")
+            if not _SHA2.match(_string(item["sha2"], (at, "sha2"))):
+                raise _fail((at, "sha2"), "sha2", "must be the hex SHA-2 (256, 384 or 512) of the attachment")
             if "fileUrl" in item:
-                _irl(item["fileUrl"], _at(at, "fileUrl"))
+                _irl(item["fileUrl"], (at, "fileUrl"))
 
     # statements
 
-    def statement(self, obj: Any, path: str, *, sub: bool = False) -> None:
+    def statement(self, obj: Any, path: Path, *, sub: bool = False) -> None:
         obj = _object(obj, path)
         if sub:
             for key in ("id", "stored", "version", "authority"):
                 if key in obj:
-                    raise _fail(_at(path, key), "substatement-property", "a SubStatement must not have id, stored, "
+                    raise _fail((path, key), "substatement-property", "a SubStatement must not have id, stored, "
                                 "version or authority")
-            _keys(obj, path, ("objectType", "actor", "verb", "object", "result", "context", "timestamp",
-                              "attachments"), ("actor", "verb", "object"))
+            _keys(obj, path, _SUBSTATEMENT_KEYS, ("actor", "verb", "object"))
         else:
-            _keys(obj, path, ("id", "actor", "verb", "object", "result", "context", "timestamp", "stored",
-                              "authority", "version", "attachments"), ("actor", "verb", "object"))
+            _keys(obj, path, _STATEMENT_KEYS, ("actor", "verb", "object"))
         if "id" in obj:
-            _uuid(obj["id"], _at(path, "id"))
-        self.actor(obj["actor"], _at(path, "actor"))
-        verb = self.verb(obj["verb"], _at(path, "verb"))
-        kind = self.object(obj["object"], _at(path, "object"), sub=sub)
+            _uuid(obj["id"], (path, "id"))
+        self.actor(obj["actor"], (path, "actor"))
+        verb = self.verb(obj["verb"], (path, "verb"))
+        kind = self.object(obj["object"], (path, "object"), sub=sub)
         if verb == VOIDED and kind != "StatementRef":
-            raise _fail(_at(_at(path, "object"), "objectType"), "voiding-object", "a voiding statement's object "
+            raise _fail(((path, "object"), "objectType"), "voiding-object", "a voiding statement's object "
                         "must be a StatementRef to the statement it voids")
         if "result" in obj:
-            self.result(obj["result"], _at(path, "result"))
+            self.result(obj["result"], (path, "result"))
         if "context" in obj:
-            self.context(obj["context"], _at(path, "context"), kind)
+            self.context(obj["context"], (path, "context"), kind)
         for key in ("timestamp", "stored"):
             if key in obj:
-                _timestamp(obj[key], _at(path, key))
+                _timestamp(obj[key], (path, key))
         if "authority" in obj:
-            where = _at(path, "authority")
+            where = (path, "authority")
             self.actor(obj["authority"], where)
             authority = obj["authority"]
             if authority.get("objectType") == "Group" and (
@@ -554,15 +600,15 @@ class _Walker:
                 raise _fail(where, "authority", "an authority Group must be an anonymous Group of two Agents "
                             "(OAuth application and user)")
         if "version" in obj:
-            version = _string(obj["version"], _at(path, "version"))
+            version = _string(obj["version"], (path, "version"))
             if not (_VERSION_1.match(version) or (self.v2 and _VERSION_2.match(version))):
-                raise _fail(_at(path, "version"), "version", 'must start with "1.0."' +
+                raise _fail((path, "version"), "version", 'must start with "1.0."' +
                             (' or "2.0."' if self.v2 else ""))
         if "attachments" in obj:
-            self.attachments(obj["attachments"], _at(path, "attachments"))
+            self.attachments(obj["attachments"], (path, "attachments"))
 
 
-def validate_statement(statement: Any, *, version: str = "1.0.3", path: str = "") -> None:
+def validate_statement(statement: Any, *, version: str = "1.0.3", path: Path = "") -> None:
     """Check one statement against every xAPI data rule; raise :class:`XAPIValidationError` on the first break."""
     _Walker(version).statement(statement, path)
 
@@ -573,7 +619,7 @@ def validate_actor(value: Any, *, field: str = "agent", version: str = "1.0.3", 
     obj = _object(value, field)
     if obj.get("objectType") == "Group":
         if not group:
-            raise _fail(_at(field, "objectType"), "object-type", "must be an Agent, not a Group")
+            raise _fail((field, "objectType"), "object-type", "must be an Agent, not a Group")
         walker.group(obj, field)
         if not any(key in obj for key in IFIS):
             raise _fail(field, "one-ifi", "an anonymous Group cannot be used here: give an identifier")
@@ -592,11 +638,13 @@ def validate_uuid(value: Any, field: str) -> None:
 # --- strict JSON ------------------------------------------------------------------------------
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise XAPIValidationError(key, "duplicate-property", f"{key}: a property may be used only once")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise XAPIValidationError(key, "duplicate-property", f"{key}: a property may be used only once")
+            seen.add(key)
     return out
 
 
