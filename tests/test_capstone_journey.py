@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -192,3 +193,18 @@ def test_statuses_on_the_team_page(tmp_path: Path) -> None:
     statuses = re.findall(r'govuk-task-list__status[^>]*>\s*(?:<strong[^>]*>)?\s*([A-Za-z ]+?)\s*<', html)
     assert statuses[0] == "Completed" and statuses[1:] == ["Not started"] * 5
     assert "you need at least 2" in html
+
+
+def test_my_data_includes_capstone_contributions(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    ada = world.person("ada@example.gov.uk", "Ada Lovelace")
+    user = world.store.user_by_email("ada@example.gov.uk")
+    assert user is not None
+    assert post(ada, f"{COURSE}/capstone/teams", name="Form Fixers", department="Cabinet Office").status_code == 303
+    team = team_id(world.store, "Form Fixers")
+    assert post(ada, stage_url(team, "ideas"), action="idea", title="Pre-fill the form", problem="Boxes twice.",
+                change="Fill in what we know.").status_code == 303
+    data = json.loads(ada.get("/my-data/download").text)
+    assert [t["name"] for t in data["capstone"]["teams"]] == ["Form Fixers"]
+    assert [i["title"] for i in data["capstone"]["ideas"]] == ["Pre-fill the form"]
+    assert set(data["capstone"]) == {"teams", "ideas", "comments", "votes", "reflections", "confirmations", "kudos"}

@@ -522,3 +522,27 @@ def completion(store: Store, user_id: int, course_iri: str) -> str | None:
     row = store.conn.execute("SELECT completed_at FROM capstone_completions WHERE user_id = ? AND course_iri = ?",
                              (user_id, course_iri)).fetchone()
     return str(row[0]) if row else None
+
+
+def export_user(conn: sqlite3.Connection, user_id: int) -> dict[str, list[dict[str, object]]]:
+    """Everything a learner wrote or did in capstone teams, for their "my data" download."""
+    def rows(sql: str) -> list[dict[str, object]]:
+        cursor = conn.execute(sql, (user_id,))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    return {
+        "teams": rows("SELECT t.name, t.department, t.course_iri, m.joined_at, m.left_at FROM capstone_members m"
+                      " JOIN capstone_teams t ON t.id = m.team_id WHERE m.user_id = ? ORDER BY m.id"),
+        "ideas": rows("SELECT title, problem, change, created_at, withdrawn_at, hidden_reason FROM capstone_ideas"
+                      " WHERE author_id = ? ORDER BY id"),
+        "comments": rows("SELECT body, created_at, hidden_reason FROM capstone_comments WHERE author_id = ?"
+                         " ORDER BY id"),
+        "votes": rows("SELECT i.title AS idea, v.value, v.updated_at FROM capstone_votes v"
+                      " JOIN capstone_ideas i ON i.id = v.idea_id WHERE v.user_id = ?"),
+        "reflections": rows("SELECT worked, not_worked, advice, updated_at FROM capstone_reflections"
+                            " WHERE user_id = ?"),
+        "confirmations": rows("SELECT kind, version, confirmed_at FROM capstone_confirmations WHERE user_id = ?"),
+        "kudos": rows("SELECT c.title AS case_study FROM capstone_kudos k"
+                      " JOIN capstone_case_studies c ON c.id = k.case_study_id WHERE k.user_id = ?"),
+    }

@@ -368,6 +368,9 @@ class Store:
                 "completions": _rows(conn, "SELECT object_iri, kind, completed_at, score FROM completions"
                                            " WHERE enrolment_id = ?", enrol_id),
             })
+        from .capstone import export_user as capstone_export  # capstone imports this module
+
+        out["capstone"] = capstone_export(conn, user_id)
         return out
 
 
