@@ -3,11 +3,20 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup lint check bench clean
+.PHONY: run test setup lint check bench clean chromium
 
 CSS := themes/govuk/static/masterclass.css
 
-setup: $(VENV)/.installed node_modules/.installed $(CSS)
+setup: $(VENV)/.installed node_modules/.installed $(CSS) chromium
+
+# The browser tests (tests/browser/) drive Debian's Chromium through Playwright, which never downloads a browser of
+# its own. Where it is missing and we can (CI: root on a fresh Debian machine), install it; elsewhere the browser
+# tests skip and say how to enable them (or point CHROMIUM_PATH at a Chromium).
+chromium:
+	@if [ ! -e /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -195,7 +195,16 @@ def test_poll_shows_the_aggregate(client: TestClient, store: Store) -> None:
     page = other.get(LESSON_PATH).text
     assert "What everyone answered so far" in page and "50%" in page and "(your answer)" in page
     answer(other, LESSON_PATH, "channel", choice=["0", "1"])
-    assert store.poll_counts("https://learn.example.gov.uk/courses/demo/01-intro/lesson/channel") == {"0": 1, "1": 1}
+    channel = "https://learn.example.gov.uk/courses/demo/01-intro/lesson/channel"
+    assert store.poll_counts(channel) == {"0": 1, "1": 1}
+    answer(other, LESSON_PATH, "channel", choice=["1"])  # a changed answer moves its tally
+    assert store.poll_counts(channel) == {"1": 1}
+    confidence = "https://learn.example.gov.uk/courses/demo/01-intro/lesson/confidence-start"
+    assert store.poll_counts(confidence) == {"4": 1, "5": 1}
+    token = csrf(other, "/my-data")
+    other.post("/my-data/delete", data={"csrf_token": token, "confirm": "yes"})
+    assert store.poll_counts(confidence) == {"4": 1}  # a deleted account's answers leave the tally too
+    assert store.poll_counts(channel) == {}
 
 
 def test_reflection_is_private_escaped_and_editable(client: TestClient, store: Store) -> None:

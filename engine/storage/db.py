@@ -124,9 +124,8 @@ class Store:
             )
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
+                for statement in _statements(script):
+                    self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
@@ -313,12 +312,13 @@ class Store:
             "SELECT block_iri, value FROM responses WHERE enrolment_id = ?", (enrolment_id,)
         ):
             records.responses[iri] = json.loads(value)
-        for iri, number, response, score, success, created in conn.execute(
-            "SELECT block_iri, attempt_no, response, score, success, created_at FROM attempts a"
-            " WHERE enrolment_id = ? AND attempt_no = (SELECT MAX(attempt_no) FROM attempts b"
-            " WHERE b.enrolment_id = a.enrolment_id AND b.block_iri = a.block_iri)",
-            (enrolment_id,),
+        latest: dict[str, tuple[Any, ...]] = {}
+        for row in conn.execute(
+            "SELECT block_iri, attempt_no, response, score, success, created_at FROM attempts"
+            " WHERE enrolment_id = ? ORDER BY attempt_no", (enrolment_id,),
         ):
+            latest[row[0]] = row  # a learner has few attempts: keeping the last per block beats a subquery
+        for iri, number, response, score, success, created in latest.values():
             records.latest[iri] = Attempt(iri, number, json.loads(response), score, bool(success), created)
             records.attempts[iri] = number
         for iri, at, score in conn.execute(
@@ -329,12 +329,8 @@ class Store:
 
     def poll_counts(self, block_iri: str) -> dict[str, int]:
         """How many learners chose each value of a poll (a multiple-choice answer counts each choice)."""
-        counts: dict[str, int] = {}
-        for (value,) in self.conn.execute("SELECT value FROM responses WHERE block_iri = ?", (block_iri,)):
-            chosen = json.loads(value)
-            for item in chosen if isinstance(chosen, list) else [chosen]:
-                counts[str(item)] = counts.get(str(item), 0) + 1
-        return counts
+        return {str(value): int(count) for value, count in self.conn.execute(
+            "SELECT value, count FROM poll_tallies WHERE block_iri = ? AND count > 0", (block_iri,))}
 
     def export_user(self, user_id: int) -> dict[str, Any]:
         """Everything recorded about a learner, for the "my data" download."""
@@ -378,6 +374,19 @@ def _rows(conn: sqlite3.Connection, sql: str, *args: Any) -> list[dict[str, Any]
     cursor = conn.execute(sql, args)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; a trigger's body holds semicolons of its own."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return [s for s in statements if s.rstrip(";").strip()]
 
 
 def _hash(token: str) -> str:

@@ -312,4 +312,30 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, course_iri)
     ) WITHOUT ROWID;
     """,
+    # 4: poll tallies kept by triggers, so showing a poll's results never scans every learner's answer
+    """
+    CREATE TABLE poll_tallies (
+        block_iri TEXT NOT NULL,
+        value TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (block_iri, value)
+    ) WITHOUT ROWID;
+    INSERT INTO poll_tallies
+        SELECT r.block_iri, j.value, COUNT(*) FROM responses r, json_each(r.value) j
+        WHERE r.kind = 'poll' GROUP BY r.block_iri, j.value;
+    CREATE TRIGGER poll_tally_insert AFTER INSERT ON responses WHEN NEW.kind = 'poll' BEGIN
+        INSERT INTO poll_tallies SELECT NEW.block_iri, j.value, 1 FROM json_each(NEW.value) j WHERE true
+            ON CONFLICT (block_iri, value) DO UPDATE SET count = count + 1;
+    END;
+    CREATE TRIGGER poll_tally_update AFTER UPDATE OF value ON responses WHEN NEW.kind = 'poll' BEGIN
+        UPDATE poll_tallies SET count = count - 1
+            WHERE block_iri = OLD.block_iri AND value IN (SELECT value FROM json_each(OLD.value));
+        INSERT INTO poll_tallies SELECT NEW.block_iri, j.value, 1 FROM json_each(NEW.value) j WHERE true
+            ON CONFLICT (block_iri, value) DO UPDATE SET count = count + 1;
+    END;
+    CREATE TRIGGER poll_tally_delete AFTER DELETE ON responses WHEN OLD.kind = 'poll' BEGIN
+        UPDATE poll_tallies SET count = count - 1
+            WHERE block_iri = OLD.block_iri AND value IN (SELECT value FROM json_each(OLD.value));
+    END;
+    """,
 ]

@@ -20,7 +20,7 @@ import watchfiles
 from course import Builder, BuildResult, Diagnostic
 
 from .courses import CourseRuntime
-from .templating import DEFAULT_THEME, environment
+from .templating import DEFAULT_THEME, _theme_of, environment
 
 log = logging.getLogger("masterclass.preview")
 PREVIEW_EMAIL = "preview@masterclass.invalid"
@@ -73,6 +73,7 @@ class Preview:
             self.changed_at = time.perf_counter()
             if any(Path(path).is_relative_to(DEFAULT_THEME) or "/theme/" in path for _, path in changes):
                 environment.cache_clear()  # templates changed: drop the compiled template cache
+                _theme_of.cache_clear()
             try:
                 self.rebuild({path for _, path in changes})
             except Exception:  # the preview must outlive any bug in one rebuild

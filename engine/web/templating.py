@@ -53,12 +53,18 @@ def environment(course_theme: str | None) -> Environment:
         undefined=ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # No stat of every template file on every render: the preview drops this cache when a template changes.
+        auto_reload=False,
     )
     env.filters["error_link"] = error_link
     return env
 
 
-def render(template: str, context: dict[str, Any], *, course_folder: Path | None = None) -> str:
+@lru_cache(maxsize=64)
+def _theme_of(course_folder: Path | None) -> str | None:
     theme = course_folder / "theme" if course_folder is not None else None
-    env = environment(str(theme) if theme is not None and theme.is_dir() else None)
-    return env.get_template(template).render(context)
+    return str(theme) if theme is not None and theme.is_dir() else None
+
+
+def render(template: str, context: dict[str, Any], *, course_folder: Path | None = None) -> str:
+    return environment(_theme_of(course_folder)).get_template(template).render(context)

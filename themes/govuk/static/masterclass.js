@@ -1,8 +1,60 @@
 // Progressive enhancement: the pages work without this file. With it, block answers
-// submit in place, without a page reload, and focus moves to the feedback.
-import { initAll } from '/govuk-frontend.min.js'
+// submit in place, without a page reload, and focus moves to the feedback. An answer
+// that cannot be accepted is shown as it is without JavaScript: in the GOV.UK error
+// summary at the top of the page, which takes focus and links to the field.
+import { ErrorSummary, initAll } from '/govuk-frontend.min.js'
 
 initAll()
+
+const TITLE_PREFIX = 'Error: '
+// The block errors shown in the summary, in the order they arose: block id -> { href, text }.
+const blockErrors = new Map()
+
+function escapeHtml (text) {
+  const span = document.createElement('span')
+  span.textContent = text
+  return span.innerHTML
+}
+
+function renderErrorSummary () {
+  const main = document.getElementById('main-content')
+  if (!main) return
+  const existing = main.querySelector('.govuk-error-summary')
+  if (existing) existing.remove()
+  if (!blockErrors.size) {
+    if (document.title.startsWith(TITLE_PREFIX)) document.title = document.title.slice(TITLE_PREFIX.length)
+    return
+  }
+  if (!document.title.startsWith(TITLE_PREFIX)) document.title = TITLE_PREFIX + document.title
+  const items = Array.from(blockErrors.values()).map(function (error) {
+    return '<li><a href="' + escapeHtml(error.href) + '">' + escapeHtml(error.text) + '</a></li>'
+  }).join('')
+  const holder = document.createElement('div')
+  holder.innerHTML = '<div class="govuk-error-summary" data-module="govuk-error-summary"><div role="alert">' +
+    '<h2 class="govuk-error-summary__title">There is a problem</h2>' +
+    '<div class="govuk-error-summary__body"><ul class="govuk-list govuk-error-summary__list">' + items +
+    '</ul></div></div></div>'
+  const summary = holder.firstElementChild
+  main.prepend(summary)
+  // GOV.UK Frontend's error summary moves focus to itself, and its links focus their field.
+  try {
+    new ErrorSummary(summary) // eslint-disable-line no-new
+  } catch (error) {}
+  if (document.activeElement !== summary) {
+    summary.setAttribute('tabindex', '-1')
+    summary.focus()
+  }
+}
+
+function noteBlockError (section, message) {
+  const id = section.id
+  if (message) {
+    const field = section.querySelector('textarea, input:not([type=hidden]), select')
+    blockErrors.set(id, { href: '#' + (field ? field.id : id), text: message })
+  } else {
+    blockErrors.delete(id)
+  }
+}
 
 function enhance (root) {
   root.querySelectorAll('form[data-mc-form]').forEach(function (form) {
@@ -38,10 +90,15 @@ function enhance (root) {
           status.textContent = 'You have completed this lesson.'
           status.classList.add('govuk-!-font-weight-bold')
         }
-        const target = replacement.querySelector('[data-mc-feedback], .govuk-error-message')
-        if (target) {
-          if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1')
-          target.focus()
+        const hadErrors = blockErrors.size > 0
+        noteBlockError(replacement, data.ok ? '' : data.error)
+        if (!data.ok || hadErrors) renderErrorSummary()
+        if (data.ok) {
+          const target = replacement.querySelector('[data-mc-feedback]')
+          if (target) {
+            if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1')
+            target.focus()
+          }
         }
       } catch (error) {
         form.submit()
@@ -55,5 +112,14 @@ function enhance (root) {
     })
   })
 }
+
+// A page the server rendered with an error (a submission without JavaScript) starts with that error listed.
+document.querySelectorAll('[data-mc-block]').forEach(function (section) {
+  const message = section.querySelector('.govuk-error-message')
+  if (message) {
+    const hidden = message.querySelector('.govuk-visually-hidden')
+    noteBlockError(section, message.textContent.replace(hidden ? hidden.textContent : '', '').trim())
+  }
+})
 
 enhance(document)

@@ -1,0 +1,180 @@
+"""Every page type, with JavaScript on and off: axe-core (WCAG 2.2 A and AA) finds nothing, the page reflows at
+320 CSS pixels and takes text at 200% without horizontal scrolling, and screenshots at 1280 and 320 pixels wide
+go to test-output/screenshots/ for a person to look at.
+
+To add a page type to the sweep, add a ``PageType`` to ``PAGE_TYPES``: a name, a path, and optionally a
+set-up that brings the page to the state to check (it gets the Playwright page, already at the path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from .browserkit import (
+    DESKTOP,
+    NARROW,
+    SLUG,
+    SnapshotTwin,
+    format_violations,
+    horizontal_overflow,
+    lesson,
+    page_violations,
+    resize_text,
+    screenshot,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass(frozen=True)
+class PageType:
+    name: str
+    path: str
+    shows: str
+    """Text the page shows once set up: proof that the sweep checks the state it means to."""
+    setup: Callable[[Page], None] | None = None
+    signed_in: bool = True
+    fresh: bool = False
+    """A learner of its own (a set-up that records answers); otherwise a learner shared by tests that only look."""
+    learner: tuple[str, str] | None = None
+    """A fresh learner's name and email, when they matter (e.g. too long to fit)."""
+    status: int = 200
+    """The page's HTTP status, checked when there is no set-up."""
+
+
+# ---------------------------------------------------------------------------------------------- set-ups
+
+def answer(block_id: str, *labels: str, text: str | None = None) -> Callable[[Page], None]:
+    """Choose options by label (or type text) in a block and submit it; then wait for its feedback or error."""
+
+    def setup(page: Page) -> None:
+        block = page.locator(f"#block-{block_id}")
+        for label in labels:
+            option = block.get_by_label(label, exact=True)
+            page.locator(f'label[for="{option.get_attribute("id")}"]').click()
+        if text is not None:
+            block.locator("textarea").fill(text)
+        block.locator("button[type=submit]").click()
+        expect(page.locator(f"#block-{block_id} [data-mc-feedback], .govuk-error-summary").first).to_be_visible()
+
+    return setup
+
+
+def then(*steps: Callable[[Page], None]) -> Callable[[Page], None]:
+    def setup(page: Page) -> None:
+        for step in steps:
+            step(page)
+
+    return setup
+
+
+def press(button: str) -> Callable[[Page], None]:
+    def setup(page: Page) -> None:
+        page.locator("#main-content").get_by_role("button", name=button).click()
+        expect(page.locator(".govuk-error-summary")).to_be_visible()
+
+    return setup
+
+
+def visit(path: str) -> Callable[[Page], None]:
+    def setup(page: Page) -> None:
+        page.goto(path)
+
+    return setup
+
+
+QUESTION = "m1-define-small-change"
+WRONG = "It needs sign-off from a senior leader before anyone can start"
+RIGHT = "Your team can try it within a few weeks, using what it already has"
+HOME = f"/{SLUG}/"
+
+PAGE_TYPES = [
+    # (name, path, text it shows once set up, [set-up], [signed_in=False], [fresh=True: a learner of its own])
+    PageType("course-home-new", HOME, "Start the course", fresh=True),
+    PageType("course-home-in-progress", HOME, "Continue where you left off",
+             setup=then(visit(lesson("00-start", "welcome")), visit(HOME)), fresh=True),
+    PageType("lesson-text-table-callouts", lesson("00-start", "welcome"), "Three ideas that run through the course"),
+    PageType("lesson-video-poll", lesson("00-start", "introduction-video"), "Mark as watched"),
+    PageType("lesson-polls-reflection", lesson("00-start", "where-you-are-now"), "Save reflection"),
+    PageType("lesson-question", lesson("01-why-small-changes", "what-is-a-small-change"), "Check your answer"),
+    PageType("lesson-warning-callout", lesson("01-why-small-changes", "psychological-safety"), "Warning"),
+    PageType("lesson-checklist", lesson("05-experimenting-and-measuring", "plan-do-study-act"), "Save checklist"),
+    PageType("question-error", lesson("01-why-small-changes", "what-is-a-small-change"), "Select an answer",
+             setup=answer(QUESTION)),
+    PageType("question-wrong-feedback", lesson("01-why-small-changes", "what-is-a-small-change"), "Not quite",
+             setup=answer(QUESTION, WRONG), fresh=True),
+    PageType("question-right-feedback", lesson("01-why-small-changes", "what-is-a-small-change"), "Correct",
+             setup=then(answer(QUESTION, WRONG), answer(QUESTION, RIGHT)), fresh=True),
+    PageType("video-watched-poll-results", lesson("00-start", "introduction-video"), "What everyone answered",
+             setup=then(answer("intro-video"), answer("start-area-to-improve", "A meeting")), fresh=True),
+    PageType("poll-error", lesson("00-start", "where-you-are-now"), "Select an answer",
+             setup=answer("confidence-before")),
+    PageType("reflection-error", lesson("01-why-small-changes", "continuous-improvement"), "Write at least 30 words",
+             setup=answer("m1-improvement-you-saw", text="Too short")),
+    PageType("reflection-saved", lesson("00-start", "where-you-are-now"), "Your reflection is saved",
+             setup=answer("start-frustration", text="The forms ask for the same thing twice."), fresh=True),
+    PageType("checklist-saved", lesson("05-experimenting-and-measuring", "plan-do-study-act"), "Saved: 1 of",
+             setup=then(lambda page: page.locator('label[for="b-m5-experiment-plan-0"]').click(),
+                        answer("m5-experiment-plan")), fresh=True),
+    PageType("register", "/register", "Create an account", signed_in=False),
+    PageType("register-errors", "/register", "There is a problem", setup=press("Create account"),
+             signed_in=False),
+    PageType("sign-in", "/sign-in", "Sign in", signed_in=False),
+    PageType("sign-in-errors", "/sign-in", "Enter your password", setup=press("Sign in"), signed_in=False),
+    PageType("my-data", "/my-data", "Download my data"),
+    PageType("my-data-long-name-and-email", "/my-data", "Download my data",
+             learner=("Bartholomew " + "X" * 180, "a" * 64 + "@" + "b" * 60 + ".example.gov.uk")),
+    PageType("my-data-errors", "/my-data", "Select yes to confirm", setup=press("Delete my account")),
+    PageType("accessibility-statement", "/accessibility", "Reporting accessibility problems", signed_in=False),
+    PageType("not-found", "/no-such-page/", "Page not found", signed_in=False, status=404),
+    PageType("lesson-not-found", lesson("01-why-small-changes", "no-such-lesson"), "Page not found", status=404),
+]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("kind", PAGE_TYPES, ids=[k.name for k in PAGE_TYPES])
+def test_page_type(new_context: Callable[..., BrowserContext], snapshot_twin: SnapshotTwin, screenshots: Path,
+                   kind: PageType, javascript: bool) -> None:
+    if kind.learner:
+        name, email = kind.learner
+        context = new_context(javascript=javascript, signed_in=True, name=name, email=f"{javascript}{email}")
+    else:
+        context = new_context(javascript=javascript, signed_in=kind.signed_in,
+                              shared=kind.signed_in and not kind.fresh)
+    page = context.new_page()
+    response = page.goto(kind.path)
+    assert response is not None
+    if kind.setup is not None:
+        kind.setup(page)
+    else:
+        assert response.status == kind.status, f"{kind.path} answered {response.status}"
+    expect(page.locator("#main-content")).to_contain_text(kind.shows)
+    page.wait_for_load_state("load")  # the stylesheet too, before anything is measured
+    mode = "js" if javascript else "no-js"
+    problems: list[str] = []
+
+    if javascript:  # the screenshots with JavaScript off at 320 px wide show how the two differ
+        screenshot(page, f"{kind.name}--{mode}--1280")
+    violations = page_violations(page, snapshot_twin, javascript=javascript)
+    if violations:
+        problems.append(f"axe-core at 1280 px wide:\n{format_violations(violations)}")
+    resize_text(page, 200)
+    if overflow := horizontal_overflow(page):
+        problems.append(f"text resized to 200% at 1280 px wide scrolls sideways: {overflow}")
+    resize_text(page, 100)
+
+    page.set_viewport_size(NARROW)
+    if overflow := horizontal_overflow(page):
+        problems.append(f"at 320 px wide the page scrolls sideways: {overflow}")
+    violations = page_violations(page, snapshot_twin, javascript=javascript)
+    if violations:
+        problems.append(f"axe-core at 320 px wide:\n{format_violations(violations)}")
+    screenshot(page, f"{kind.name}--{mode}--320")
+    page.set_viewport_size(DESKTOP)
+
+    assert not problems, f"{kind.name} ({mode}, {page.url}):\n" + "\n\n".join(problems)
