@@ -98,6 +98,10 @@ def test_preview_tools(tmp_path: Path) -> None:
             assert {"id": question["iri"], "type": "http://adlnet.gov/expapi/activities/cmi.interaction"} in \
                 data["activities"]["blocks"]
             html = client.get("/my-course/01-getting-started/welcome").text
+            assert "Go to any lesson" in html and "/preview/lessons/01-getting-started/welcome.json" in html
+            assert "/static/preview.js" in html and "Preview: answers and feedback" not in html
+            revealed = client.get("/my-course/01-getting-started/welcome?answers=1").text
+            assert "Preview: answers and feedback" in revealed and "course.yaml lists the modules in order" in revealed
             token = re.search(r'name="csrf_token" value="(\w+)"', html)
             assert token
             client.post("/my-course/01-getting-started/welcome/blocks/first-question",

@@ -126,8 +126,9 @@ def test_forged_form_changes_nothing(client: TestClient, store: Store) -> None:
 
 def test_question_wrong_feedback_retry_right(client: TestClient, store: Store) -> None:
     register(client)
-    page = client.get(LESSON_PATH).text
+    page = client.get(LESSON_PATH + "?answers=1").text  # only the authoring preview can reveal answers
     # Before answering, the page holds no feedback and nothing that marks the correct option.
+    assert "Preview" not in page and "preview.js" not in page
     assert "your team controls" not in page and "Not quite: sign-off" not in page and "Who controls it?" in page
     empty = answer(client, LESSON_PATH, "define-small-change")
     assert empty.status_code == 422 and "Select an answer" in empty.text and 'href="#b-define-small-change-0"' in empty.text

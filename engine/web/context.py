@@ -101,11 +101,31 @@ def page(request: Request, template: str, *, status_code: int = 200, course_fold
         "field_errors": {},
         "form": {},
         "lang": "en-GB",
+        "preview": preview_context(request, svc) if svc.preview is not None else None,
     }
     base.update(context)
     if base["errors"] and not base["field_errors"]:
         base["field_errors"] = {e["field"]: e["text"] for e in base["errors"]}
     return HTMLResponse(render(template, base, course_folder=course_folder), status_code=status_code)
+
+
+def preview_context(request: Request, svc: Service) -> dict[str, Any]:
+    """What the preview's tool bar needs: every lesson (locks do not apply), and this lesson's tools."""
+    runtime = svc.preview.runtime if svc.preview is not None else None
+    lessons = []
+    if runtime is not None:
+        for module in runtime.course.modules:
+            lessons += [{"module": module.title, "title": lesson.title,
+                         "url": f"/{runtime.slug}/{lesson.module}/{lesson.id}"} for lesson in module.lessons]
+    parts = request.url.path.strip("/").split("/")
+    on_lesson = runtime is not None and len(parts) == 3 and (parts[1], parts[2]) in runtime.lessons
+    showing = request.query_params.get("answers") == "1"
+    return {
+        "lessons": lessons,
+        "json_url": f"/preview/lessons/{parts[1]}/{parts[2]}.json" if on_lesson else "",
+        "answers_url": (request.url.path + ("" if showing else "?answers=1")) if on_lesson else "",
+        "showing_answers": showing,
+    }
 
 
 def error_response(request: Request, status: int, message: str) -> Response:

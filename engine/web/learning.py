@@ -88,6 +88,7 @@ def block_state(rt: CourseRuntime, lesson: Lesson, block: Block, records: Record
         "action": f"{lesson_url(rt, lesson)}/blocks/{block.id}#block-{block.id}",
         "error": error,
         "legend_html": inline_prompt(block.prompt_html),
+        "reveal": False,
     }
     described = [] if state["legend_html"] else [f"{dom_id}-prompt"]
     if isinstance(block, Question):
@@ -153,6 +154,9 @@ def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment
         counts = store.poll_counts(block.iri) if isinstance(block, Poll) and block.iri in records.responses else None
         states[block.id or str(n)] = block_state(rt, lesson, block, records, index=n, error=error, typed=typed,
                                                  poll_counts=counts)
+        # The preview can show every answer and feedback text; a learner's page never can.
+        states[block.id or str(n)]["reveal"] = (service(request).preview is not None
+                                                and request.query_params.get("answers") == "1")
     previous, following = rt.neighbours(lesson)
     module = rt.course.module(lesson.module)
     # The summary links to the field: a reflection's textarea, or a question's first option.

@@ -75,6 +75,8 @@ MAX_BODY = 16 * 1024 * 1024
 CANONICAL_WINDOW = 200
 INLINE_BODY = 32 * 1024
 """Statement bodies up to this size are checked on the event loop; larger ones in a worker thread."""
+import os
+_EXPERIMENT_THREAD = os.environ.get("LRS_THREAD") == "1"
 GROUP_STATEMENTS = 5_000
 """The most statements the group committer writes in one transaction."""
 """How many of the latest statements mentioning an activity feed its canonical definition."""
@@ -418,7 +420,10 @@ class _GroupCommit:
                     group.append(self.pending.pop(0))
                     size += len(group[-1][0].indexed)
                 try:
-                    outcomes = await run_in_threadpool(self.write_group, [write for write, _ in group])
+                    if _EXPERIMENT_THREAD:
+                        outcomes = await run_in_threadpool(self.write_group, [write for write, _ in group])
+                    else:
+                        outcomes = self.write_group([write for write, _ in group])
                 except asyncio.CancelledError:  # the loop is stopping: nobody is waiting any more
                     for _, future in group + self.pending:
                         future.cancel()
@@ -955,58 +960,86 @@ class LRS:
                       batch=batch, stamp=stamp)
 
     def _write_group(self, writes: list[_Write]) -> list[BaseException | None]:
-        """Store the statements of several requests in one transaction (one commit, so one fsync with
-        synchronous=FULL); each request in its own savepoint, so one refused request does not undo the others.
-        Runs in a worker thread; returns each request's error, or None."""
-        outcomes: list[BaseException | None] = []
+        """Store the statements of several requests in one transaction: one commit (one fsync with
+        synchronous=FULL) and one insert per table for all of them. Runs in a worker thread; returns each
+        request's error, or None. A refused request (a conflict, voiding a voiding statement) writes nothing
+        and does not stop the others; should anything else fail, each request is tried again alone, in its
+        own savepoint, so only the one at fault fails."""
         endpoints = self.endpoints()
         with self.store.transaction() as conn:
+            try:
+                with storage.savepoint(conn):
+                    return self._write_together(conn, writes, endpoints)
+            except Exception:
+                if len(writes) == 1:
+                    raise
+            outcomes: list[BaseException | None] = []
             for write in writes:
                 try:
                     with storage.savepoint(conn):
-                        self._write(conn, write, endpoints)
-                    outcomes.append(None)
+                        outcomes += self._write_together(conn, [write], endpoints)
                 except Exception as exc:
                     outcomes.append(exc)
+            return outcomes
+
+    def _write_together(self, conn: Any, writes: list[_Write], endpoints: list[str]) -> list[BaseException | None]:
+        """Check each request against what is stored and what earlier requests in the group add, as if they
+        were written one after the other, then store every statement that passed at once."""
+        existing = storage.statements_by_id(conn, [s["id"] for w in writes for s in w.sent if "id" in s])
+        targets = [s["object"]["id"] for w in writes for s in w.completed if _is_voiding(s)]
+        stored_targets = storage.statements_by_id(conn, targets) if targets else {}
+        added: dict[str, dict[str, Any]] = {}
+        """Statements accepted from earlier requests of this group, by id."""
+        accepted: list[IndexedStatement] = []
+        bodies: list[tuple[str, str, bytes]] = []
+        outcomes: list[BaseException | None] = []
+        for write in writes:
+            try:
+                fresh = self._fresh(write, existing, added, stored_targets)
+            except LRSError as exc:
+                outcomes.append(exc)
+                continue
+            for i in fresh:
+                added[write.completed[i]["id"]] = write.completed[i]
+                accepted.append(write.indexed[i])
+            if write.parts:
+                wanted = {str(a["sha2"]).lower() for i in fresh for _, a in _attachment_objects(write.completed[i], "")}
+                bodies += [(sha2, content_type, data) for sha2, (content_type, data) in write.parts.items()
+                           if sha2 in wanted]
+            write.saved = bool(fresh and endpoints)
+            outcomes.append(None)
+        storage.save_statements(conn, accepted, attachments=bodies, endpoints=endpoints, now=writes[-1].stamp)
         return outcomes
 
-    def _write(self, conn: Any, write: _Write, endpoints: list[str]) -> None:
+    @staticmethod
+    def _fresh(write: _Write, existing: dict[str, storage.StoredStatement], added: dict[str, dict[str, Any]],
+               stored_targets: dict[str, storage.StoredStatement]) -> list[int]:
+        """The positions of the request's statements that are new; LRSError when the request must be refused."""
         prefix = _batch_prefix if write.batch else _no_prefix
         statements, completed = write.sent, write.completed
-        existing = storage.statements_by_id(conn, [s["id"] for s in statements if "id" in s])
         fresh: list[int] = []
         for i, (sent, full) in enumerate(zip(statements, completed, strict=True)):
-            stored = existing.get(full["id"])
-            if stored is None:
+            ident = full["id"]
+            earlier = added.get(ident)
+            if earlier is None and ident in existing:
+                earlier = json.loads(existing[ident].body)
+            if earlier is None:
                 fresh.append(i)
-            elif not equivalent(sent, json.loads(stored.body)):
-                raise LRSError(409, f"a different statement with id {full['id']} is already stored",
+            elif not equivalent(sent, earlier):
+                raise LRSError(409, f"a different statement with id {ident} is already stored",
                                field=f"{prefix(i)}id", rule="conflict")
-        if len(fresh) < len(completed):
-            by_id = {completed[i]["id"]: completed[i] for i in fresh}
-        else:
-            by_id = {s["id"]: s for s in completed}
-        voiding = [s for s in by_id.values() if _is_voiding(s)]
-        if voiding:
-            targets = storage.statements_by_id(conn, [s["object"]["id"] for s in voiding])
-            for i, statement in enumerate(completed):
-                if statement["id"] not in by_id or not _is_voiding(statement):
-                    continue
-                target = statement["object"]["id"]
-                stored_target = targets.get(target)
-                if (target in by_id and _is_voiding(by_id[target])) or (
-                        stored_target is not None and stored_target.verb == VOIDED
+        by_id = {completed[i]["id"]: completed[i] for i in fresh}
+        for i, statement in enumerate(completed):
+            if statement["id"] not in by_id or not _is_voiding(statement):
+                continue
+            target = statement["object"]["id"]
+            stored_target = stored_targets.get(target)
+            if (target in by_id and _is_voiding(by_id[target])) or (target in added and _is_voiding(added[target])) \
+                    or (stored_target is not None and stored_target.verb == VOIDED
                         and stored_target.object_statement is not None):
-                    raise LRSError(400, "a voiding statement cannot be voided", field=f"{prefix(i)}object.id",
-                                   rule="void-voiding")
-        bodies: list[tuple[str, str, bytes]] = []
-        if write.parts:
-            wanted = {str(a["sha2"]).lower() for i in fresh for _, a in _attachment_objects(completed[i], "")}
-            bodies = [(sha2, content_type, data) for sha2, (content_type, data) in write.parts.items()
-                      if sha2 in wanted]
-        storage.save_statements(conn, [write.indexed[i] for i in fresh], attachments=bodies, endpoints=endpoints,
-                                now=write.stamp)
-        write.saved = bool(fresh and endpoints)
+                raise LRSError(400, "a voiding statement cannot be voided", field=f"{prefix(i)}object.id",
+                               rule="void-voiding")
+        return fresh
 
     # statements: fetch
 
