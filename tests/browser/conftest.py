@@ -71,14 +71,20 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="package")
-def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's database file (set-ups that no form can make, such as a facilitator, write to it)."""
+    return tmp_path_factory.mktemp("server") / "browser.db"
+
+
+@pytest.fixture(scope="package")
+def server(chromium: str, server_db: Path) -> Iterator[str]:
     """``masterclass serve`` on the Innovation Masterclass, on a fresh database and a free loopback port."""
     from .browserkit import COURSE
 
-    folder = tmp_path_factory.mktemp("server")
+    folder = server_db.parent
     port = _free_port()
     command = [str(Path(sys.executable).with_name("masterclass")), "serve", str(COURSE),
-               "--db", str(folder / "browser.db"), "--host", "127.0.0.1", "--port", str(port)]
+               "--db", str(server_db), "--host", "127.0.0.1", "--port", str(port)]
     log_path = folder / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
@@ -158,6 +164,18 @@ def reader_state(browser: object, server: str, tmp_path_factory: pytest.TempPath
     return str(path)
 
 
+@pytest.fixture(scope="package")
+def capstone_world(browser: object, server: str, server_db: Path, tmp_path_factory: pytest.TempPathFactory
+                   ) -> object:
+    """Two teams, a published case study and a facilitator, shared by the capstone page types (see capstonekit)."""
+    from playwright.sync_api import Browser
+
+    from .capstonekit import build_world
+
+    assert isinstance(browser, Browser)
+    return build_world(browser, server, server_db, tmp_path_factory.mktemp("capstone"))
+
+
 @pytest.fixture
 def new_context(browser: object, server: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., object]]:
     """Make browser contexts (JavaScript on or off) that are closed after the test."""
@@ -169,10 +187,11 @@ def new_context(browser: object, server: str, request: pytest.FixtureRequest) ->
     made: list[BrowserContext] = []
 
     def make(*, javascript: bool = True, signed_in: bool = False, shared: bool = False,
-             viewport: ViewportSize | None = None, name: str = "Test Learner", email: str = "") -> BrowserContext:
+             viewport: ViewportSize | None = None, name: str = "Test Learner", email: str = "",
+             state: str | None = None) -> BrowserContext:
         """``signed_in``: as a new learner (``name``, ``email``); ``shared``: as the learner shared by tests that
-        only look."""
-        state = request.getfixturevalue("reader_state") if shared else None
+        only look; ``state``: with these saved cookies."""
+        state = request.getfixturevalue("reader_state") if shared else state
         context = browser.new_context(java_script_enabled=javascript, viewport=viewport or DESKTOP,
                                       base_url=server, locale="en-GB", reduced_motion="reduce", storage_state=state)
         context.set_default_timeout(15_000)

@@ -27,6 +27,7 @@ from .browserkit import (
     resize_text,
     screenshot,
 )
+from .capstonekit import CapstoneWorld
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +46,9 @@ class PageType:
     """A fresh learner's name and email, when they matter (e.g. too long to fit)."""
     status: int = 200
     """The page's HTTP status, checked when there is no set-up."""
+    capstone: str = ""
+    """Whose page it is in the shared team-project state (capstonekit: ada, dee or fay; reader: the shared
+    learner, in no team); the path is formatted with its ids ({team}, {draft_team}, {code}, {case})."""
 
 
 # ---------------------------------------------------------------------------------------------- set-ups
@@ -81,6 +85,14 @@ def press(button: str) -> Callable[[Page], None]:
     return setup
 
 
+def clear_and_press(field: str, button: str) -> Callable[[Page], None]:
+    def setup(page: Page) -> None:
+        page.locator(f"#{field}").fill("")
+        press(button)(page)
+
+    return setup
+
+
 def visit(path: str) -> Callable[[Page], None]:
     def setup(page: Page) -> None:
         page.goto(path)
@@ -92,6 +104,9 @@ QUESTION = "m1-define-small-change"
 WRONG = "It needs sign-off from a senior leader before anyone can start"
 RIGHT = "Your team can try it within a few weeks, using what it already has"
 HOME = f"/{SLUG}/"
+CAPSTONE = f"/{SLUG}/capstone"
+TEAM = CAPSTONE + "/teams/{team}"
+DRAFT_TEAM = CAPSTONE + "/teams/{draft_team}"
 
 PAGE_TYPES = [
     # (name, path, text it shows once set up, [set-up], [signed_in=False], [fresh=True: a learner of its own])
@@ -133,26 +148,53 @@ PAGE_TYPES = [
     PageType("accessibility-statement", "/accessibility", "Reporting accessibility problems", signed_in=False),
     PageType("not-found", "/no-such-page/", "Page not found", signed_in=False, status=404),
     PageType("lesson-not-found", lesson("01-why-small-changes", "no-such-lesson"), "Page not found", status=404),
+    # The team project, in one shared state (capstonekit): team A has done every stage, team B has a draft.
+    PageType("capstone-start", f"{CAPSTONE}/", "Or create a team", capstone="reader"),
+    PageType("capstone-start-error", f"{CAPSTONE}/", "Enter the join code", setup=press("Join team"),
+             capstone="reader"),
+    PageType("capstone-join", f"{CAPSTONE}/join/{{code}}", "Join Form Fixers", capstone="reader"),
+    PageType("capstone-team", f"{TEAM}/", "Invite colleagues", capstone="ada"),
+    PageType("capstone-ideas", f"{TEAM}/ideas", "We could start with the address", capstone="ada"),
+    PageType("capstone-ideas-error", f"{DRAFT_TEAM}/ideas", "There is a problem", setup=press("Post idea"), capstone="dee"),
+    PageType("capstone-ideas-facilitator", f"{TEAM}/ideas", "Hide this idea", capstone="fay"),
+    PageType("capstone-agree", f"{TEAM}/agree", "Agreed: our small change", capstone="ada"),
+    PageType("capstone-agree-propose", f"{DRAFT_TEAM}/agree", "Which ideas it came from", capstone="dee"),
+    PageType("capstone-plan", f"{TEAM}/plan", "Save plan", capstone="ada"),
+    PageType("capstone-measure-chart", f"{TEAM}/measure", "Record a measurement", capstone="ada"),
+    PageType("capstone-reflect", f"{TEAM}/reflect", "The team's reflections", capstone="ada"),
+    PageType("capstone-share-published", f"{TEAM}/share", "Case study published", capstone="ada"),
+    PageType("capstone-share-draft", f"{DRAFT_TEAM}/share", "Edit the draft", capstone="dee"),
+    PageType("capstone-share-errors", f"{DRAFT_TEAM}/share", "Enter a title",
+             setup=clear_and_press("title", "Save draft"), capstone="dee"),
+    PageType("capstone-gallery", f"/{SLUG}/gallery/", "Pre-filled forms", capstone="reader"),
+    PageType("capstone-gallery-case-study", f"/{SLUG}/gallery/{{case}}", "The measurements", capstone="reader"),
+    PageType("capstone-facilitate", f"{CAPSTONE}/facilitate", "Teams you facilitate", capstone="fay"),
 ]
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 @pytest.mark.parametrize("kind", PAGE_TYPES, ids=[k.name for k in PAGE_TYPES])
 def test_page_type(new_context: Callable[..., BrowserContext], snapshot_twin: SnapshotTwin, screenshots: Path,
-                   kind: PageType, javascript: bool) -> None:
-    if kind.learner:
+                   request: pytest.FixtureRequest, kind: PageType, javascript: bool) -> None:
+    path = kind.path
+    if kind.capstone:
+        world: CapstoneWorld = request.getfixturevalue("capstone_world")
+        path = path.format(**world.ids)
+        context = new_context(javascript=javascript, shared=kind.capstone == "reader",
+                              state=world.states.get(kind.capstone))
+    elif kind.learner:
         name, email = kind.learner
         context = new_context(javascript=javascript, signed_in=True, name=name, email=f"{javascript}{email}")
     else:
         context = new_context(javascript=javascript, signed_in=kind.signed_in,
                               shared=kind.signed_in and not kind.fresh)
     page = context.new_page()
-    response = page.goto(kind.path)
+    response = page.goto(path)
     assert response is not None
     if kind.setup is not None:
         kind.setup(page)
     else:
-        assert response.status == kind.status, f"{kind.path} answered {response.status}"
+        assert response.status == kind.status, f"{path} answered {response.status}"
     expect(page.locator("#main-content")).to_contain_text(kind.shows)
     page.wait_for_load_state("load")  # the stylesheet too, before anything is measured
     mode = "js" if javascript else "no-js"
