@@ -8,6 +8,7 @@ the block from this model, revealing feedback only after an answer.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -180,8 +181,9 @@ class Lesson:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     activity_type: ClassVar[str] = ACTIVITY_TYPES["lesson"]
 
-    @property
+    @functools.cached_property
     def graded(self) -> list[Question]:
+        """The lesson's questions (computed once: progress asks for them on every page view)."""
         return [b for b in self.blocks if isinstance(b, Question)]
 
     def block(self, block_id: str) -> Block | None:

@@ -64,6 +64,9 @@ def _answered(block: Question | Poll, records: Records) -> bool:
 
 def lesson_progress(lesson: Lesson, records: Records, mastery: float) -> LessonProgress:
     questions = lesson.graded
+    if lesson.iri not in records.views and lesson.iri not in records.completions and lesson.iri not in records.touched:
+        # Most lessons of a long course are untouched: say so without looking at each block.
+        return LessonProgress(lesson, "not_started", 0.0 if questions else None)
     score = question_score(questions, records)
     if lesson.iri in records.completions:
         return LessonProgress(lesson, "completed", score)

@@ -83,6 +83,8 @@ class Records:
     """question IRI -> number of attempts."""
     completions: dict[str, tuple[str, float | None]] = field(default_factory=dict)
     """object IRI -> (completed at, score)."""
+    touched: set[str] = field(default_factory=set)
+    """IRIs of lessons with any answer or response: the others need no closer look."""
 
 
 # Column names only, never user input: safe to format into SQL.
@@ -308,16 +310,18 @@ class Store:
             "SELECT lesson_iri, first_at FROM lesson_views WHERE enrolment_id = ?", (enrolment_id,)
         ):
             records.views[iri] = first
-        for iri, value in conn.execute(
-            "SELECT block_iri, value FROM responses WHERE enrolment_id = ?", (enrolment_id,)
+        for iri, value, lesson_iri in conn.execute(
+            "SELECT block_iri, value, lesson_iri FROM responses WHERE enrolment_id = ?", (enrolment_id,)
         ):
             records.responses[iri] = json.loads(value)
+            records.touched.add(lesson_iri)
         latest: dict[str, tuple[Any, ...]] = {}
         for row in conn.execute(
-            "SELECT block_iri, attempt_no, response, score, success, created_at FROM attempts"
+            "SELECT block_iri, attempt_no, response, score, success, created_at, lesson_iri FROM attempts"
             " WHERE enrolment_id = ? ORDER BY attempt_no", (enrolment_id,),
         ):
-            latest[row[0]] = row  # a learner has few attempts: keeping the last per block beats a subquery
+            latest[row[0]] = row[:6]  # a learner has few attempts: keeping the last per block beats a subquery
+            records.touched.add(row[6])
         for iri, number, response, score, success, created in latest.values():
             records.latest[iri] = Attempt(iri, number, json.loads(response), score, bool(success), created)
             records.attempts[iri] = number
