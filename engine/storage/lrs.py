@@ -12,6 +12,7 @@ index (``statement_agents``/``statement_activities`` primary keys, or the
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -157,22 +158,22 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
         return []
     first = int(conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
     seqs = list(range(first, first + len(statements)))
-    conn.executemany(
-        "INSERT INTO statements (seq, id, stored, timestamp, verb, actor, object_activity, object_statement,"
-        " registration, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(seq, s.id, s.stored, s.timestamp, s.verb, s.actor, s.object_activity, s.object_statement, s.registration,
-          s.body) for seq, s in zip(seqs, statements, strict=True)])
-    conn.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)",
-                     sorted((a, seq) for seq, s in zip(seqs, statements, strict=True) for a in s.activities))
-    conn.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)",
-                     sorted((a, seq) for seq, s in zip(seqs, statements, strict=True) for a in s.agents))
-    conn.executemany("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)",
-                     [(seq, sha2) for seq, s in zip(seqs, statements, strict=True) for sha2 in s.attachments])
+    pairs = list(zip(seqs, statements, strict=True))
+    _insert(conn, "INSERT INTO statements (seq, id, stored, timestamp, verb, actor, object_activity,"
+            " object_statement, registration, body)",
+            [(seq, s.id, s.stored, s.timestamp, s.verb, s.actor, s.object_activity, s.object_statement,
+              s.registration, s.body) for seq, s in pairs])
+    _insert(conn, "INSERT OR IGNORE INTO statement_activities (activity, seq)",
+            sorted((a, seq) for seq, s in pairs for a in s.activities))
+    _insert(conn, "INSERT OR IGNORE INTO statement_agents (agent, seq)",
+            sorted((a, seq) for seq, s in pairs for a in s.agents))
+    _insert(conn, "INSERT OR IGNORE INTO statement_attachments (seq, sha2)",
+            [(seq, sha2) for seq, s in pairs for sha2 in s.attachments])
     # A voiding statement cannot itself be voided: the specification says to ignore that.
     conn.executemany(f"UPDATE statements SET voided = 1 WHERE id = ? AND verb != '{VOIDED}'",  # noqa: S608
                      [(s.object_statement,) for s in statements if s.voiding and s.object_statement])
-    conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
-                     [(endpoint, seq, now) for seq in seqs for endpoint in endpoints])
+    _insert(conn, "INSERT INTO outbox (endpoint, seq, next_at)",
+            [(endpoint, seq, now) for seq in seqs for endpoint in endpoints])
     ids = [s.id for s in statements if not s.voiding]
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -182,6 +183,28 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
             " AND verb = ?", [*chunk, VOIDED])]
         conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", voided)
     return seqs
+
+
+_ROWS_PER_INSERT = 256
+
+
+@functools.lru_cache(maxsize=256)
+def _values(head: str, width: int, rows: int) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return f"{head} VALUES {', '.join([row] * rows)}"
+
+
+def _insert(conn: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
+    """``head VALUES (...), (...), ...``: many rows per statement, so one call into SQLite (and one release of
+    the GIL, so a thread writing does not queue for it at every row) per chunk. Chunks are 256 rows, then
+    powers of two, so a few statements cover every size and stay in the statement cache."""
+    done = 0
+    while done < len(rows):
+        left = len(rows) - done
+        size = _ROWS_PER_INSERT if left >= _ROWS_PER_INSERT else 1 << (left.bit_length() - 1)
+        chunk = rows[done:done + size]
+        conn.execute(_values(head, len(chunk[0]), size), [value for row in chunk for value in row])
+        done += size
 
 
 def attachments_for(conn: sqlite3.Connection, seqs: list[int]) -> list[tuple[str, str, bytes]]:

@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -49,14 +49,15 @@ from ..security import RateLimiter, hash_password, verify_password
 from ..storage import lrs as storage
 from ..storage.db import Store, now
 from ..storage.statements import IndexedStatement
-from .keys import agent_key, index
+from .keys import _related as related
+from .keys import agent_key
 from .validate import (
     IFIS,
     SIGNATURE_USAGE,
     VOIDED,
     XAPIValidationError,
     equivalent,
-    loads_strict,
+    loads_statements,
     parse_timestamp,
     utc_text,
     validate_activity_id,
@@ -75,8 +76,6 @@ MAX_BODY = 16 * 1024 * 1024
 CANONICAL_WINDOW = 200
 INLINE_BODY = 32 * 1024
 """Statement bodies up to this size are checked on the event loop; larger ones in a worker thread."""
-import os
-_EXPERIMENT_THREAD = os.environ.get("LRS_THREAD") == "1"
 GROUP_STATEMENTS = 5_000
 """The most statements the group committer writes in one transaction."""
 """How many of the latest statements mentioning an activity feed its canonical definition."""
@@ -359,6 +358,38 @@ def _with_array_groups(statement: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _unchanged(full: dict[str, Any], statement: dict[str, Any]) -> bool:
+    """Whether the completed statement has the sent one's context (and SubStatement) as they were."""
+    return full.get("context") is statement.get("context") and full.get("object") is statement.get("object")
+
+
+def _indexed(statement: dict[str, Any], body: str) -> IndexedStatement:
+    """What :func:`engine.xapi.keys.index` makes of a complete statement, with its JSON already made.
+
+    Keep in step with ``index`` (it serialises the statement, which the LRS has usually no need to do).
+    """
+    obj = statement.get("object") or {}
+    kind = obj.get("objectType", "Activity")
+    activities: set[str] = set()
+    agents: set[str] = set()
+    related(statement, activities, agents)
+    return IndexedStatement(
+        id=statement["id"],
+        stored=statement["stored"],
+        timestamp=statement["timestamp"],
+        verb=statement["verb"]["id"],
+        actor=agent_key(statement["actor"]),
+        object_activity=obj.get("id") if kind == "Activity" else None,
+        object_statement=obj.get("id") if kind == "StatementRef" else None,
+        registration=(statement.get("context") or {}).get("registration"),
+        voiding=statement["verb"]["id"] == VOIDED and kind == "StatementRef",
+        body=body,
+        activities=sorted(activities),
+        agents=sorted(agents),
+        attachments=sorted({a["sha2"] for a in statement.get("attachments", []) or [] if "sha2" in a}),
+    )
+
+
 def _batch_prefix(i: int) -> str:
     return f"[{i}]."
 
@@ -386,17 +417,23 @@ class _Write:
         return [s["id"] for s in self.completed]
 
 
+_DEBUG_GROUPS: list[int] = []
+
+
 class _GroupCommit:
     """Group commit: writes that arrive while a transaction is being written wait, then go in the next one together.
 
     One transaction for many requests costs one commit (one fsync with synchronous=FULL) instead of one each,
-    and writes stay in arrival order. The transaction runs in a worker thread, so the event loop goes on
-    checking the next requests meanwhile. State belongs to one event loop at a time (a test client may start a
-    new loop per request); it is only touched on that loop.
+    and writes stay in arrival order. With ``in_thread`` (for connections that fsync at every commit) the
+    transaction runs in a worker thread, so the event loop goes on checking the next requests during the
+    fsync; otherwise on the event loop, which is cheaper: SQLite releases the GIL at every row, and a
+    worker thread would wait for it again at each. State belongs to one event loop at a time (a test
+    client may start a new loop per request); it is only touched on that loop.
     """
 
-    def __init__(self, write_group: Callable[[list[_Write]], list[BaseException | None]]) -> None:
+    def __init__(self, write_group: Callable[[list[_Write]], list[BaseException | None]], *, in_thread: bool) -> None:
         self.write_group = write_group
+        self.in_thread = in_thread
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pending: list[tuple[_Write, asyncio.Future[None]]] = []
         self.task: asyncio.Task[None] | None = None
@@ -419,11 +456,16 @@ class _GroupCommit:
                 while self.pending and (not group or size + len(self.pending[0][0].indexed) <= GROUP_STATEMENTS):
                     group.append(self.pending.pop(0))
                     size += len(group[-1][0].indexed)
+                writes = [write for write, _ in group]
+                _DEBUG_GROUPS.append(len(writes))
+                if len(_DEBUG_GROUPS) % 500 == 0:
+                    import sys
+                    print("DEBUG groups", sum(_DEBUG_GROUPS[-500:]) / 500, max(_DEBUG_GROUPS[-500:]), file=sys.stderr)
                 try:
-                    if _EXPERIMENT_THREAD:
-                        outcomes = await run_in_threadpool(self.write_group, [write for write, _ in group])
+                    if self.in_thread:
+                        outcomes = await run_in_threadpool(self.write_group, writes)
                     else:
-                        outcomes = self.write_group([write for write, _ in group])
+                        outcomes = self.write_group(writes)
                 except asyncio.CancelledError:  # the loop is stopping: nobody is waiting any more
                     for _, future in group + self.pending:
                         future.cancel()
@@ -657,7 +699,12 @@ class LRS:
         self.max_body = max_body
         self.max_limit = min(max_limit, MAX_LIMIT)
         self.failures = RateLimiter(failed_attempts)
-        self._committer = _GroupCommit(self._write_group)
+        # synchronous=FULL (2) or EXTRA (3): every commit waits for an fsync, which the event loop should not.
+        fsyncs = int(store.conn.execute("PRAGMA synchronous").fetchone()[0]) >= 2
+        import os
+        if os.environ.get("LRS_THREAD"):
+            fsyncs = os.environ["LRS_THREAD"] == "1"
+        self._committer = _GroupCommit(self._write_group, in_thread=fsyncs)
         self._readers = threading.local()
         """Each thread's read-only connection (see :meth:`_reading`)."""
         self._memory = store.path == ":memory:" or store.path.startswith("file::memory:")
@@ -681,12 +728,12 @@ class LRS:
                     return
         if scope["type"] != "http":
             return
-        request = Request(scope, receive)
         resource = self._resource(scope)
         version = "1.0.3"
-        head = request.method.upper() == "HEAD"
+        method = str(scope["method"]).upper()
+        head = method == "HEAD"
         try:
-            req = await self._request(request, resource)
+            req = await self._request(scope, receive, method, resource)
             head = req.method == "HEAD"
             if resource == "/about":
                 version = self._version(req.headers.get("x-experience-api-version"), lenient=True)
@@ -701,11 +748,11 @@ class LRS:
         except XAPIValidationError as exc:
             response = LRSError.invalid(exc).response()
         except Exception:
-            log.exception("LRS error on %s %s", request.method, request.url.path)
+            log.exception("LRS error on %s %s", method, scope["path"])
             response = LRSError(500, "The LRS could not complete the request.").response()
-        response.headers[VERSION_HEADER] = version
+        response.raw_headers.append((b"x-experience-api-version", version.encode("latin-1")))
         if resource == "/statements":
-            response.headers[CONSISTENT_HEADER] = now()
+            response.raw_headers.append((b"x-experience-api-consistent-through", now().encode("latin-1")))
         if head:
             response = _head(response)
         await response(scope, receive, send)
@@ -718,28 +765,38 @@ class LRS:
             path = path[len(root):]
         return path.rstrip("/") or "/"
 
-    async def _request(self, request: Request, resource: str) -> Req:
+    async def _request(self, scope: Scope, receive: Receive, method: str, resource: str) -> Req:
+        """The request from the ASGI scope and messages (read directly: this is the hot path)."""
+        path: str = scope["path"]
         if resource not in METHODS:
-            raise LRSError(404, f"There is no xAPI resource at {request.url.path}.", rule="not-found")
-        length = request.headers.get("content-length", "")
+            raise LRSError(404, f"There is no xAPI resource at {path}.", rule="not-found")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body:
             raise LRSError(413, f"The body is larger than this LRS accepts ({self.max_body} bytes).", rule="size")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
                 raise LRSError(413, f"The body is larger than this LRS accepts ({self.max_body} bytes).",
                                rule="size")
             chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
         params: dict[str, str] = {}
-        for name, value in request.query_params.multi_items():
+        query = scope.get("query_string", b"")
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else ():
             if name in params:
                 raise LRSError(400, f"the {name} parameter is given twice", field=name, rule="duplicate-parameter")
             params[name] = value
-        req = Req(method=request.method.upper(), resource=resource, path=request.url.path, params=params,
-                  headers={k.lower(): v for k, v in request.headers.items()}, body=b"".join(chunks),
-                  client=request.client.host if request.client else "")
+        client = scope.get("client")
+        req = Req(method=method, resource=resource, path=path, params=params, headers=headers,
+                  body=chunks[0] if len(chunks) == 1 else b"".join(chunks), client=client[0] if client else "")
         if req.method == "POST" and "method" in params:
             _alternate(req)
         return req
@@ -801,11 +858,14 @@ class LRS:
             with self.store.transaction() as shared:
                 yield shared
             return
+        with storage.snapshot(self._reader()) as reader:
+            yield reader
+
+    def _reader(self) -> Any:
         reader = getattr(self._readers, "conn", None)
         if reader is None:
             reader = self._readers.conn = storage.open_reader(self.store.path)
-        with storage.snapshot(reader):
-            yield reader
+        return reader
 
     # authentication
 
@@ -823,8 +883,11 @@ class LRS:
         if not colon or not key:
             raise refused
         # The row is read every time, so removing or replacing a credential takes effect at once.
-        with self._reading() as conn:
-            found = storage.credential(conn, key)
+        if self._memory:
+            with self.store.transaction() as conn:
+                found = storage.credential(conn, key)
+        else:
+            found = storage.credential(self._reader(), key)
         proof = hashlib.sha256(f"{key}\0{secret}\0{found.secret_hash if found else ''}".encode()).hexdigest()
         if found is not None:
             with _VERIFIED_LOCK:
@@ -847,9 +910,11 @@ class LRS:
 
     # statements: store
 
-    def _payload(self, req: Req) -> tuple[Any, dict[str, tuple[str, bytes]]]:
+    def _payload(self, req: Req) -> tuple[Any, list[str] | None, dict[str, tuple[str, bytes]]]:
+        """The statements sent, the JSON text of each (None when not a statement or an array of them) and the
+        attachment parts by SHA-2."""
         if req.mime == "application/json":
-            return loads_strict(req.body), {}
+            return (*loads_statements(req.body), {})
         if req.mime != "multipart/mixed":
             raise LRSError(415, "statements must be sent as application/json or multipart/mixed",
                            field="Content-Type", rule="content-type")
@@ -874,7 +939,7 @@ class LRS:
                 raise LRSError(400, f"part {i}'s content does not match its X-Experience-API-Hash",
                                field=f"part[{i}]", rule="attachment-hash")
             attachments[declared] = (headers.get("content-type") or "application/octet-stream", content)
-        return loads_strict(first), attachments
+        return (*loads_statements(first), attachments)
 
     @staticmethod
     def _check_attachments(statements: list[dict[str, Any]], parts: dict[str, tuple[str, bytes]],
@@ -911,7 +976,7 @@ class LRS:
     def _prepare(self, req: Req) -> _Write:
         """Everything about a write that needs no database: parse, validate, complete and index the statements."""
         assert req.credential is not None
-        payload, parts = self._payload(req)
+        payload, texts, parts = self._payload(req)
         if req.method == "PUT":
             ident = _param_uuid(req.params, "statementId") if "statementId" in req.params else None
             if ident is None:
@@ -923,6 +988,7 @@ class LRS:
                                rule="statement-id")
             statements = [{"id": ident, **payload}]
             batch = False
+            texts = None
         elif isinstance(payload, list):
             statements, batch = payload, True
         elif isinstance(payload, dict):
@@ -945,19 +1011,36 @@ class LRS:
                 seen.add(statement["id"])
         stamp = now()
         authority = {"objectType": "Agent", "account": {"homePage": self.base_url, "name": req.credential.name}}
+        authority_text = json.dumps(authority, ensure_ascii=False, separators=(",", ":"))
         version = "2.0.0" if req.version.startswith("2.") else "1.0.0"
         completed = []
-        for statement in statements:
+        indexed = []
+        for i, statement in enumerate(statements):
             # A shallow copy: the statement as sent is kept unchanged, to compare with one already stored.
             full = _with_array_groups(statement)
-            full.setdefault("id", str(uuid.uuid4()))
+            added = ""
+            if "id" not in full:
+                full["id"] = str(uuid.uuid4())
+                added += f',"id":"{full["id"]}"'
+            if "timestamp" not in full:
+                full["timestamp"] = stamp
+                added += f',"timestamp":"{stamp}"'
+            if "version" not in full:
+                full["version"] = version
+                added += f',"version":"{version}"'
             full["stored"] = stamp
-            full.setdefault("timestamp", stamp)
-            full.setdefault("version", version)
             full["authority"] = authority
+            text = texts[i] if texts is not None else None
+            if text is not None and "stored" not in statement and "authority" not in statement \
+                    and _unchanged(full, statement):
+                # The statement's own text with what the LRS adds appended: the same JSON as serialising
+                # ``full`` again, without the cost (keys only appended, none replaced).
+                body = f'{text[:-1]}{added},"stored":"{stamp}","authority":{authority_text}}}'
+            else:
+                body = json.dumps(full, ensure_ascii=False, separators=(",", ":"))
             completed.append(full)
-        return _Write(sent=statements, completed=completed, indexed=[index(s) for s in completed], parts=parts,
-                      batch=batch, stamp=stamp)
+            indexed.append(_indexed(full, body))
+        return _Write(sent=statements, completed=completed, indexed=indexed, parts=parts, batch=batch, stamp=stamp)
 
     def _write_group(self, writes: list[_Write]) -> list[BaseException | None]:
         """Store the statements of several requests in one transaction: one commit (one fsync with

@@ -12,7 +12,9 @@ ranges, context rules, attachments, and no properties the specification does not
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -652,11 +654,62 @@ def _constant(name: str) -> Any:
     raise XAPIValidationError("statement", "json", f"{name} is not valid JSON")
 
 
+_STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_STRICT)  # type: ignore[arg-type]
+"""Parses one JSON value at a position: ``_SCAN(text, pos)`` is ``(value, end)``; StopIteration if none is there."""
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, pos: int) -> int:
+    """The position of the first character at or after ``pos`` that is not JSON whitespace."""
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def loads_statements(data: bytes | str) -> tuple[Any, list[str] | None]:
+    """:func:`loads_strict`, and the JSON text of each statement in it: the whole body for an object, each
+    element for an array (``None`` for anything else). The LRS stores a statement's own text, extended,
+    instead of serialising it again."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise XAPIValidationError("statement", "json", "the body must be UTF-8") from None
+    start = _skip(text, 0)
+    if not text.startswith("[", start):
+        value = loads_strict(text)
+        return value, [text.strip(" \t\n\r")] if isinstance(value, dict) else None
+    values: list[Any] = []
+    texts: list[str] = []
+    try:
+        pos = _skip(text, start + 1)
+        if text.startswith("]", pos):
+            end = pos + 1
+        else:
+            while True:
+                value, end = _SCAN(text, pos)
+                values.append(value)
+                texts.append(text[pos:end])
+                pos = _skip(text, end)
+                if text.startswith(",", pos):
+                    pos = _skip(text, pos + 1)
+                elif text.startswith("]", pos):
+                    end = pos + 1
+                    break
+                else:
+                    raise ValueError
+        if _skip(text, end) != len(text):
+            raise ValueError
+    except (StopIteration, ValueError):
+        # Not valid JSON: let the ordinary parser say where, in its own words.
+        return loads_strict(text), None
+    return values, texts
+
+
 def loads_strict(data: bytes | str) -> Any:
     """JSON as xAPI wants it: UTF-8, no repeated properties, no NaN or Infinity."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        return _STRICT.decode(text)
     except UnicodeDecodeError:
         raise XAPIValidationError("statement", "json", "the body must be UTF-8") from None
     except json.JSONDecodeError as exc:
