@@ -44,20 +44,21 @@ def write_compiled(course: Course, root: Path, out: Path) -> int:
     lessons_dir.mkdir(parents=True, exist_ok=True)
     written = 0
     keep: set[str] = set()
+    present = {entry.name for entry in os.scandir(lessons_dir)}  # one listing, not a stat per lesson
     for lesson in course.lessons():
         keep.update({f"{lesson.source_hash}.json", f"{lesson.source_hash}.html"})
         target = lessons_dir / f"{lesson.source_hash}.json"
-        if target.exists():
+        if target.name in present:
             continue
         _write_atomic(lessons_dir / f"{lesson.source_hash}.html", lesson.html)
         _write_atomic(target, json.dumps(lesson.to_dict(with_html=False), ensure_ascii=False))
         written += 1
-    for stale in os.scandir(lessons_dir):
-        if stale.name not in keep:
-            os.unlink(stale.path)
+    for name in present - keep:
+        if not name.startswith(".tmp-"):
+            os.unlink(lessons_dir / name)
     _copy_media(root / "media", out / "media")
     # The manifest goes last: a reader never sees it point at a lesson not yet written.
-    _write_atomic(out / "course.json", json.dumps(course.manifest(), ensure_ascii=False, indent=1))
+    _write_atomic(out / "course.json", json.dumps(course.manifest(), ensure_ascii=False, separators=(",", ":")))
     return written
 
 

@@ -44,6 +44,13 @@ class _Loader(yaml.SafeLoader):
     line_offset = 0
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser, when PyYAML has it: front matter is parsed once per lesson, so it shows in builds.
+    Its error messages are vaguer, so a failure is parsed again with :class:`_Loader` to report it."""
+
+    line_offset = 0
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
     result = LocatedDict()
     result.pos = _pos(node, loader.line_offset)
@@ -70,8 +77,12 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
     return result
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+for _cls in (_Loader, _FastLoader):
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+_FAST_LOADERS: dict[int, type] = {}
 
 
 class YamlError(Exception):
@@ -88,6 +99,13 @@ def load(text: str, *, line_offset: int = 0) -> Any:
     ``line_offset`` shifts reported lines, for YAML embedded in another file
     (a lesson's front matter starts on the line after ``---``).
     """
+    fast = _FAST_LOADERS.get(line_offset)
+    if fast is None:
+        fast = _FAST_LOADERS[line_offset] = type("_Fast", (_FastLoader,), {"line_offset": line_offset})
+    try:
+        return yaml.load(text, Loader=fast)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        pass
     loader_cls = type("_OffsetLoader", (_Loader,), {"line_offset": line_offset})
     try:
         return yaml.load(text, Loader=loader_cls)  # noqa: S506 - a SafeLoader subclass
