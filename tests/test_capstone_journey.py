@@ -208,3 +208,21 @@ def test_my_data_includes_capstone_contributions(tmp_path: Path) -> None:
     assert [t["name"] for t in data["capstone"]["teams"]] == ["Form Fixers"]
     assert [i["title"] for i in data["capstone"]["ideas"]] == ["Pre-fill the form"]
     assert set(data["capstone"]) == {"teams", "ideas", "comments", "votes", "reflections", "confirmations", "kudos"}
+
+
+def test_finishing_the_capstone_after_the_modules_completes_the_course(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    ada = world.person("ada@example.gov.uk", "Ada Lovelace")
+    for lesson in ("lesson", "other"):
+        ada.get(f"{COURSE}/01-intro/{lesson}")
+    assert post(ada, f"{COURSE}/capstone/teams", name="Form Fixers", department="Cabinet Office").status_code == 303
+    team = team_id(world.store, "Form Fixers")
+    user = world.store.user_by_email("ada@example.gov.uk")
+    assert user is not None
+    assert "Course completed" not in ada.get(f"{COURSE}/").text
+    with world.store.transaction():
+        db.record_completion(world.store, user.id, "https://learn.example.gov.uk/courses/demo", team)
+    ada.get(f"{COURSE}/01-intro/other")  # the next learner event notices the capstone is done
+    assert "Course completed" in ada.get(f"{COURSE}/").text
+    kinds = [k for (k,) in world.store.conn.execute("SELECT kind FROM completions")]
+    assert "course" in kinds
