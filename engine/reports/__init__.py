@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from course import Course
 
 
-def learning_minutes(course: Course, completed: Iterable[str]) -> int:
-    """Learning time, in minutes, for the completed lessons ``completed`` (IRIs): the authored durations.
+def learning_seconds(course: Course, completed: Iterable[str]) -> int:
+    """Learning time, in seconds, for the completed lessons ``completed`` (IRIs): the authored durations.
 
     The engine does not watch how long a page stays open (that would need JavaScript and would still count
     a tab left open over lunch), so learning time is the time the author expects each completed lesson to
