@@ -22,7 +22,7 @@ class Setting:
     doc: str
     default: Any
     kind: str = "str"
-    """str, int, bool, list (a YAML list, or a comma-separated environment value) or endpoints."""
+    """str, int, bool, list (a YAML list, or a comma-separated environment value), endpoints or mapping."""
 
     @property
     def env(self) -> str:
@@ -48,6 +48,11 @@ SETTINGS: tuple[Setting, ...] = (
             "and optional `version` (default 1.0.3). As an environment variable: the same list as JSON.",
             [], "endpoints"),
     Setting("lrs_batch_size", "How many statements go to an external LRS in one request.", 100, "int"),
+    Setting("measure_baselines", "For survey measures (polls tagged `measure=`), a figure to compare the share "
+            "who agree with: a mapping of measure name to `percent` and `source`. The default is the Civil Service "
+            "figure the Innovation Masterclass sets out to beat. As an environment variable: the same mapping as "
+            "JSON.", {"confidence": {"percent": 42.6, "source": "Civil servants who said they felt equipped to turn "
+                                     "ideas into impact, before the programme"}}, "mapping"),
     Setting("xapi_include_email", "Identify learners in xAPI statements by email instead of an opaque "
             "account id. Off by default (data minimisation).", False, "bool"),
 )
@@ -96,7 +101,29 @@ def _endpoints(value: Any, where: str) -> list[dict[str, str]]:
     return endpoints
 
 
+def _baselines(value: Any, where: str) -> dict[str, dict[str, Any]]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SettingsError(f"{where}: measure_baselines must be a JSON mapping") from None
+    if not isinstance(value, dict):
+        raise SettingsError(f"{where}: measure_baselines must be a mapping of measure names")
+    out = {}
+    for name, item in value.items():
+        percent = item.get("percent") if isinstance(item, dict) else None
+        if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
+            raise SettingsError(f"{where}: measure_baselines.{name} needs a percent from 0 to 100")
+        unknown = set(item) - {"percent", "source"}
+        if unknown:
+            raise SettingsError(f"{where}: measure_baselines.{name} has unknown key {sorted(unknown)[0]!r}")
+        out[str(name)] = {"percent": float(percent), "source": str(item.get("source", ""))}
+    return out
+
+
 def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    if setting.kind == "mapping":
+        return _baselines(value, where)
     if setting.kind == "endpoints":
         return _endpoints(value, where)
     if setting.kind == "list":

@@ -59,8 +59,9 @@ async def course_home(request: Request) -> Response:
     if problems is not None:
         return problems
     store = service(request).store
-    enrolment = store.enrolment(user.id, rt.course.iri)
-    records = store.records(enrolment.id) if enrolment else Records()
+    # Opening the course home enrols the learner: reports count them as enrolled, though not yet started.
+    enrolment = learner_for(request, rt).enrolment
+    records = store.records(enrolment.id)
     done = capstone_done(store, rt.course, user.id)
     state = progress.evaluate(rt.course, records, enrolment.last_lesson_iri if enrolment else None,
                               capstone_done=done)
