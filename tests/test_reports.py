@@ -293,3 +293,15 @@ def test_period_spans() -> None:
     assert _spans(Period(date(2026, 1, 15), date(2026, 1, 20))) == ([], [("2026-01-15", "2026-01-20")])
     assert _spans(Period(date(2026, 2, 1), None))[0] == [("2026-02", "9999-12")]
     assert _spans(Period(date(2026, 2, 2), date(2026, 2, 1))) == ([], [])
+
+
+def test_cli_rebuild_recounts(world: World, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+    live = recount(world.store)
+    world.store.conn.execute("DELETE FROM report_days")
+    result = CliRunner().invoke(cli, ["reports", "rebuild", "--db", str(tmp_path / "reports.db")])
+    assert result.exit_code == 0, result.output
+    assert "Counted the report tallies again" in result.output
+    assert recount(world.store) == live
