@@ -438,7 +438,8 @@ MIGRATIONS: list[str] = [
             WHERE block_iri = OLD.block_iri AND value IN (SELECT value FROM json_each(OLD.value));
     END;
     """,
-    # 5: report tallies kept by triggers, so dashboards read a few thousand counts instead of millions of records
+    # 5: report tallies kept by triggers, so dashboards read a few thousand counts instead of millions of records:
+    # per day, per month (most of a date range) and in total (no date range)
     """
     CREATE TABLE report_enrolments (
         enrolment_id INTEGER PRIMARY KEY,
@@ -452,7 +453,7 @@ MIGRATIONS: list[str] = [
         period TEXT NOT NULL,
         key TEXT NOT NULL,
         n INTEGER NOT NULL,
-        PRIMARY KEY (course_iri, department, period, key)
+        PRIMARY KEY (course_iri, period, department, key)
     ) WITHOUT ROWID;
     CREATE TABLE report_months (
         course_iri TEXT NOT NULL,
@@ -460,7 +461,14 @@ MIGRATIONS: list[str] = [
         period TEXT NOT NULL,
         key TEXT NOT NULL,
         n INTEGER NOT NULL,
-        PRIMARY KEY (course_iri, department, period, key)
+        PRIMARY KEY (course_iri, period, department, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_totals (
+        course_iri TEXT NOT NULL,
+        department TEXT NOT NULL,
+        key TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (course_iri, department, key)
     ) WITHOUT ROWID;
     CREATE VIEW report_bump (course_iri, department, day, key, n) AS
         SELECT course_iri, department, period, key, n FROM report_days;
@@ -468,6 +476,8 @@ MIGRATIONS: list[str] = [
         INSERT INTO report_days VALUES (NEW.course_iri, NEW.department, NEW.day, NEW.key, NEW.n)
             ON CONFLICT DO UPDATE SET n = n + excluded.n;
         INSERT INTO report_months VALUES (NEW.course_iri, NEW.department, substr(NEW.day, 1, 7), NEW.key, NEW.n)
+            ON CONFLICT DO UPDATE SET n = n + excluded.n;
+        INSERT INTO report_totals VALUES (NEW.course_iri, NEW.department, NEW.key, NEW.n)
             ON CONFLICT DO UPDATE SET n = n + excluded.n;
     END;
     """ + REPORT_TRIGGERS + REPORT_BACKFILL,

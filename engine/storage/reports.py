@@ -68,19 +68,22 @@ def _spans(period: Period) -> tuple[list[tuple[str, str]], list[tuple[str, str]]
 def tallies(store: Store, course_iri: str, *, department: str | None = None, period: Period = Period()
             ) -> Tallies:
     """Every tally of a course, per department, for learners who enrolled in ``period``."""
-    months, days = _spans(period)
     out: Tallies = defaultdict(lambda: defaultdict(int))
     where_department = " AND department = ?" if department is not None else ""
     extra: tuple[Any, ...] = (department,) if department is not None else ()
-    for table, spans in (("report_months", months), ("report_days", days)):
-        for first, last in spans:
-            for dept, key, n in store.conn.execute(
-                f"SELECT department, key, SUM(n) FROM {table} WHERE course_iri = ?{where_department}"  # noqa: S608
-                " AND period BETWEEN ? AND ? GROUP BY department, key",
-                (course_iri, *extra, first, last),
-            ):
-                if n:
-                    out[dept][key] += int(n)
+    if period.since is None and period.until is None:
+        queries = [("SELECT department, key, n FROM report_totals WHERE course_iri = ?" + where_department,
+                    (course_iri, *extra))]
+    else:
+        months, days = _spans(period)
+        queries = [(f"SELECT department, key, SUM(n) FROM {table} WHERE course_iri = ?"  # noqa: S608
+                    f" AND period BETWEEN ? AND ?{where_department} GROUP BY department, key",
+                    (course_iri, first, last, *extra))
+                   for table, spans in (("report_months", months), ("report_days", days)) for first, last in spans]
+    for sql, args in queries:
+        for dept, key, n in store.conn.execute(sql, args):
+            if n:
+                out[dept][key] += int(n)
     return {dept: dict(keys) for dept, keys in out.items()}
 
 
@@ -105,7 +108,7 @@ def case_study_outcomes(store: Store, course_iri: str, *, department: str | None
 def rebuild(store: Store) -> None:
     """Count every tally again from the records (after a repair or a restore from an old backup)."""
     with store.transaction() as conn:
-        for table in ("report_enrolments", "report_days", "report_months"):
+        for table in ("report_enrolments", "report_days", "report_months", "report_totals"):
             conn.execute(f"DELETE FROM {table}")  # noqa: S608
         for statement in _statements(REPORT_BACKFILL):
             conn.execute(statement)
