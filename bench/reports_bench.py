@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import runtime_bench as rb  # noqa: E402 - the runtime benchmark's seeded database, course plan and server
+import runtime_bench as rb
 
 ROOT = rb.ROOT
 OUT = rb.OUT
@@ -131,7 +131,7 @@ def seed_statements(conn: sqlite3.Connection, count: int, course_iri: str) -> in
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered) + 0.5)) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
 
 
 def timed(http: Any, paths: list[str], cookie: str, repeats: int) -> list[float]:
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                                         (plan.iri,)).fetchone()[0],
         "teams": store.conn.execute("SELECT COUNT(*) FROM capstone_teams").fetchone()[0],
     }
-    counts = {name: store.conn.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]  # noqa: S608
+    counts = {name: store.conn.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
               for name in ("users", "enrolments", "lesson_views", "attempts", "responses", "completions",
                            "statements", "capstone_teams", "report_days", "report_months", "report_totals")}
     store.close()
@@ -287,8 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     if "migrate_seconds" in meta:
         print(f"Migration 5 (counting the report tallies from the records) took {meta['migrate_seconds']:.0f} s; "
               f"capstone data added: {', '.join(f'{v:,} {k}' for k, v in meta['capstone'].items())}.")
-    print(f"Machine: {rb.machine(len(cpus))}; load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
-    print(f"One client, requests one after another ({args.requests} per measure); server on CPU {sorted(server_cpus or [])}.\n")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Machine: {rb.machine(len(cpus))}; load average at the end {load}.")
+    print(f"One client, requests one after another ({args.requests} per measure); "
+          f"server on CPU {sorted(server_cpus or [])}.\n")
     print("| Measure | p50 ms | p95 ms | max ms | Target | Result |")
     print("|---|---|---|---|---|---|")
     for name, values, target in measures:
@@ -296,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         result = "info" if target is None else ("pass" if p95 < target else "**fail**")
         rows.append((name, f"{statistics.median(values):.1f}", f"{p95:.1f}", result))
         print(f"| {name} | {statistics.median(values):.1f} | {p95:.1f} | {max(values):.1f} | "
-              f"{'p95 < %d ms' % target if target else '—'} | {result} |")
+              f"{f'p95 < {target:.0f} ms' if target else '—'} | {result} |")
     peak = after.get("VmHWM", 0.0)
     print(f"| CSV export of every learner ({lines - 1:,} rows, {size / 1e6:.0f} MB) | {export_seconds * 1000:.0f} "
           f"(whole export) | — | — | streams; server peak RSS < {RSS_TARGET_MB:.0f} MB | "

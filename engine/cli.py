@@ -242,10 +242,9 @@ def users_add(email: str, name: str, department: str, role: str | None, password
     click.echo(f"Created {user.role} {user.email}")
 
 
+from .reports.cli import reports_group  # noqa: E402
 from .xapi.cli import lrs_group  # noqa: E402 - commands join the one group defined above
 from .xapi.outbox_cli import add_commands, export  # noqa: E402
-
-from .reports.cli import reports_group  # noqa: E402
 
 add_commands(lrs_group)
 cli.add_command(lrs_group)

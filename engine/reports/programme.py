@@ -198,14 +198,16 @@ def measures(course: Course, tallies: Tallies, total: dict[str, int], baselines:
             for dept, keys in sorted(tallies.items())
             if any(k.startswith(f"poll:{first.iri}=") or k.startswith(f"poll:{last.iri}=") for k in keys)
         ] if last is not first else []
-        out.append(Measure(name, Markup(first.prompt_html).striptags(), distribution(first, total),
+        question = Markup(first.prompt_html).striptags()  # noqa: S704 - the compiled prompt, made plain text
+        out.append(Measure(name, question, distribution(first, total),
                            distribution(last, total) if last is not first else None,
                            per_department, baselines.get(name)))
     return out
 
 
-def programme(store: Store, course: Course, *, department: str | None = None, period: Period = Period(),
+def programme(store: Store, course: Course, *, department: str | None = None, period: Period | None = None,
               baselines: dict[str, Any] | None = None) -> Programme:
+    period = period or Period()
     tallies = queries.tallies(store, course.iri, department=department, period=period)
     total = _total(tallies)
     enrolled, started = total.get("enrolled", 0), total.get("started", 0)

@@ -64,7 +64,7 @@ def _date(request: Request, name: str, label: str, errors: list[dict[str, str]])
     if not any(parts):
         return None
     if not all(parts):
-        missing = [p for p, v in zip(("day", "month", "year"), parts, strict=True) if not v][0]
+        missing = next(p for p, v in zip(("day", "month", "year"), parts, strict=True) if not v)
         errors.append({"field": f"{name}-{missing}", "text": f"{label} must include a {missing}"})
         return None
     try:

@@ -1,7 +1,7 @@
 """One set of capstone (team project) state, built over HTTP, shared by every capstone page type in the sweep.
 
 Team A (Ada, Bob and Cat) goes through every stage and publishes its case study; team B (Dee alone) has an idea and
-a draft case study; Fay is a facilitator of their department. Each person's cookies are saved for the sweep.
+a draft case study; Fay is a facilitator of their department; Alan is an admin. Each person's cookies are saved for the sweep.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class CapstoneWorld:
     states: dict[str, str] = field(default_factory=dict)
     """Each person's saved cookies (Playwright storage state files), by first name."""
     ids: dict[str, str] = field(default_factory=dict)
-    """What the page types' paths are formatted with: team, draft_team, code and case."""
+    """What the page types' paths are formatted with: team, draft_team, code, case and ada_id (Ada's learner id)."""
 
 
 class Person:
@@ -112,17 +112,26 @@ def build_world(browser: Browser, server: str, db_path: Path, folder: Path) -> C
     fay_email = f"fay-capstone-{os.getpid()}@example.gov.uk"
     store.create_user(name="Fay Facilitator", email=fay_email, department="Cabinet Office",
                       password_hash=hash_password(PASSWORD), role="facilitator")
+    # Alan is an admin, who sees every department's reports.
+    alan_email = f"alan-admin-{os.getpid()}@example.gov.uk"
+    store.create_user(name="Alan Admin", email=alan_email, department="HM Treasury",
+                      password_hash=hash_password(PASSWORD), role="admin")
+    ada_user = store.user_by_email(f"ada-capstone-{os.getpid()}@example.gov.uk")
     store.close()
-    fay = browser.new_context(base_url=server)
-    token = _number(r'name="csrf_token" value="([0-9a-f]+)"', fay.request.get("/sign-in").text())
-    signed_in = fay.request.post("/sign-in", form={"csrf_token": token, "email": fay_email, "password": PASSWORD,
-                                                   "next": "/"}, max_redirects=0)
-    assert signed_in.status == 303, signed_in.text()
+    signed = {}
+    for name, email in (("fay", fay_email), ("alan", alan_email)):
+        context = browser.new_context(base_url=server)
+        token = _number(r'name="csrf_token" value="([0-9a-f]+)"', context.request.get("/sign-in").text())
+        signed_in = context.request.post("/sign-in", form={"csrf_token": token, "email": email, "password": PASSWORD,
+                                                           "next": "/"}, max_redirects=0)
+        assert signed_in.status == 303, signed_in.text()
+        signed[name] = context
 
-    for name, context in [*((n, p.context) for n, p in people.items()), ("fay", fay)]:
+    for name, context in [*((n, p.context) for n, p in people.items()), *signed.items()]:
         path = folder / f"{name}.json"
         context.storage_state(path=path)
         world.states[name] = str(path)
         context.close()
-    world.ids = {"slug": SLUG, "team": team, "draft_team": draft_team, "code": code, "case": case}
+    world.ids = {"slug": SLUG, "team": team, "draft_team": draft_team, "code": code, "case": case,
+                 "ada_id": ada_user.public_id if ada_user else ""}
     return world

@@ -169,6 +169,15 @@ PAGE_TYPES = [
     PageType("capstone-gallery", f"/{SLUG}/gallery/", "Pre-filled forms", capstone="reader"),
     PageType("capstone-gallery-case-study", f"/{SLUG}/gallery/{{case}}", "The measurements", capstone="reader"),
     PageType("capstone-facilitate", f"{CAPSTONE}/facilitate", "Teams you facilitate", capstone="fay"),
+    # Reports, for a facilitator (Fay: her department) and an admin (Alan: every department and the filter for it)
+    PageType("reports-dashboard", f"/reports/{SLUG}/", "Programme report", capstone="fay"),
+    PageType("reports-dashboard-admin", f"/reports/{SLUG}/?department=Cabinet+Office", "Completion by module",
+             capstone="alan"),
+    PageType("reports-dashboard-date-error", f"/reports/{SLUG}/?from-day=31&from-month=2&from-year=2026",
+             "must be a real date", capstone="alan", status=400),
+    PageType("reports-learners", f"/reports/{SLUG}/learners", "Ada Lovelace", capstone="fay"),
+    PageType("reports-learners-search", f"/reports/{SLUG}/learners?search=nobody-at-all", "No learners match",
+             capstone="alan"),
 ]
 
 
