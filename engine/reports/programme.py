@@ -193,11 +193,12 @@ def measures(course: Course, tallies: Tallies, total: dict[str, int], baselines:
     out = []
     for name, tagged in polls.items():
         first, last = tagged[0], tagged[-1]
-        per_department = [
-            MeasureDepartment(dept, distribution(first, keys), distribution(last, keys))
-            for dept, keys in sorted(tallies.items())
-            if any(k.startswith(f"poll:{first.iri}=") or k.startswith(f"poll:{last.iri}=") for k in keys)
-        ] if last is not first else []
+        per_department = []
+        if last is not first:
+            for dept, keys in sorted(tallies.items()):
+                before, after = distribution(first, keys), distribution(last, keys)
+                if before.answers or after.answers:
+                    per_department.append(MeasureDepartment(dept, before, after))
         question = Markup(first.prompt_html).striptags()  # noqa: S704 - the compiled prompt, made plain text
         out.append(Measure(name, question, distribution(first, total),
                            distribution(last, total) if last is not first else None,
