@@ -252,3 +252,7 @@ cli.add_command(export)
 
 def main() -> None:
     cli()
+
+from .certificates_cli import certificates_group  # noqa: E402
+
+cli.add_command(certificates_group)
