@@ -248,11 +248,10 @@ from .xapi.outbox_cli import add_commands, export  # noqa: E402
 add_commands(lrs_group)
 cli.add_command(lrs_group)
 cli.add_command(export)
+from .certificates_cli import certificates_group  # noqa: E402
+
+cli.add_command(certificates_group)
 
 
 def main() -> None:
     cli()
-
-from .certificates_cli import certificates_group  # noqa: E402
-
-cli.add_command(certificates_group)
