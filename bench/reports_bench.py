@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=60, help="requests per measure (default 60)")
     parser.add_argument("--statements", type=int, default=2_000_000, help="statements in the database")
     parser.add_argument("--recopy", action="store_true", help="copy the source again even if a copy exists")
+    parser.add_argument("--prepare-only", action="store_true", help="prepare the database, measure nothing")
     args = parser.parse_args(argv)
     learners = rb.QUICK_LEARNERS if args.quick else rb.FULL_LEARNERS
     statements_wanted = min(args.statements, learners * 4)
@@ -195,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log(f"using the prepared database {db.relative_to(ROOT)}")
     size_gb = db.stat().st_size / 1e9
+    if args.prepare_only:
+        log(f"prepared {db.relative_to(ROOT)} ({size_gb:.2f} GB)")
+        return 0
 
     from engine.storage.db import Store
     store = Store(db)

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import yamlsource
 from .capstone import compile_capstone
+from .certificate import compile_certificate
 from .diagnostics import Diagnostic, Diagnostics, did_you_mean
 from .lesson import compile_lesson, make_markdown, source_hash
 from .mdext.references import LESSON_FILE
@@ -238,6 +239,9 @@ class Builder:
         if config.raw is not None and config.values["capstone"] is not None:
             course.capstone = compile_capstone(config.raw["capstone"], root=self.root, course_iri=course.iri,
                                                pos=config.raw.at_value("capstone"), diags=diags, md=self._md)
+        course.certificate = compile_certificate(config.values["certificate"] and config.raw.get("certificate"),
+                                                 has_capstone=config.values["capstone"] is not None,
+                                                 pos=config.raw.at_value("certificate"), diags=diags)
         check_references(self.root, course, config, diags)
         return BuildResult(course, diags.sorted(), time.perf_counter() - started, parsed)
 

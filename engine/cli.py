@@ -250,6 +250,9 @@ add_commands(lrs_group)
 cli.add_command(lrs_group)
 cli.add_command(reports_group)
 cli.add_command(export)
+from .certificates_cli import certificates_group  # noqa: E402
+
+cli.add_command(certificates_group)
 
 
 def main() -> None:

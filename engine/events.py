@@ -11,7 +11,7 @@ from typing import Any
 from course import Course, Lesson
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
 
-from . import progress
+from . import certificates, progress
 from .storage.capstone import completion as capstone_completion
 from .storage.db import Enrolment, Records, Store, User, now
 from .xapi.emit import PROGRESS, WORDS, Emitter, activity, iso_duration, seconds_between
@@ -114,7 +114,7 @@ def completions(learner: Learner) -> list[dict[str, Any]]:
     if statements:
         statements.append(learner.statement("progressed", course,
                                             result={"extensions": {PROGRESS: state.percent}}))
-    return statements
+    return statements + certificates.on_completions(learner, records, state.new_completions, capstone_done=done)
 
 
 def _completed(learner: Learner, kind: str, iri: str, score: float | None, records: Records, stamp: str

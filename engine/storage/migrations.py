@@ -481,4 +481,26 @@ MIGRATIONS: list[str] = [
             ON CONFLICT DO UPDATE SET n = n + excluded.n;
     END;
     """ + REPORT_TRIGGERS + REPORT_BACKFILL,  # noqa: S608 - constants, no input
+    # 6: certificates. What was printed (name, course and certificate titles, signatory) is kept as at issue, so a
+    # certificate reads the same however the course or the account changes later; revocation is recorded, never
+    # deleted, so the public verification page can say that it was revoked.
+    """
+    CREATE TABLE certificates (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        course_iri TEXT NOT NULL,
+        name TEXT NOT NULL,
+        course_title TEXT NOT NULL,
+        title TEXT NOT NULL,
+        signed_by TEXT,
+        issued_at TEXT NOT NULL,
+        revoked_at TEXT,
+        revoked_by TEXT,
+        revoked_reason TEXT,
+        UNIQUE (user_id, course_iri),
+        CHECK ((revoked_at IS NULL) = (revoked_reason IS NULL))
+    );
+    CREATE INDEX certificates_issued ON certificates(issued_at);
+    """,
 ]

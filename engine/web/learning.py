@@ -14,7 +14,7 @@ from course import Lesson
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
 from course.output import MEDIA_SUFFIXES
 
-from .. import answers, events, progress
+from .. import answers, certificates, events, progress
 from ..capstone import capstone_done, capstone_status
 from ..storage.db import Enrolment, Records, User
 from . import preview_routes
@@ -70,6 +70,7 @@ async def course_home(request: Request) -> Response:
                 progress=state, started=bool(records.views), lang=rt.course.language,
                 completed_lessons=sum(lp.status == "completed" for lp in every), total_lessons=len(every),
                 capstone=capstone_status(store, rt.course, user),
+                certificate=certificates.ensure(store, service(request).emitter, rt.course, user),
                 lesson_url=lambda lesson: lesson_url(rt, lesson))
 
 

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..storage import certificates
 from ..xapi.keys import agent_key
 from .context import SESSION_COOKIE, form_data, json_dumps, page, service
 from .learning import require_user
@@ -18,7 +19,8 @@ async def my_data(request: Request) -> Response:
 
 async def download(request: Request) -> Response:
     user = require_user(request)
-    body = json_dumps(service(request).store.export_user(user.id))
+    store = service(request).store
+    body = json_dumps({**store.export_user(user.id), "certificates": certificates.export_user(store, user.id)})
     return Response(body, media_type="application/json", headers={
         "Content-Disposition": 'attachment; filename="my-masterclass-data.json"',
         "Cache-Control": "no-store",

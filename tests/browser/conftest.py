@@ -176,6 +176,20 @@ def capstone_world(browser: object, server: str, server_db: Path, tmp_path_facto
     return build_world(browser, server, server_db, tmp_path_factory.mktemp("capstone"))
 
 
+@pytest.fixture(scope="package")
+def certificate_world(browser: object, server: str, server_db: Path, capstone_world: object,
+                      tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Ada's certificate, Bob's revoked one and an admin, shared by the certificate page types (see
+    certificatekit)."""
+    from playwright.sync_api import Browser
+
+    from .capstonekit import CapstoneWorld
+    from .certificatekit import build_world
+
+    assert isinstance(browser, Browser) and isinstance(capstone_world, CapstoneWorld)
+    return build_world(browser, server, server_db, capstone_world, tmp_path_factory.mktemp("certificates"))
+
+
 @pytest.fixture
 def new_context(browser: object, server: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., object]]:
     """Make browser contexts (JavaScript on or off) that are closed after the test."""

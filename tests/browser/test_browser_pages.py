@@ -28,6 +28,7 @@ from .browserkit import (
     screenshot,
 )
 from .capstonekit import CapstoneWorld
+from .certificatekit import CertificateWorld
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +50,9 @@ class PageType:
     capstone: str = ""
     """Whose page it is in the shared team-project state (capstonekit: ada, dee or fay; reader: the shared
     learner, in no team); the path is formatted with its ids ({team}, {draft_team}, {code}, {case})."""
+    certificate: str = ""
+    """Whose page it is in the shared certificate state (certificatekit: ada, bob or admin; public: signed out);
+    the path is formatted with its ids ({ada_code}, {bob_code})."""
 
 
 # ---------------------------------------------------------------------------------------------- set-ups
@@ -178,6 +182,22 @@ PAGE_TYPES = [
     PageType("reports-learners", f"/reports/{SLUG}/learners", "Ada Lovelace", capstone="fay"),
     PageType("reports-learners-search", f"/reports/{SLUG}/learners?search=nobody-at-all", "No learners match",
              capstone="alan"),
+    # Certificates (certificatekit): Ada's is valid, Bob's was revoked by an admin.
+    PageType("course-home-certificate", HOME, "View and print your certificate", certificate="ada"),
+    PageType("certificate", f"/{SLUG}/certificate", "This certifies that", certificate="ada"),
+    PageType("certificate-revoked", f"/{SLUG}/certificate", "Completed on a shared account", certificate="bob"),
+    PageType("certificate-verify", "/certificates/{ada_code}", "This certificate is genuine", certificate="public"),
+    PageType("certificate-verify-revoked", "/certificates/{bob_code}", "This certificate was revoked",
+             certificate="public"),
+    PageType("certificate-verify-unknown", "/certificates/MC-0000-0000-0000", "No certificate has that code",
+             certificate="public", status=404),
+    PageType("certificate-lookup", "/certificates", "Check a certificate", certificate="public"),
+    PageType("certificate-lookup-error", "/certificates", "Enter the certificate's verification code",
+             setup=press("Check certificate"), certificate="public"),
+    PageType("admin-certificates", "/admin/certificates", "The latest certificates", certificate="admin"),
+    PageType("admin-certificate-revoked", "/admin/certificates/{bob_code}", "Revoked by", certificate="admin"),
+    PageType("admin-certificate-revoke-error", "/admin/certificates/{ada_code}", "Enter why you are revoking",
+             setup=press("Revoke certificate"), certificate="admin"),
 ]
 
 
@@ -186,7 +206,11 @@ PAGE_TYPES = [
 def test_page_type(new_context: Callable[..., BrowserContext], snapshot_twin: SnapshotTwin, screenshots: Path,
                    request: pytest.FixtureRequest, kind: PageType, javascript: bool) -> None:
     path = kind.path
-    if kind.capstone:
+    if kind.certificate:
+        certified: CertificateWorld = request.getfixturevalue("certificate_world")
+        path = path.format(**certified.ids)
+        context = new_context(javascript=javascript, state=certified.states.get(kind.certificate))
+    elif kind.capstone:
         world: CapstoneWorld = request.getfixturevalue("capstone_world")
         path = path.format(**world.ids)
         context = new_context(javascript=javascript, shared=kind.capstone == "reader",

@@ -6,6 +6,13 @@ import { ErrorSummary, initAll } from '/govuk-frontend.min.js'
 
 initAll()
 
+// The certificate page: with JavaScript a button prints; without it, the page says how to print instead.
+document.querySelectorAll('[data-mc-print]').forEach(function (button) {
+  button.hidden = false
+  button.addEventListener('click', function () { window.print() })
+})
+document.querySelectorAll('[data-mc-print-instructions]').forEach(function (text) { text.hidden = true })
+
 const TITLE_PREFIX = 'Error: '
 // The block errors shown in the summary, in the order they arose: block id -> { href, text }.
 const blockErrors = new Map()

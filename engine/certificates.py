@@ -1,0 +1,116 @@
+"""Certificates at run time: when a learner has earned one, issuing it with its ``earned`` statement, and how it
+reads on a page.
+
+A certificate is issued in the transaction that records what earned it (the course completion, or the capstone
+completion when the course's certificate ``requires_capstone``), from :func:`engine.events.completions`.
+Learners who earned one before certificates existed get it on their next visit (:func:`ensure`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from course import Course
+from course.certificate import DEFAULTS
+
+from .storage import certificates as db
+from .storage.capstone import completion as capstone_completion
+from .storage.db import Records, Store, User
+from .xapi.emit import EXT, Emitter
+
+if TYPE_CHECKING:
+    from .events import Learner
+
+Certificate = db.Certificate
+ACTIVITY_TYPE = "http://id.tincanapi.com/activitytype/certificate"
+CODE_EXTENSION = EXT + "certificate-code"
+
+try:  # dates on a certificate are the learner's calendar day, not UTC's
+    _LOCAL: Any = ZoneInfo("Europe/London")
+except ZoneInfoNotFoundError:  # a system without time zone data: UTC is at most an hour out
+    _LOCAL = UTC
+
+
+def config(course: Course) -> dict[str, Any]:
+    """The course's certificate settings; compiled output older than the certificate section has none."""
+    return {**DEFAULTS, **(course.certificate or {})}
+
+
+def activity(course: Course) -> dict[str, Any]:
+    """The certificate as an xAPI activity: one per course, which each learner earns."""
+    title = config(course)["title"]
+    return {"objectType": "Activity", "id": f"{course.iri.rstrip('/')}/certificate",
+            "definition": {"type": ACTIVITY_TYPE, "name": {course.language: title},
+                           "description": {course.language: f"{title}: {course.title}"}}}
+
+
+def on_completions(learner: Learner, records: Records, new: list[tuple[str, str, float | None]], *,
+                   capstone_done: bool) -> list[dict[str, Any]]:
+    """The ``earned`` statement when the learner's records now earn the certificate; caller holds the transaction
+    (see :func:`engine.events.completions`)."""
+    course = learner.course
+    if course.iri not in records.completions and not any(kind == "course" for kind, _iri, _s in new):
+        return []
+    return _issue(learner, capstone_done=capstone_done)
+
+
+def _issue(learner: Learner, *, capstone_done: bool) -> list[dict[str, Any]]:
+    store, course, user = learner.store, learner.course, learner.user
+    settings = config(course)
+    if not settings["enabled"] or (settings["requires_capstone"] and course.capstone is not None
+                                   and not capstone_done):
+        return []
+    if db.for_user(store, user.id, course.iri) is not None:
+        return []
+    certificate = db.issue(store, user_id=user.id, course_iri=course.iri, name=user.name,
+                           course_title=course.title, title=settings["title"], signed_by=settings["signed_by"])
+    if certificate is None:
+        return []
+    return [learner.statement("earned", activity(course),
+                              result={"completion": True,
+                                      "extensions": {CODE_EXTENSION: certificate.display_code}})]
+
+
+def ensure(store: Store, emitter: Emitter, course: Course, user: User) -> Certificate | None:
+    """The learner's certificate for the course, issued now if they earned it before certificates existed."""
+    found = db.for_user(store, user.id, course.iri)
+    if found is not None or not config(course)["enabled"]:
+        return found
+    enrolment = store.enrolment(user.id, course.iri)
+    if enrolment is None or not db.course_completed(store, enrolment.id, course.iri):
+        return None
+    from .events import Learner  # events imports this module
+
+    with store.transaction():
+        done = capstone_completion(store, user.id, course.iri) is not None
+        emitter.save(store, _issue(Learner(store, emitter, course, user, enrolment), capstone_done=done))
+    return db.for_user(store, user.id, course.iri)
+
+
+def date_text(stamp: str | None) -> str:
+    """A stored timestamp as GOV.UK writes dates: 27 November 2026."""
+    if not stamp:
+        return ""
+    moment = datetime.fromisoformat(stamp).astimezone(_LOCAL)
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def view(certificate: Certificate, base_url: str) -> dict[str, Any]:
+    """What the certificate pages show. Learner text stays text: the templates escape it."""
+    return {
+        "title": certificate.title,
+        "name": certificate.name,
+        "course_title": certificate.course_title,
+        "signed_by": certificate.signed_by,
+        "code": certificate.display_code,
+        "issued_on": date_text(certificate.issued_at),
+        "issued_at": certificate.issued_at,
+        "revoked": certificate.revoked,
+        "revoked_on": date_text(certificate.revoked_at),
+        "revoked_reason": certificate.revoked_reason,
+        "revoked_by": certificate.revoked_by,
+        "url": f"{base_url.rstrip('/')}/certificates/{certificate.display_code}",
+        "path": f"/certificates/{certificate.display_code}",
+    }
