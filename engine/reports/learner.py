@@ -11,8 +11,10 @@ a template needs no functions of its own and a CSV export can use the raw values
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from html import unescape
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -24,7 +26,6 @@ from ..capstone import capstone_done, capstone_status, rules
 from ..storage import capstone as capstone_db
 from ..storage import learner_report as db
 from ..storage.db import Records, Store, User
-from ..xapi.emit import text_of
 from . import learning_seconds
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "duration_text",
     "govuk_date",
     "learner_report",
+    "plain_text",
     "team_report",
 ]
 
@@ -77,6 +79,16 @@ def duration_text(seconds: int) -> str:
     if minutes or not hours:
         parts.append(f"{minutes} minute" + ("" if minutes == 1 else "s"))
     return " ".join(parts)
+
+
+_BLOCK_TAG = re.compile(r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|table|tr|td|th)\b[^>]*|br\s*/?)>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_text(html: str) -> str:
+    """A question's prompt as one line of plain text: its words, without its emphasis or links ("*right*?" is
+    "right?", not "right ?"), so the page escapes it like any other text."""
+    return " ".join(unescape(_TAG.sub("", _BLOCK_TAG.sub(" ", html))).split())
 
 
 def _ordinal(n: int) -> str:
@@ -318,7 +330,7 @@ def _result(score: float | None, answered: bool, mastery: float) -> Result | Non
 def _lesson_report(course: Course, lp: progress.LessonProgress, records: Records, firsts: dict[str, int],
                    mastery: float) -> LessonReport:
     lesson = lp.lesson
-    questions = [QuestionReport(q, text_of(q.prompt_html) or q.id, records.attempts.get(q.iri, 0),
+    questions = [QuestionReport(q, plain_text(q.prompt_html) or q.id, records.attempts.get(q.iri, 0),
                                 firsts.get(q.iri), bool(q.iri in records.latest and records.latest[q.iri].success))
                  for q in lesson.graded]
     done = lp.status == "completed"
@@ -365,12 +377,6 @@ def _next_step(course: Course, state: progress.CourseProgress, records: Records,
         module = course.module(lesson.module)
         return NextStep("lesson", lesson.title, f"/{course.slug}/{lesson.module}/{lesson.id}",
                         module.title if module else "")
-    if capstone is not None and course.completion_capstone and capstone.completed_at is None:
-        if capstone.team is None:
-            return NextStep("join_team", capstone.title, capstone.start_url)
-        stage = next((s for s in capstone.stages if s.status != "completed"), None)
-        if stage is not None:
-            return NextStep("stage", stage.stage.title, stage.url)
     for mp in state.modules:
         if mp.status == "completed" or not all(lp.status == "completed" for lp in mp.lessons):
             continue
@@ -383,6 +389,13 @@ def _next_step(course: Course, state: progress.CourseProgress, records: Records,
                 if not right and not (limit and records.attempts.get(q.iri, 0) >= limit):
                     return NextStep("improve", lp.lesson.title, f"/{course.slug}/{lp.lesson.module}/{lp.lesson.id}",
                                     mp.module.title, round(100 * mp.module.mastery_score))
+    # The course's own lessons first, then the team project it needs.
+    if capstone is not None and course.completion_capstone and capstone.completed_at is None:
+        if capstone.team is None:
+            return NextStep("join_team", capstone.title, capstone.start_url)
+        stage = next((s for s in capstone.stages if s.status != "completed"), None)
+        if stage is not None:
+            return NextStep("stage", stage.stage.title, stage.url)
     return NextStep("nothing")
 
 
