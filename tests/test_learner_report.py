@@ -224,7 +224,8 @@ def test_my_progress_page_shows_the_hand_count(site: Site) -> None:
     ada = ada_learns(site)
     html = ada.get(f"{COURSE}/progress").text
     for text in ("Your progress", "3 of 4 (75%)", "1 hour 35 minutes", "Estimated from how long each completed lesson",
-                 "2 March 2026", "4 June 2026", "10 June 2026", "50% (not passed; the pass mark is 80%)",
+                 "Opened 2 March 2026</span><span class=\"mc-secondary-text\">Completed 4 June 2026",
+                 "Opened 10 June 2026", "Completed 10 June 2026", "50% (not passed; the pass mark is 80%)",
                  "100% (passed; the pass mark is 80%)", "2 attempts, right on the 2nd", "1 attempt, not right yet",
                  "1 attempt, right first time", "Your next lesson:", 'href="/demo/02-practice/wrap"',
                  "<caption class=\"govuk-table__caption govuk-table__caption--s\" id=\"module-1-lessons\">Lessons in "
@@ -355,7 +356,8 @@ def test_team_figures_match_the_hand_count(tmp_path: Path) -> None:
 
     html = team.bob.get(f"{COURSE}/capstone/teams/{team.id}/progress").text
     for text in ("Team progress", "1 of 3 members have completed Demo course.",
-                 "The team has completed 0 of 6 stages", "3 of 4 (75%)", "0 of 4 (0%)", "4 of 4 (100%)",
+                 "The team has completed 0 of 6 stages", "3 of 4 lessons (75%)", "1 of 2 modules",
+                 "0 of 4 lessons (0%)", "0 of 2 modules", "4 of 4 lessons (100%)", "2 of 2 modules",
                  "Bob &lt;i&gt;Babbage&lt;/i&gt; (you)", "&lt;b&gt;Alpha&lt;/b&gt;",
                  "1 of 3 members have posted 1 or more", 'aria-current="page">Team progress'):
         assert text in html, text

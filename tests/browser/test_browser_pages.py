@@ -107,6 +107,7 @@ HOME = f"/{SLUG}/"
 CAPSTONE = f"/{SLUG}/capstone"
 TEAM = CAPSTONE + "/teams/{team}"
 DRAFT_TEAM = CAPSTONE + "/teams/{draft_team}"
+PROGRESS = f"/{SLUG}/progress"
 
 PAGE_TYPES = [
     # (name, path, text it shows once set up, [set-up], [signed_in=False], [fresh=True: a learner of its own])
@@ -169,6 +170,15 @@ PAGE_TYPES = [
     PageType("capstone-gallery", f"/{SLUG}/gallery/", "Pre-filled forms", capstone="reader"),
     PageType("capstone-gallery-case-study", f"/{SLUG}/gallery/{{case}}", "The measurements", capstone="reader"),
     PageType("capstone-facilitate", f"{CAPSTONE}/facilitate", "Teams you facilitate", capstone="fay"),
+    # Progress: a new learner's, one with a question answered wrong then right, and one in a team; a team's.
+    PageType("my-progress-new", PROGRESS, "Not yet started", fresh=True),
+    PageType("my-progress-answered", lesson("01-why-small-changes", "what-is-a-small-change"),
+             "2 attempts, right on the 2nd",
+             setup=then(answer(QUESTION, WRONG), answer(QUESTION, RIGHT), visit(PROGRESS)), fresh=True),
+    PageType("my-progress-in-a-team", PROGRESS, "Form Fixers", capstone="ada"),
+    PageType("capstone-team-progress", f"{TEAM}/progress", "Members' progress in the course", capstone="ada"),
+    PageType("capstone-team-progress-facilitator", f"{TEAM}/progress", "Stages of the team project",
+             capstone="fay"),
 ]
 
 
