@@ -25,7 +25,7 @@ from .. import progress
 from ..capstone import capstone_done, capstone_status, rules
 from ..storage import capstone as capstone_db
 from ..storage import learner_report as db
-from ..storage.db import Records, Store, User
+from ..storage.db import Enrolment, Records, Store, User
 from . import learning_seconds
 
 __all__ = [
@@ -277,7 +277,7 @@ class LearnerReport:
     course: Course
     user: User
     enrolled_at: str | None
-    """None when the learner has never opened a lesson of the course."""
+    """None before the learner's first lesson or team action in the course, which enrols them."""
     completed: bool
     completed_at: str | None
     percent: int
@@ -343,15 +343,13 @@ def _lesson_report(course: Course, lp: progress.LessonProgress, records: Records
         questions=questions, url=f"/{course.slug}/{lesson.module}/{lesson.id}")
 
 
-def _evaluate(store: Store, course: Course, user: User) -> tuple[str | None, Records, dict[str, int],
-                                                                  progress.CourseProgress]:
+def _evaluate(store: Store, course: Course, user: User) -> tuple[Enrolment | None, Records, progress.CourseProgress]:
     """The learner's records and progress as the course home computes them (nothing is written)."""
     enrolment = store.enrolment(user.id, course.iri)
     records = store.records(enrolment.id) if enrolment else Records()
-    firsts = db.first_right(store, enrolment.id) if enrolment else {}
     state = progress.evaluate(course, records, enrolment.last_lesson_iri if enrolment else None,
                               capstone_done=capstone_done(store, course, user.id))
-    return (enrolment.created_at if enrolment else None), records, firsts, state
+    return enrolment, records, state
 
 
 def _capstone(store: Store, course: Course, user: User) -> CapstoneReport | None:
@@ -401,7 +399,8 @@ def _next_step(course: Course, state: progress.CourseProgress, records: Records,
 
 def learner_report(store: Store, course: Course, user: User) -> LearnerReport:
     """Everything "My progress" shows about ``user`` in ``course``; reads only, so any viewer may ask for it."""
-    enrolled_at, records, firsts, state = _evaluate(store, course, user)
+    enrolment, records, state = _evaluate(store, course, user)
+    firsts = db.first_right(store, enrolment.id) if enrolment else {}
     modules = []
     for mp in state.modules:
         mastery = mp.module.mastery_score
@@ -417,7 +416,7 @@ def learner_report(store: Store, course: Course, user: User) -> LearnerReport:
     every = [lr for m in modules for lr in m.lessons]
     capstone = _capstone(store, course, user)
     return LearnerReport(
-        course=course, user=user, enrolled_at=enrolled_at, completed=state.completed,
+        course=course, user=user, enrolled_at=enrolment.created_at if enrolment else None, completed=state.completed,
         completed_at=records.completions[course.iri][0] if course.iri in records.completions else None,
         percent=state.percent, lessons_completed=sum(lr.status == "completed" for lr in every),
         lessons_total=len(every), modules_completed=sum(m.status == "completed" for m in modules),
@@ -459,7 +458,7 @@ class TeamReport:
 
 def member_progress(store: Store, course: Course, user: User) -> MemberProgress:
     """A learner's course progress in the figures the team view shows (as on their course home)."""
-    _enrolled, _records, _firsts, state = _evaluate(store, course, user)
+    _enrolment, _records, state = _evaluate(store, course, user)
     lessons = [lp for mp in state.modules for lp in mp.lessons]
     return MemberProgress(user=user, percent=state.percent,
                           lessons_completed=sum(lp.status == "completed" for lp in lessons),
