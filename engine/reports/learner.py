@@ -42,6 +42,7 @@ __all__ = [
     "duration_text",
     "govuk_date",
     "learner_report",
+    "member_progress",
     "plain_text",
     "team_report",
 ]
