@@ -12,6 +12,8 @@ from .diagnostics import Diagnostics, did_you_mean
 from .model import Capstone, Stage
 from .schema import Field, validate
 
+RESERVED_STAGE_IDS = frozenset({"progress", "hide", "leave"})
+"""Stage ids that would clash with the team's own pages under /{course}/capstone/teams/{team}/."""
 STAGE_KINDS: dict[str, str] = {
     "ideas": "Members post ideas (title, the problem, the change); others comment and vote.",
     "decision": "The team records the small change it agreed, the ideas it came from and why; agreed when a "
@@ -46,7 +48,8 @@ CAPSTONE_FIELDS: tuple[Field, ...] = (
 )
 
 STAGE_FIELDS: tuple[Field, ...] = (
-    Field("id", "Unique among the stages; part of the stage's activity IRI.", "str", required=True),
+    Field("id", "Unique among the stages, and not `progress`, `hide` or `leave` (the team's pages use them); "
+          "part of the stage's activity IRI.", "str", required=True),
     Field("kind", "One of: " + ", ".join(STAGE_KINDS) + ".", "choice", required=True, choices=tuple(STAGE_KINDS)),
     Field("title", "The stage's title.", "str", required=True),
     Field("complete_when", "The stage's completion rule (depends on its kind).", "mapping", default=None),
@@ -82,6 +85,8 @@ def compile_capstone(raw: Any, *, root: Path, course_iri: str, pos: yamlsource.P
             continue
         if stage["id"] in seen_ids:
             diags.error(path, at.line, at.col, f'two capstone stages have the id "{stage["id"]}"')
+        if stage["id"] in RESERVED_STAGE_IDS:
+            diags.error(path, at.line, at.col, f'the stage id "{stage["id"]}" is reserved: the team\'s pages use it')
         seen_ids.add(stage["id"])
         kind = stage["kind"]
         if kind in seen_kinds:

@@ -8,13 +8,12 @@ Learners who earned one before certificates existed get it on their next visit (
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from course import Course
 from course.certificate import DEFAULTS
 
+from .dates import govuk_date
 from .storage import certificates as db
 from .storage.capstone import completion as capstone_completion
 from .storage.db import Records, Store, User
@@ -26,12 +25,6 @@ if TYPE_CHECKING:
 Certificate = db.Certificate
 ACTIVITY_TYPE = "http://id.tincanapi.com/activitytype/certificate"
 CODE_EXTENSION = EXT + "certificate-code"
-
-try:  # dates on a certificate are the learner's calendar day, not UTC's
-    _LOCAL: Any = ZoneInfo("Europe/London")
-except ZoneInfoNotFoundError:  # a system without time zone data: UTC is at most an hour out
-    _LOCAL = UTC
-
 
 def config(course: Course) -> dict[str, Any]:
     """The course's certificate settings; compiled output older than the certificate section has none."""
@@ -89,14 +82,6 @@ def ensure(store: Store, emitter: Emitter, course: Course, user: User) -> Certif
     return db.for_user(store, user.id, course.iri)
 
 
-def date_text(stamp: str | None) -> str:
-    """A stored timestamp as GOV.UK writes dates: 27 November 2026."""
-    if not stamp:
-        return ""
-    moment = datetime.fromisoformat(stamp).astimezone(_LOCAL)
-    return f"{moment.day} {moment:%B %Y}"
-
-
 def view(certificate: Certificate, base_url: str) -> dict[str, Any]:
     """What the certificate pages show. Learner text stays text: the templates escape it."""
     return {
@@ -105,10 +90,10 @@ def view(certificate: Certificate, base_url: str) -> dict[str, Any]:
         "course_title": certificate.course_title,
         "signed_by": certificate.signed_by,
         "code": certificate.display_code,
-        "issued_on": date_text(certificate.issued_at),
+        "issued_on": govuk_date(certificate.issued_at),
         "issued_at": certificate.issued_at,
         "revoked": certificate.revoked,
-        "revoked_on": date_text(certificate.revoked_at),
+        "revoked_on": govuk_date(certificate.revoked_at),
         "revoked_reason": certificate.revoked_reason,
         "revoked_by": certificate.revoked_by,
         "url": f"{base_url.rstrip('/')}/certificates/{certificate.display_code}",

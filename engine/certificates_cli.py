@@ -6,7 +6,7 @@ import getpass
 
 import click
 
-from .certificates import date_text
+from .dates import govuk_date as date_text
 from .storage import certificates as db
 from .storage.db import SchemaTooNew, Store
 

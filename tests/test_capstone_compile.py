@@ -80,3 +80,11 @@ def test_guidance_is_plain_markdown(tmp_path: Path) -> None:
     (root / "guide.md").write_text("<script>x</script>\n")
     assert "course.yaml:10:100: error: capstone guidance may not contain raw HTML" in [
         d.format() for d in build(root).diagnostics]
+
+
+def test_stage_ids_the_team_pages_use_are_reserved(tmp_path: Path) -> None:
+    # /{course}/capstone/teams/{team}/progress is the team's progress page: a stage there could never be reached.
+    result = build(course_with(tmp_path, GOOD.replace("{id: plan, kind: plan", "{id: progress, kind: plan")))
+    assert not result.ok
+    assert "course.yaml:12:7: error: the stage id \"progress\" is reserved: the team's pages use it" in [
+        d.format() for d in result.diagnostics]

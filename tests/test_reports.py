@@ -65,6 +65,7 @@ What do you measure first?
 :::
 """
 
+COURSE_IRI = "https://learn.example.gov.uk/courses/demo"
 S1, S2, E1 = "/demo/01-start/where-you-are-now", "/demo/01-start/reading", "/demo/02-end/how-you-feel-now"
 
 
@@ -307,3 +308,16 @@ def test_cli_rebuild_recounts(world: World, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Counted the report tallies again" in result.output
     assert recount(world.store) == live
+
+
+def test_drill_down_shows_the_learners_own_progress(world: World) -> None:
+    admin = world.person("admin@example.gov.uk", "Cabinet Office", role="admin")
+    ada = world.store.user_by_email("ada@example.gov.uk")
+    assert ada is not None
+    page = admin.get(f"/reports/demo/learners/{ada.public_id}")
+    assert page.status_code == 200, page.text
+    assert "Ada" in page.text and "What to do next" in page.text and "They have" in page.text or "They" in page.text
+    # Looking at a learner enrols no one and records nothing.
+    admin_user = world.store.user_by_email("admin@example.gov.uk")
+    assert admin_user is not None and world.store.enrolment(admin_user.id, COURSE_IRI) is None
+    assert admin.get("/reports/demo/learners/no-such-learner").status_code == 404

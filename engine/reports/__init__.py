@@ -10,6 +10,10 @@ from collections.abc import Iterable
 
 from course import Course
 
+from ..dates import govuk_date
+
+__all__ = ["govuk_date", "learning_seconds"]
+
 
 def learning_seconds(course: Course, completed: Iterable[str]) -> int:
     """Learning time, in seconds, for the completed lessons ``completed`` (IRIs): the authored durations.
@@ -21,12 +25,3 @@ def learning_seconds(course: Course, completed: Iterable[str]) -> int:
     done = set(completed)
     return sum(lesson.duration or 0 for lesson in course.lessons() if lesson.iri in done)
 
-
-def govuk_date(stamp: str | None) -> str:
-    """An ISO timestamp or date as GOV.UK writes dates, e.g. "27 November 2026"; empty for none."""
-    if not stamp:
-        return ""
-    year, month, day = (int(part) for part in stamp[:10].split("-"))
-    months = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
-    return f"{day} {months[month - 1]} {year}"

@@ -24,7 +24,7 @@ from ..storage.db import Store
 from ..xapi import lrs
 from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter
-from . import auth, capstone, certificates, learning, mydata, pages, preview_routes, reports
+from . import auth, capstone, certificates, learning, mydata, pages, preview_routes, progress_pages, reports
 from .context import BROWSER_COOKIE, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime
 from .preview import PREVIEW_EMAIL, Preview
@@ -165,7 +165,8 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
     static.append(Mount("/xapi", app=lrs_app))
     app = Starlette(
         routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *(preview_routes.routes if preview else []),
-                *capstone.routes, *certificates.routes, *reports.routes, *learning.routes],
+                *progress_pages.routes, *capstone.routes, *certificates.routes, *reports.routes,
+                *learning.routes],
         exception_handlers={HTTPException: http_error, Redirect: redirect, Exception: server_error},
         lifespan=lifespan,
     )

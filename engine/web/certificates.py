@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import certificates
+from ..dates import govuk_date
 from ..security import RateLimiter
 from ..storage import certificates as db
 from ..storage.db import User
@@ -150,7 +151,7 @@ async def admin_revoke(request: Request) -> Response:
     found = _found(request)
     reason = " ".join((form.get("reason") or [""])[0].split())
     if found.revoked:
-        raise HTTPException(409, f"This certificate was already revoked on {certificates.date_text(found.revoked_at)}.")
+        raise HTTPException(409, f"This certificate was already revoked on {govuk_date(found.revoked_at)}.")
     error = ("Enter why you are revoking this certificate" if not reason else
              f"The reason must be {REASON_MAX} characters or fewer" if len(reason) > REASON_MAX else "")
     if error:

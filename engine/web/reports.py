@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..reports import charts, govuk_date
+from ..reports.learner import learner_report
 from ..reports.programme import Programme, programme
 from ..storage import reports as queries
 from ..storage.db import User
@@ -207,11 +208,9 @@ async def learner(request: Request) -> Response:
         raise HTTPException(404, "There is no learner at this address in the reports you can see.")
     person = svc.store.user_by_id(found[0])
     assert person is not None
-    from ..reports.learner import learner_report  # the learner's own progress page builds the same report
-
-    report = learner_report(svc.store, rt.course, person)
+    report = learner_report(svc.store, rt.course, person)  # the same report as the learner's own progress page
     return page(request, "reports/learner.html", title=f"{person.name}: {rt.course.title}", active="reports",
-                course=rt.course, slug=rt.slug, person=person, learner_report=report, viewer_is_learner=False,
+                course=rt.course, slug=rt.slug, person=person, report=report, viewer_is_learner=False,
                 back_query=_qs(_filter_query(request, sc)))
 
 

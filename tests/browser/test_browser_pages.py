@@ -111,6 +111,7 @@ HOME = f"/{SLUG}/"
 CAPSTONE = f"/{SLUG}/capstone"
 TEAM = CAPSTONE + "/teams/{team}"
 DRAFT_TEAM = CAPSTONE + "/teams/{draft_team}"
+PROGRESS = f"/{SLUG}/progress"
 
 PAGE_TYPES = [
     # (name, path, text it shows once set up, [set-up], [signed_in=False], [fresh=True: a learner of its own])
@@ -180,6 +181,7 @@ PAGE_TYPES = [
     PageType("reports-dashboard-date-error", f"/reports/{SLUG}/?from-day=31&from-month=2&from-year=2026",
              "must be a real date", capstone="alan", status=400),
     PageType("reports-learners", f"/reports/{SLUG}/learners", "Ada Lovelace", capstone="fay"),
+    PageType("reports-learner", f"/reports/{SLUG}/learners/{{ada_id}}", "What to do next", capstone="fay"),
     PageType("reports-learners-search", f"/reports/{SLUG}/learners?search=nobody-at-all", "No learners match",
              capstone="alan"),
     # Certificates (certificatekit): Ada's is valid, Bob's was revoked by an admin.
@@ -198,6 +200,15 @@ PAGE_TYPES = [
     PageType("admin-certificate-revoked", "/admin/certificates/{bob_code}", "Revoked by", certificate="admin"),
     PageType("admin-certificate-revoke-error", "/admin/certificates/{ada_code}", "Enter why you are revoking",
              setup=press("Revoke certificate"), certificate="admin"),
+    # Progress: a new learner's, one with a question answered wrong then right, and one in a team; a team's.
+    PageType("my-progress-new", PROGRESS, "Not yet started", fresh=True),
+    PageType("my-progress-answered", lesson("01-why-small-changes", "what-is-a-small-change"),
+             "2 attempts, right on the 2nd",
+             setup=then(answer(QUESTION, WRONG), answer(QUESTION, RIGHT), visit(PROGRESS)), fresh=True),
+    PageType("my-progress-in-a-team", PROGRESS, "Form Fixers", capstone="ada"),
+    PageType("capstone-team-progress", f"{TEAM}/progress", "Members' progress in the course", capstone="ada"),
+    PageType("capstone-team-progress-facilitator", f"{TEAM}/progress", "Stages of the team project",
+             capstone="fay"),
 ]
 
 
