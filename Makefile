@@ -28,9 +28,11 @@ node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The theme's stylesheet is built from GOV.UK Frontend's Sass (with Arial), never committed.
+# The theme's stylesheet is built from GOV.UK Frontend's Sass (with Arial), never committed. Sass writes its error
+# into the output file, so it writes a temporary file that replaces the stylesheet only when the build succeeds.
 $(CSS): themes/govuk/scss/masterclass.scss node_modules/.installed
-	node_modules/.bin/sass --no-source-map --load-path=node_modules --style=compressed --quiet-deps $< $@
+	node_modules/.bin/sass --no-source-map --load-path=node_modules --style=compressed --quiet-deps $< $@.tmp
+	mv $@.tmp $@
 
 run: setup
 	$(BIN)/masterclass serve

@@ -52,7 +52,7 @@ def test_facilitator_reads_and_exports_her_departments_report(
     expect(page.locator('[data-figure="completed"]')).to_have_text(f"{completed:,}")
     expect(page.locator('[data-figure="teams"]')).to_contain_text("2")
     # Each chart has its table: the funnel's rows are the course's modules.
-    expect(page.get_by_role("img", name="Completion by module")).to_be_visible()
+    expect(page.get_by_role("img", name="Completion funnel by module")).to_be_visible()
     expect(page.get_by_role("table").filter(has_text="Learners who completed each module")).to_be_visible()
 
     # A wrong date: the error summary links to the field; fixing it shows the filtered report.
