@@ -322,3 +322,31 @@ def test_drill_down_shows_the_learners_own_progress(world: World) -> None:
     admin_user = world.store.user_by_email("admin@example.gov.uk")
     assert admin_user is not None and world.store.enrolment(admin_user.id, COURSE_IRI) is None
     assert admin.get("/reports/demo/learners/no-such-learner").status_code == 404
+
+
+def test_published_case_studies_count_until_hidden(world: World) -> None:
+    store = world.store
+    conn = store.conn
+    conn.execute("INSERT INTO capstone_teams (id, course_iri, name, department, join_code, created_at)"
+                 " VALUES (1, ?, 'A', 'Home Office', 'J1', '2026-03-01T10:00:00+00:00')", (COURSE_IRI,))
+    conn.execute("INSERT INTO capstone_case_studies (team_id, title, problem, change, results, lessons, recommend,"
+                 " outcome, updated_at) VALUES (1, 'T', 'P', 'C', 'R', 'L', 'Y', 'worked', '2026-03-02')")
+
+    def published() -> dict[str, int]:
+        keys = queries.tallies(store, COURSE_IRI).get("Home Office", {})
+        return {k: n for k, n in keys.items() if k.startswith("published:")}
+
+    assert published() == {}  # a draft does not count
+    conn.execute("UPDATE capstone_case_studies SET status = 'published', published_at = '2026-03-03'")
+    assert published() == {"published:worked": 1}
+    conn.execute("UPDATE capstone_case_studies SET outcome = 'partly'")
+    assert published() == {"published:partly": 1}
+    conn.execute("UPDATE capstone_case_studies SET hidden_at = '2026-03-04', hidden_reason = 'x'")
+    assert published() == {}
+    conn.execute("UPDATE capstone_case_studies SET hidden_at = NULL, hidden_reason = NULL")
+    live = recount(store)
+    queries.rebuild(store)
+    assert recount(store) == live and published() == {"published:partly": 1}
+    admin = world.person("admin@example.gov.uk", "Cabinet Office", role="admin")
+    assert csv_rows(admin.get("/reports/demo/outcomes.csv"))[1:] == [
+        ["It worked", "0", "0.0"], ["It partly worked", "1", "100.0"], ["It did not work", "0", "0.0"]]

@@ -231,9 +231,8 @@ def programme(store: Store, course: Course, *, department: str | None = None, pe
     stages = []
     if course.capstone is not None:
         stages = [Count(stage.title, total.get(f"stage:{stage.id}", 0), teams) for stage in course.capstone.stages]
-    outcomes_found = queries.case_study_outcomes(store, course.iri, department=department, period=period)
-    published = sum(outcomes_found.values())
-    outcomes = [Count(label, outcomes_found.get(key, 0), published) for key, label in OUTCOMES.items()]
+    published = sum(total.get(f"published:{key}", 0) for key in OUTCOMES)
+    outcomes = [Count(label, total.get(f"published:{key}", 0), published) for key, label in OUTCOMES.items()]
     return Programme(course, department, period, enrolled, started, completed, funnel, median_days(total),
                      learning, hard[:10], departments, teams, stages, outcomes,
                      measures(course, tallies, total, baselines or {}))

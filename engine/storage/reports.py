@@ -7,8 +7,8 @@ Tally keys, counted per course, the learner's department and the day they enroll
 - ``days:<n>``: course completions n whole days after enrolling;
 - ``first:<question IRI>``, ``wrong:<question IRI>``: first attempts, and those that were wrong;
 - ``poll:<poll IRI>=<value>``: the learners whose current answer to a poll includes the value;
-- ``teams``, ``stage:<stage id>``: capstone teams formed and stages completed, per team department and the day
-  the team was formed.
+- ``teams``, ``stage:<stage id>``, ``published:<outcome>``: capstone teams formed, stages completed and case
+  studies published (and not hidden), per team department and the day the team was formed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .db import Store, _statements
-from .migrations import REPORT_BACKFILL
+from .migrations import CASE_STUDY_BACKFILL, REPORT_BACKFILL
 
 Tallies = dict[str, dict[str, int]]
 """department -> key -> count."""
@@ -87,30 +87,12 @@ def tallies(store: Store, course_iri: str, *, department: str | None = None, per
     return {dept: dict(keys) for dept, keys in out.items()}
 
 
-def case_study_outcomes(store: Store, course_iri: str, *, department: str | None = None,
-                        period: Period = Period()) -> dict[str, int]:
-    """Published case studies (not hidden by a moderator) by outcome, for teams formed in ``period``."""
-    sql = ("SELECT cs.outcome, COUNT(*) FROM capstone_case_studies cs JOIN capstone_teams t ON t.id = cs.team_id"
-           " WHERE t.course_iri = ? AND cs.status = 'published' AND cs.hidden_at IS NULL")
-    args: list[Any] = [course_iri]
-    if department is not None:
-        sql += " AND t.department = ?"
-        args.append(department)
-    if period.since is not None:
-        sql += " AND substr(t.created_at, 1, 10) >= ?"
-        args.append(period.since.isoformat())
-    if period.until is not None:
-        sql += " AND substr(t.created_at, 1, 10) <= ?"
-        args.append(period.until.isoformat())
-    return {outcome: int(n) for outcome, n in store.conn.execute(sql + " GROUP BY cs.outcome", args)}
-
-
 def rebuild(store: Store) -> None:
     """Count every tally again from the records (after a repair or a restore from an old backup)."""
     with store.transaction() as conn:
         for table in ("report_enrolments", "report_days", "report_months", "report_totals"):
             conn.execute(f"DELETE FROM {table}")  # noqa: S608
-        for statement in _statements(REPORT_BACKFILL):
+        for statement in _statements(REPORT_BACKFILL + CASE_STUDY_BACKFILL):
             conn.execute(statement)
 
 
