@@ -10,12 +10,13 @@ request would cost tens of milliseconds, so a verified pair is remembered for th
 of the process, keyed by SHA-256 of key, secret and the stored hash: removing or
 replacing a credential takes effect at once, because the row is still read per request.
 
-All SQL is in :mod:`engine.storage.lrs`. Reads run in a worker thread on that thread's own read-only
-connection, in one read transaction per request (WAL: they neither wait for writes nor hold them up).
-Statement writes are checked on the event loop (large bodies in a worker thread) and written by a group
-committer: the statements of requests that arrive while a transaction is being written go together in the
-next one, each request in its own savepoint (one commit for many requests, in arrival order). Documents
-are read and written in one ``store.transaction()`` per request.
+All SQL is in :mod:`engine.storage.lrs`. Statement queries run in a worker thread on a read-only connection
+of the LRS's own (a few are kept open), in one read transaction per request: in WAL mode they neither wait
+for writes nor hold them up. Statement writes are parsed, checked and made complete on the event loop (a
+large body in one worker thread), then written by a group committer: the statements of the requests that
+arrive while a transaction is being written go into the next one together, in arrival order, checked as if
+one request followed another (one commit and one insert per table for all of them). Documents are read and
+written in one ``store.transaction()`` per request, as before.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import queue
 import re
 import secrets
 import threading
@@ -40,6 +42,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -74,11 +77,15 @@ CONSISTENT_HEADER = "X-Experience-API-Consistent-Through"
 MAX_LIMIT = 500
 MAX_BODY = 16 * 1024 * 1024
 CANONICAL_WINDOW = 200
+"""How many of the latest statements mentioning an activity feed its canonical definition."""
 INLINE_BODY = 32 * 1024
 """Statement bodies up to this size are checked on the event loop; larger ones in a worker thread."""
+PREPARERS = 1
+"""Large bodies checked at once in worker threads: with the GIL, more only take turns (measured slower)."""
+IDLE_READERS = 8
+"""Read-only connections kept open between requests (more are opened while more requests read at once)."""
 GROUP_STATEMENTS = 5_000
 """The most statements the group committer writes in one transaction."""
-"""How many of the latest statements mentioning an activity feed its canonical definition."""
 SCOPES = ("read", "write", "all")
 READ_METHODS = ("GET", "HEAD")
 
@@ -417,23 +424,19 @@ class _Write:
         return [s["id"] for s in self.completed]
 
 
-_DEBUG_GROUPS: list[int] = []
-
-
 class _GroupCommit:
     """Group commit: writes that arrive while a transaction is being written wait, then go in the next one together.
 
-    One transaction for many requests costs one commit (one fsync with synchronous=FULL) instead of one each,
-    and writes stay in arrival order. With ``in_thread`` (for connections that fsync at every commit) the
-    transaction runs in a worker thread, so the event loop goes on checking the next requests during the
-    fsync; otherwise on the event loop, which is cheaper: SQLite releases the GIL at every row, and a
-    worker thread would wait for it again at each. State belongs to one event loop at a time (a test
-    client may start a new loop per request); it is only touched on that loop.
+    One transaction for many requests costs one commit (one fsync with synchronous=FULL, and one write of
+    each changed page) instead of one each, and writes stay in arrival order. The transaction runs in a
+    worker thread, so the event loop goes on checking the next requests while SQLite writes and syncs (it
+    releases the GIL meanwhile; :func:`engine.storage.lrs.save_statements` makes few calls, so the thread
+    seldom waits to take it back). State belongs to one event loop at a time (a test client may start a
+    new loop per request); it is only touched on that loop.
     """
 
-    def __init__(self, write_group: Callable[[list[_Write]], list[BaseException | None]], *, in_thread: bool) -> None:
+    def __init__(self, write_group: Callable[[list[_Write]], list[BaseException | None]]) -> None:
         self.write_group = write_group
-        self.in_thread = in_thread
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pending: list[tuple[_Write, asyncio.Future[None]]] = []
         self.task: asyncio.Task[None] | None = None
@@ -457,15 +460,8 @@ class _GroupCommit:
                     group.append(self.pending.pop(0))
                     size += len(group[-1][0].indexed)
                 writes = [write for write, _ in group]
-                _DEBUG_GROUPS.append(len(writes))
-                if len(_DEBUG_GROUPS) % 500 == 0:
-                    import sys
-                    print("DEBUG groups", sum(_DEBUG_GROUPS[-500:]) / 500, max(_DEBUG_GROUPS[-500:]), file=sys.stderr)
                 try:
-                    if self.in_thread:
-                        outcomes = await run_in_threadpool(self.write_group, writes)
-                    else:
-                        outcomes = self.write_group(writes)
+                    outcomes = await run_in_threadpool(self.write_group, writes)
                 except asyncio.CancelledError:  # the loop is stopping: nobody is waiting any more
                     for _, future in group + self.pending:
                         future.cancel()
@@ -699,14 +695,10 @@ class LRS:
         self.max_body = max_body
         self.max_limit = min(max_limit, MAX_LIMIT)
         self.failures = RateLimiter(failed_attempts)
-        # synchronous=FULL (2) or EXTRA (3): every commit waits for an fsync, which the event loop should not.
-        fsyncs = int(store.conn.execute("PRAGMA synchronous").fetchone()[0]) >= 2
-        import os
-        if os.environ.get("LRS_THREAD"):
-            fsyncs = os.environ["LRS_THREAD"] == "1"
-        self._committer = _GroupCommit(self._write_group, in_thread=fsyncs)
-        self._readers = threading.local()
-        """Each thread's read-only connection (see :meth:`_reading`)."""
+        self._committer = _GroupCommit(self._write_group)
+        self._preparer_limit: anyio.CapacityLimiter | None = None
+        self._readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        """Idle read-only connections (see :meth:`_reader`)."""
         self._memory = store.path == ":memory:" or store.path.startswith("file::memory:")
         """An in-memory database cannot be opened twice: then reads use the store's connection."""
 
@@ -853,19 +845,28 @@ class LRS:
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:
-        """A consistent snapshot for one request's reads, on this thread's own read-only connection."""
+        """A consistent snapshot for one request's reads, on a read-only connection of the LRS's own."""
         if self._memory:
             with self.store.transaction() as shared:
                 yield shared
             return
-        with storage.snapshot(self._reader()) as reader:
+        with self._reader() as reader, storage.snapshot(reader):
             yield reader
 
-    def _reader(self) -> Any:
-        reader = getattr(self._readers, "conn", None)
-        if reader is None:
-            reader = self._readers.conn = storage.open_reader(self.store.path)
-        return reader
+    @contextmanager
+    def _reader(self) -> Iterator[Any]:
+        """A read-only connection for this thread until the block ends: an idle one, or a new one."""
+        try:
+            reader = self._readers.get_nowait()
+        except queue.Empty:
+            reader = storage.open_reader(self.store.path)
+        try:
+            yield reader
+        finally:
+            if self._readers.qsize() < IDLE_READERS:
+                self._readers.put(reader)
+            else:
+                reader.close()
 
     # authentication
 
@@ -887,7 +888,8 @@ class LRS:
             with self.store.transaction() as conn:
                 found = storage.credential(conn, key)
         else:
-            found = storage.credential(self._reader(), key)
+            with self._reader() as reader:
+                found = storage.credential(reader, key)
         proof = hashlib.sha256(f"{key}\0{secret}\0{found.secret_hash if found else ''}".encode()).hexdigest()
         if found is not None:
             with _VERIFIED_LOCK:
@@ -966,12 +968,19 @@ class LRS:
         if len(req.body) <= INLINE_BODY:
             write = self._prepare(req)
         else:
-            write = await run_in_threadpool(self._prepare, req)
+            write = await anyio.to_thread.run_sync(self._prepare, req, limiter=self._preparers())
         await self._committer.submit(write)
         req.saved = write.saved
         if req.method == "PUT":
             return Response(status_code=204)
-        return _json(write.ids)
+        # Ids are UUIDs (checked, or made here): nothing in them needs escaping.
+        return _raw_json('["' + '","'.join(write.ids) + '"]' if write.ids else "[]")
+
+    def _preparers(self) -> anyio.CapacityLimiter:
+        """At most PREPARERS large bodies are checked at once: more threads would only take turns with the GIL."""
+        if self._preparer_limit is None:
+            self._preparer_limit = anyio.CapacityLimiter(PREPARERS)
+        return self._preparer_limit
 
     def _prepare(self, req: Req) -> _Write:
         """Everything about a write that needs no database: parse, validate, complete and index the statements."""
