@@ -111,7 +111,7 @@ LL_SINGLE_EARLIER = 40.0
 BATCH_RATIO_TARGET = 4.0
 SINGLE_RATIO_TARGET = 25.0
 WRITE_P99_TARGET_MS = 100.0
-QUERY_P99_TARGET_MS = 50.0
+QUERY_P95_TARGET_MS = 50.0
 
 HOME = "https://learn.example.gov.uk"
 PLATFORM = "Masterclass"
@@ -890,7 +890,8 @@ async def run_queries(server: Server, plans: dict[str, list[str]], log_each: boo
             result.statements.append(len(json.loads(data)["statements"]))
         if log_each:
             found = sorted(result.statements)
-            log(f"  {label}: p50 {result.percentile(50):.1f} ms, p99 {result.percentile(99):.1f} ms"
+            log(f"  {label}: p50 {result.percentile(50):.1f} ms, p95 {result.percentile(95):.1f} ms,"
+                f" p99 {result.percentile(99):.1f} ms"
                 f" ({len(result.latencies)} runs, statements per answer {found[0] if found else 0}-"
                 f"{found[-1] if found else 0}){'; errors ' + str(dict(result.errors)) if result.errors else ''}")
         results.append(result)
@@ -1278,18 +1279,20 @@ def main(argv: list[str] | None = None) -> int:
                     rate(mine), rate(theirs) if theirs else "—", f"{ratio:.1f}x" if ratio else "—",
                     f"≥ {target_ratio:.0f}x LL (LL measured earlier: {earlier:,.0f}/s)",
                     ratio >= target_ratio if ratio else None))
+                # Issue 5 sets a latency target for single statements only: a batch of 100 is a bulk upload.
+                timed = kind == "single"
                 rows.append(Row(
                     f"POST {label}, {clients} clients: p50 / p99 (closed loop, {config})",
-                    latency(mine), latency(theirs), "—", f"p99 < {WRITE_P99_TARGET_MS:.0f} ms",
-                    mine.p99 < WRITE_P99_TARGET_MS))
+                    latency(mine), latency(theirs), "—", f"p99 < {WRITE_P99_TARGET_MS:.0f} ms" if timed else "—",
+                    mine.p99 < WRITE_P99_TARGET_MS if timed else None))
                 opened = results.get(f"{kind}-open")
                 if opened:
                     done = f" ({opened.rate:,.0f}/s done{', fell behind' if opened.stopped else ''})"
                     rows.append(Row(
                         f"POST {label} at the target rate, {opened.offered:,.0f} statements/s: p50 / p99 (open loop, "
                         f"{config})", latency(opened) + done, "—", "—",
-                        f"p99 < {WRITE_P99_TARGET_MS:.0f} ms",
-                        opened.p99 < WRITE_P99_TARGET_MS and not opened.stopped
+                        f"p99 < {WRITE_P99_TARGET_MS:.0f} ms" if timed else "keeps up",
+                        (opened.p99 < WRITE_P99_TARGET_MS or not timed) and not opened.stopped
                         and opened.rate >= 0.97 * opened.offered))
                 alone = results.get(f"{kind}-alone")
                 if alone:
@@ -1298,10 +1301,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += floors
         for q in queries:
             found = sorted(q.statements)
-            rows.append(Row(f"GET statements, {q.label}: p50 / p99 ({count:,} stored; {found[0] if found else 0}-"
-                            f"{found[-1] if found else 0} returned)",
-                            f"{fmt_ms(q.percentile(50))} / {fmt_ms(q.percentile(99))}", "—", "—",
-                            f"p99 < {QUERY_P99_TARGET_MS:.0f} ms", q.percentile(99) < QUERY_P99_TARGET_MS))
+            rows.append(Row(f"GET statements, {q.label}: p50 / p95 / p99 ({count:,} stored; "
+                            f"{found[0] if found else 0}-{found[-1] if found else 0} returned)",
+                            f"{fmt_ms(q.percentile(50))} / {fmt_ms(q.percentile(95))} / {fmt_ms(q.percentile(99))}",
+                            "—", "—", f"p95 < {QUERY_P95_TARGET_MS:.0f} ms", q.percentile(95) < QUERY_P95_TARGET_MS))
 
         load_after = Path("/proc/loadavg").read_text().split()[:3]
         print(table(rows))

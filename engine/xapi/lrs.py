@@ -52,8 +52,7 @@ from ..security import RateLimiter, hash_password, verify_password
 from ..storage import lrs as storage
 from ..storage.db import Store, now
 from ..storage.statements import IndexedStatement
-from .keys import _related as related
-from .keys import agent_key
+from .keys import agent_key, index
 from .validate import (
     IFIS,
     SIGNATURE_USAGE,
@@ -368,33 +367,6 @@ def _with_array_groups(statement: dict[str, Any]) -> dict[str, Any]:
 def _unchanged(full: dict[str, Any], statement: dict[str, Any]) -> bool:
     """Whether the completed statement has the sent one's context (and SubStatement) as they were."""
     return full.get("context") is statement.get("context") and full.get("object") is statement.get("object")
-
-
-def _indexed(statement: dict[str, Any], body: str) -> IndexedStatement:
-    """What :func:`engine.xapi.keys.index` makes of a complete statement, with its JSON already made.
-
-    Keep in step with ``index`` (it serialises the statement, which the LRS has usually no need to do).
-    """
-    obj = statement.get("object") or {}
-    kind = obj.get("objectType", "Activity")
-    activities: set[str] = set()
-    agents: set[str] = set()
-    related(statement, activities, agents)
-    return IndexedStatement(
-        id=statement["id"],
-        stored=statement["stored"],
-        timestamp=statement["timestamp"],
-        verb=statement["verb"]["id"],
-        actor=agent_key(statement["actor"]),
-        object_activity=obj.get("id") if kind == "Activity" else None,
-        object_statement=obj.get("id") if kind == "StatementRef" else None,
-        registration=(statement.get("context") or {}).get("registration"),
-        voiding=statement["verb"]["id"] == VOIDED and kind == "StatementRef",
-        body=body,
-        activities=sorted(activities),
-        agents=sorted(agents),
-        attachments=sorted({a["sha2"] for a in statement.get("attachments", []) or [] if "sha2" in a}),
-    )
 
 
 def _batch_prefix(i: int) -> str:
@@ -1048,7 +1020,7 @@ class LRS:
             else:
                 body = json.dumps(full, ensure_ascii=False, separators=(",", ":"))
             completed.append(full)
-            indexed.append(_indexed(full, body))
+            indexed.append(index(full, body))
         return _Write(sent=statements, completed=completed, indexed=indexed, parts=parts, batch=batch, stamp=stamp)
 
     def _write_group(self, writes: list[_Write]) -> list[BaseException | None]:
