@@ -28,6 +28,10 @@ VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
 # --- connections ----------------------------------------------------------------------------------
 
+READER_CACHE_KIB = 8 * 1024
+"""Each read-only connection's page cache (SQLite's default is 2 MB): queries jump about a large file."""
+
+
 def open_reader(path: str) -> sqlite3.Connection:
     """A read-only connection of the LRS's own: in WAL mode its reads neither wait for writes nor hold them up.
 
@@ -36,6 +40,7 @@ def open_reader(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA query_only=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
     _functions(conn)
     return conn
 
@@ -144,9 +149,9 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
     """Store complete statements and their attachment bodies, voiding their targets and queueing each for
     every external endpoint; the caller holds the transaction. Returns their ``seq`` numbers.
 
-    Writes the same rows as :func:`engine.storage.statements.insert_statements`, but a table at a time
-    (``executemany``, link rows sorted by key), which costs far less for many statements. The ``seq``
-    numbers are given explicitly, as SQLite would have chosen them (one more than the largest).
+    Writes the same rows as :func:`engine.storage.statements.insert_statements`, but a table at a time, many
+    rows per INSERT (link rows sorted by key), which costs far less for many statements. The ``seq`` numbers
+    are given explicitly, as SQLite would have chosen them (one more than the largest).
 
     A statement that arrives after a statement voiding it is stored voided, as xAPI
     requires ("voided if and only if the LRS contains a voiding statement for it").
@@ -196,14 +201,20 @@ def _values(head: str, width: int, rows: int) -> str:
 
 def _insert(conn: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
     """``head VALUES (...), (...), ...``: many rows per statement, so one call into SQLite (and one release of
-    the GIL, so a thread writing does not queue for it at every row) per chunk. Chunks are 256 rows, then
-    powers of two, so a few statements cover every size and stay in the statement cache."""
+    the GIL, so a thread writing does not queue for it at every row) per chunk. Chunks are powers of two up to
+    256 rows (fewer when SQLite allows fewer parameters), so a few statements cover every size and stay in the
+    statement cache."""
+    if not rows:
+        return
+    width = len(rows[0])
+    most = max(1, min(_ROWS_PER_INSERT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    most = 1 << (most.bit_length() - 1)
     done = 0
     while done < len(rows):
         left = len(rows) - done
-        size = _ROWS_PER_INSERT if left >= _ROWS_PER_INSERT else 1 << (left.bit_length() - 1)
+        size = most if left >= most else 1 << (left.bit_length() - 1)
         chunk = rows[done:done + size]
-        conn.execute(_values(head, len(chunk[0]), size), [value for row in chunk for value in row])
+        conn.execute(_values(head, width, size), [value for row in chunk for value in row])
         done += size
 
 
@@ -295,7 +306,8 @@ def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], li
             conds.append("EXISTS (SELECT 1 FROM statement_agents a WHERE a.agent = ? AND a.seq = s.seq)")
         params.append(q.agent)
         if not q.related_agents:
-            conds.append("(s.actor = ? OR xapi_agent_direct(s.body, ?))")
+            # CASE, not OR: SQLite evaluates both sides of an OR outside WHERE, and this one parses JSON.
+            conds.append("CASE WHEN s.actor = ? THEN 1 ELSE xapi_agent_direct(s.body, ?) END")
             params += [q.agent, q.agent]
     if q.activity:
         if q.related_activities:
@@ -355,41 +367,123 @@ def explain_query(conn: sqlite3.Connection, q: StatementQuery, *, after: int | N
     return [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, [*params, limit])]
 
 
-def _matches(conn: sqlite3.Connection, q: StatementQuery, ident: str, seen: dict[str, bool], depth: int = 0) -> bool:
-    """Whether a statement, or one it targets by StatementRef (recursively), meets the non-time filters."""
-    if ident in seen:
-        return seen[ident]
-    seen[ident] = False  # a cycle of references matches nothing
+REFERENCE_DEPTH = 16
+"""How far a chain of StatementRefs is followed to decide whether a statement matches."""
+
+
+def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[str]) -> set[str]:
+    """Which of these statement ids meet the non-time filters, directly or through a statement they target by
+    StatementRef (recursively, at most REFERENCE_DEPTH further; a cycle of references matches nothing).
+
+    One query per level of references (and per 500 ids) rather than one per statement.
+    """
     _, conds, params = _conditions(q, driving=False)
-    row = conn.execute(
-        f"SELECT object_statement, {' AND '.join(conds) or '1'} FROM statements s WHERE s.id = ?",  # noqa: S608
-        [*params, ident],
-    ).fetchone()
-    result = False
-    if row is not None:
-        target, direct = row
-        result = bool(direct) or (target is not None and depth < 16 and _matches(conn, q, target, seen, depth + 1))
-    seen[ident] = result
-    return result
+    # Nested CASE, not AND: SQLite evaluates every operand of an AND outside WHERE; this stops at the first
+    # that fails (the agent's index entry is checked before the JSON body is parsed).
+    test = "1"
+    for cond in reversed(conds):
+        test = f"CASE WHEN {cond} THEN {test} ELSE 0 END"
+    facts: dict[str, tuple[str | None, bool]] = {}
+    """id -> (the id it targets, whether it matches directly), for each id found."""
+    level = set(targets)
+    for _ in range(REFERENCE_DEPTH + 1):
+        wanted = sorted(level - facts.keys())
+        if not wanted:
+            break
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for ident, target, direct in conn.execute(
+                f"SELECT s.id, s.object_statement, {test} FROM statements s WHERE s.id IN ({marks})",  # noqa: S608
+                [*params, *chunk],
+            ):
+                facts[ident] = (target, bool(direct))
+        level = {target for ident in wanted if ident in facts
+                 for target, direct in [facts[ident]] if not direct and target is not None}
+
+    seen: dict[str, bool] = {}
+
+    def matches(ident: str, depth: int) -> bool:
+        if ident in seen:
+            return seen[ident]
+        seen[ident] = False  # a cycle of references matches nothing
+        target, direct = facts.get(ident, (None, False))
+        result = direct or (target is not None and depth < REFERENCE_DEPTH and matches(target, depth + 1))
+        seen[ident] = result
+        return result
+
+    return {ident for ident in targets if matches(ident, 0)}
 
 
 def _targeting(conn: sqlite3.Connection, q: StatementQuery, after: int | None, before: int | None,
                limit: int) -> list[tuple[int, str]]:
-    """Statements that match only because a statement they target matches (xAPI 1.0.3 part three, 2.1.3)."""
-    window, params = _window(q, "s.seq", after, before)
-    direction = "ASC" if q.ascending else "DESC"
-    cursor = conn.execute(
-        "SELECT s.seq, s.body, s.object_statement FROM statements s INDEXED BY statements_target"  # noqa: S608
-        f" WHERE s.object_statement IS NOT NULL AND {' AND '.join(window)} ORDER BY s.seq {direction}",
-        params,
-    )
-    seen: dict[str, bool] = {}
+    """Statements that match only because a statement they target matches (xAPI 1.0.3 part three, 2.1.3).
+
+    StatementRefs are found from the ``statements_target`` index alone (it holds each one's ``seq``), their
+    targets are tested a few hundred at a time, and only the references that match are read in full.
+    """
+    bounds: list[str] = []
+    params: list[Any] = []
+    if after is not None:
+        bounds.append(f"seq {'>' if q.ascending else '<'} ?")
+        params.append(after)
+    if before is not None:
+        bounds.append(f"seq {'<' if q.ascending else '>'} ?")
+        params.append(before)
+    refs = conn.execute(
+        "SELECT seq, object_statement FROM statements INDEXED BY statements_target"  # noqa: S608
+        f" WHERE object_statement IS NOT NULL{''.join(' AND ' + b for b in bounds)}", params).fetchall()
+    if not refs:
+        return []
+    matching = _matching_targets(conn, q, {target for _, target in refs})
+    seqs = sorted((seq for seq, target in refs if target in matching), reverse=not q.ascending)
+    window, window_params = _window(q, "s.seq", None, None)
     found: list[tuple[int, str]] = []
-    for seq, body, target in cursor.fetchall():
-        if _matches(conn, q, target, seen):
-            found.append((seq, body))
-            if len(found) >= limit:
-                break
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT s.seq, s.body FROM statements s WHERE s.seq IN ({marks}) AND {' AND '.join(window)}",  # noqa: S608
+            [*chunk, *window_params]).fetchall()
+        found += sorted(((int(seq), body) for seq, body in rows), reverse=not q.ascending)
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def _time_window(conn: sqlite3.Connection, q: StatementQuery, after: int | None, limit: int) -> list[tuple[int, str]]:
+    """Statements stored in a closed time window (``until``, or ``since`` going forwards) and nothing else.
+
+    The ``seq`` numbers come from the ``statements_stored`` index alone (it holds them), sorted as integers;
+    only the page's statements are read in full. (Left to itself SQLite reads every statement of the window,
+    body and all, to sort them.) Voided statements are skipped, reading on until the page is full.
+    """
+    conds: list[str] = []
+    params: list[Any] = []
+    if q.since:
+        conds.append("stored > ?")
+        params.append(q.since)
+    if q.until:
+        conds.append("stored <= ?")
+        params.append(q.until)
+    direction = "ASC" if q.ascending else "DESC"
+    found: list[tuple[int, str]] = []
+    cursor = after
+    while len(found) < limit:
+        bound = [f"seq {'>' if q.ascending else '<'} ?"] if cursor is not None else []
+        want = limit - len(found)
+        seqs = [seq for (seq,) in conn.execute(
+            f"SELECT seq FROM statements INDEXED BY statements_stored WHERE {' AND '.join(conds + bound)}"  # noqa: S608
+            f" ORDER BY seq {direction} LIMIT ?", [*params, *([cursor] if cursor is not None else []), want])]
+        if not seqs:
+            break
+        marks = ", ".join("?" * len(seqs))
+        rows = conn.execute(f"SELECT seq, body FROM statements WHERE seq IN ({marks}) AND voided = 0",  # noqa: S608
+                            seqs).fetchall()
+        found += sorted(((int(seq), body) for seq, body in rows), reverse=not q.ascending)
+        if len(seqs) < want:
+            break
+        cursor = seqs[-1]
     return found
 
 
@@ -397,8 +491,12 @@ def query_statements(conn: sqlite3.Connection, q: StatementQuery, *, after: int 
                      limit: int) -> tuple[list[tuple[int, str]], bool]:
     """One page: up to ``limit`` (seq, body) rows past ``after``, and whether more follow."""
     _functions(conn)
+    if not q.filtered and (q.until or (q.since and q.ascending)):
+        # Newest first with only ``since``, the plain scan from the newest finds the page at once.
+        rows = _time_window(conn, q, after, limit + 1)
+        return rows[:limit], len(rows) > limit
     sql, params = _direct_sql(q, after)
-    rows: list[tuple[int, str]] = [(int(seq), body) for seq, body in conn.execute(sql, [*params, limit + 1])]
+    rows = [(int(seq), body) for seq, body in conn.execute(sql, [*params, limit + 1])]
     if q.filtered:
         # Only statements between the cursor and the (limit+1)th direct match can change this page.
         bound = rows[limit][0] if len(rows) > limit else None

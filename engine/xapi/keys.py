@@ -60,8 +60,12 @@ def _related(statement: dict[str, Any], activities: set[str], agents: set[str]) 
                 activities.add(activity["id"])
 
 
-def index(statement: dict[str, Any]) -> IndexedStatement:
-    """What the store keeps beside a (complete, validated) statement for querying."""
+def index(statement: dict[str, Any], body: str | None = None) -> IndexedStatement:
+    """What the store keeps beside a (complete, validated) statement for querying.
+
+    ``body`` is the statement's JSON when the caller already has it (the LRS extends the text it was sent
+    rather than serialising the statement again); otherwise it is made here.
+    """
     obj = statement.get("object") or {}
     kind = obj.get("objectType", "Activity")
     activities: set[str] = set()
@@ -77,7 +81,7 @@ def index(statement: dict[str, Any]) -> IndexedStatement:
         object_statement=obj.get("id") if kind == "StatementRef" else None,
         registration=(statement.get("context") or {}).get("registration"),
         voiding=statement["verb"]["id"] == VOIDED and kind == "StatementRef",
-        body=json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
+        body=json.dumps(statement, ensure_ascii=False, separators=(",", ":")) if body is None else body,
         activities=sorted(activities),
         agents=sorted(agents),
         attachments=sorted({a["sha2"] for a in statement.get("attachments", []) or [] if "sha2" in a}),

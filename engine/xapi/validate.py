@@ -101,18 +101,26 @@ def parse_timestamp(value: Any) -> datetime | None:
     if zone[0] == "-" and not zone[1:].replace(":", "").strip("0"):
         return None  # -00:00 means "offset unknown" (RFC 3339): no time zone
     try:
-        if zone in ("Z", "z"):
-            tz: timezone = UTC
-        else:
-            digits = zone[1:].replace(":", "")
-            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-            if offset >= timedelta(hours=24):
-                return None
-            tz = timezone(-offset if zone[0] == "-" else offset)
+        tz = _ZONES.get(zone)
+        if tz is None:
+            if zone in ("Z", "z"):
+                tz = UTC
+            else:
+                digits = zone[1:].replace(":", "")
+                offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+                if offset >= timedelta(hours=24):
+                    return None
+                tz = timezone(-offset if zone[0] == "-" else offset)
+            if len(_ZONES) < 1000:
+                _ZONES[zone] = tz
         micro = int((fraction or "0")[:6].ljust(6, "0"))
         return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo=tz)
     except ValueError:
         return None
+
+
+_ZONES: dict[str, timezone] = {}
+"""Time zones by their text in timestamps (``Z``, ``+01:00`` ...): a few recur in every statement."""
 
 
 def utc_text(moment: datetime) -> str:
@@ -210,15 +218,30 @@ def _keys(obj: dict[str, Any], path: Path, allowed: frozenset[str], required: tu
             raise _fail((path, key), "required", "is required")
 
 
+_KNOWN_IRIS: set[str] = set()
+"""IRIs already found well-formed: statements repeat the same verbs, activities, types and extension keys."""
+
+
+def _well_formed_iri(value: str) -> bool:
+    if value in _KNOWN_IRIS:
+        return True
+    if not _IRI.match(value):
+        return False
+    if len(_KNOWN_IRIS) >= 20_000:
+        _KNOWN_IRIS.clear()
+    _KNOWN_IRIS.add(value)
+    return True
+
+
 def _iri(value: Any, path: Path) -> None:
-    if type(value) is str and _IRI.match(value):
+    if type(value) is str and _well_formed_iri(value):
         return
     _string(value, path)
     raise _fail(path, "iri", "must be an IRI with a scheme, e.g. https://example.com/id")
 
 
 def _irl(value: Any, path: Path) -> None:
-    if type(value) is str and _IRI.match(value):
+    if type(value) is str and _well_formed_iri(value):
         return
     _string(value, path)
     raise _fail(path, "irl", "must be an IRL with a scheme, e.g. https://example.com/page")
@@ -255,7 +278,7 @@ _KNOWN_TAGS: set[str] = set()
 
 def _extensions(value: Any, path: Path) -> None:
     for key in _object(value, path):
-        if not _IRI.match(key):
+        if not _well_formed_iri(key):
             raise _fail((path, key), "iri", "extension keys must be IRIs")
     # The values of extensions are free (null included): xAPI forbids rejecting them.
 
@@ -658,6 +681,7 @@ _STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_STRICT)  # type: ignore[arg-type]
 """Parses one JSON value at a position: ``_SCAN(text, pos)`` is ``(value, end)``; StopIteration if none is there."""
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SPACE = frozenset(" \t\n\r")
 
 
 def _skip(text: str, pos: int) -> int:
@@ -689,6 +713,12 @@ def loads_statements(data: bytes | str) -> tuple[Any, list[str] | None]:
                 value, end = _SCAN(text, pos)
                 values.append(value)
                 texts.append(text[pos:end])
+                following = text[end:end + 1]
+                if following == ",":  # compact JSON: no whitespace to skip
+                    pos = end + 1
+                    if text[pos:pos + 1] in _SPACE:
+                        pos = _skip(text, pos)
+                    continue
                 pos = _skip(text, end)
                 if text.startswith(",", pos):
                     pos = _skip(text, pos + 1)

@@ -1,0 +1,243 @@
+"""The ASGI application: reads the request, checks version, credentials and parameters, and hands it to the
+statement writes and queries, the documents or the activity and agent resources."""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ...security import RateLimiter
+from ...storage import lrs as storage
+from ...storage.db import Store, now
+from ..validate import XAPIValidationError
+from .auth import authenticate
+from .documents import documents
+from .protocol import (
+    DOCUMENT_KINDS,
+    MAX_BODY,
+    MAX_LIMIT,
+    METHODS,
+    PARAMS,
+    VERSIONS,
+    LRSError,
+    Req,
+    _alternate,
+    _head,
+    _json,
+    version_of,
+)
+from .queries import StatementQueries
+from .writes import StatementWrites, _GroupCommit
+
+log = logging.getLogger("masterclass.lrs")
+
+IDLE_READERS = 8
+"""Read-only connections kept open between requests (more are opened while more requests read at once)."""
+
+
+class LRS(StatementWrites, StatementQueries):
+    """The ASGI application; mount it at /xapi."""
+
+    def __init__(self, store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
+                 on_saved: Callable[[], None] | None = None, max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT,
+                 failed_attempts: int = 20) -> None:
+        self.store = store
+        self.base_url = base_url.rstrip("/")
+        self._endpoints = endpoints
+        self.on_saved = on_saved
+        self.max_body = max_body
+        self.max_limit = min(max_limit, MAX_LIMIT)
+        self.failures = RateLimiter(failed_attempts)
+        self._committer = _GroupCommit(self._write_group)
+        self._preparer_limit: anyio.CapacityLimiter | None = None
+        self._readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        """Idle read-only connections (see :meth:`_reader`)."""
+        self._memory = store.path == ":memory:" or store.path.startswith("file::memory:")
+        """An in-memory database cannot be opened twice: then reads use the store's connection."""
+
+    def endpoints(self) -> list[str]:
+        if self._endpoints is None:
+            return []
+        return list(self._endpoints() if callable(self._endpoints) else self._endpoints)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        resource = self._resource(scope)
+        version = "1.0.3"
+        method = str(scope["method"]).upper()
+        head = method == "HEAD"
+        try:
+            req = await self._request(scope, receive, method, resource)
+            head = req.method == "HEAD"
+            if resource == "/about":
+                version = version_of(req.headers.get("x-experience-api-version"), lenient=True)
+            else:
+                version = version_of(req.headers.get("x-experience-api-version"))
+            req.version = version
+            response = await self._dispatch(req)
+            if req.saved and self.on_saved is not None:
+                self.on_saved()  # back on the event loop, so it may set an asyncio.Event
+        except LRSError as exc:
+            response = exc.response()
+        except XAPIValidationError as exc:
+            response = LRSError.invalid(exc).response()
+        except Exception:
+            log.exception("LRS error on %s %s", method, scope["path"])
+            response = LRSError(500, "The LRS could not complete the request.").response()
+        response.raw_headers.append((b"x-experience-api-version", version.encode("latin-1")))
+        if resource == "/statements":
+            response.raw_headers.append((b"x-experience-api-consistent-through", now().encode("latin-1")))
+        if head:
+            response = _head(response)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _resource(scope: Scope) -> str:
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        return path.rstrip("/") or "/"
+
+    async def _request(self, scope: Scope, receive: Receive, method: str, resource: str) -> Req:
+        """The request from the ASGI scope and messages (read directly: this is the hot path)."""
+        path: str = scope["path"]
+        if resource not in METHODS:
+            raise LRSError(404, f"There is no xAPI resource at {path}.", rule="not-found")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            raise LRSError(413, f"The body is larger than this LRS accepts ({self.max_body} bytes).", rule="size")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise LRSError(413, f"The body is larger than this LRS accepts ({self.max_body} bytes).",
+                               rule="size")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        params: dict[str, str] = {}
+        query = scope.get("query_string", b"")
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else ():
+            if name in params:
+                raise LRSError(400, f"the {name} parameter is given twice", field=name, rule="duplicate-parameter")
+            params[name] = value
+        client = scope.get("client")
+        req = Req(method=method, resource=resource, path=path, params=params, headers=headers,
+                  body=chunks[0] if len(chunks) == 1 else b"".join(chunks), client=client[0] if client else "")
+        if req.method == "POST" and "method" in params:
+            _alternate(req)
+        return req
+
+    async def _dispatch(self, req: Req) -> Response:
+        """Checks, then the request's work: statement writes on the event loop and the group committer,
+        everything else in a worker thread."""
+        allowed = METHODS[req.resource]
+        if req.method not in allowed:
+            raise LRSError(405, f"{req.method} is not allowed on {req.resource}", rule="method",
+                           headers={"Allow": ", ".join(allowed)})
+        if req.resource == "/about":
+            return _json({"version": VERSIONS})
+        method = "GET" if req.method == "HEAD" else req.method
+        header = req.headers.get("authorization")
+        credential = self._authenticate(header, req.client, verify=False)
+        if credential is None:  # not verified yet in this process: argon2, off the event loop
+            credential = await run_in_threadpool(self._authenticate, header, req.client)
+        assert credential is not None
+        req.credential = credential
+        needed = "read" if method == "GET" else "write"
+        if credential.scope not in (needed, "all"):
+            raise LRSError(403, f"these credentials may not {needed}", rule="scope")
+        known = PARAMS[(req.resource, method)]
+        for name in req.params:
+            if name not in known:
+                raise LRSError(400, f"{name} is not a parameter of {method} {req.resource}", field=name,
+                               rule="unknown-parameter")
+        if req.resource == "/statements" and method != "GET":
+            return await self.store_statements(req)
+        return await run_in_threadpool(self._handle, req, method)
+
+    def _handle(self, req: Req, method: str) -> Response:
+        if req.resource == "/statements":
+            return self.get_statements(req)
+        if req.resource in DOCUMENT_KINDS:
+            return documents(self.store, req)
+        if req.resource == "/activities":
+            return self.get_activity(req)
+        return self.get_person(req)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A consistent snapshot for one request's reads, on a read-only connection of the LRS's own."""
+        if self._memory:
+            with self.store.transaction() as shared:
+                yield shared
+            return
+        with self._reader() as reader, storage.snapshot(reader):
+            yield reader
+
+    @contextmanager
+    def _reader(self) -> Iterator[Any]:
+        """A read-only connection for this thread until the block ends: an idle one, or a new one."""
+        try:
+            reader = self._readers.get_nowait()
+        except queue.Empty:
+            reader = storage.open_reader(self.store.path)
+        try:
+            yield reader
+        finally:
+            if self._readers.qsize() < IDLE_READERS:
+                self._readers.put(reader)
+            else:
+                reader.close()
+
+    def _credential(self, key: str) -> storage.Credential | None:
+        # The row is read every time, so removing or replacing a credential takes effect at once.
+        if self._memory:
+            with self.store.transaction() as conn:
+                return storage.credential(conn, key)
+        with self._reader() as reader:
+            return storage.credential(reader, key)
+
+    def _authenticate(self, header: str | None, client: str, *, verify: bool = True) -> storage.Credential | None:
+        return authenticate(header, client, self._credential, self.failures, verify=verify)
+
+
+def make_app(store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
+             on_saved: Callable[[], None] | None = None, max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT,
+             failed_attempts: int = 20) -> LRS:
+    """The LRS as an ASGI app, e.g. ``Mount("/xapi", app=make_app(store, base_url=settings.base_url))``.
+
+    ``endpoints`` lists (or returns) the outbox endpoint names each statement stored here is
+    queued for (by default none: statements received here are not forwarded); ``on_saved`` is
+    called on the event loop after statements were queued, e.g. to wake the deliverer.
+    ``max_body`` bounds a request (attachments included), ``max_limit`` a page of statements,
+    ``failed_attempts`` the failed sign-ins per key or address in 15 minutes.
+    """
+    return LRS(store, base_url=base_url, endpoints=endpoints, on_saved=on_saved, max_body=max_body,
+               max_limit=max_limit, failed_attempts=failed_attempts)

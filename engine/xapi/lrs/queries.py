@@ -1,0 +1,167 @@
+"""Reading statements (single, filtered pages, the more token), activities and agents."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import zlib
+from contextlib import AbstractContextManager
+from typing import Any
+
+from starlette.responses import Response
+
+from ...storage import lrs as storage
+from ..keys import agent_key
+from ..validate import IFIS
+from .attachments import build_multipart
+from .formats import _accept_languages, _agents_in, canonical_definition, format_bodies
+from .protocol import (
+    MAX_LIMIT,
+    LRSError,
+    Req,
+    _http_date,
+    _json,
+    _param_agent,
+    _param_bool,
+    _param_iri,
+    _param_timestamp,
+    _param_uuid,
+    _raw_json,
+)
+
+
+def encode_more(q: storage.StatementQuery, *, fmt: str, attachments: bool, limit: int, after: int) -> str:
+    data = {"q": dataclasses.asdict(q), "f": fmt, "t": attachments, "l": limit, "c": after}
+    raw = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 9)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_more(token: str) -> tuple[storage.StatementQuery, str, bool, int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(zlib.decompress(raw))
+        q = storage.StatementQuery(**data["q"])
+        fmt, attachments, limit, after = str(data["f"]), bool(data["t"]), int(data["l"]), int(data["c"])
+    except (ValueError, TypeError, KeyError, binascii.Error, zlib.error):
+        raise LRSError(400, "the more token is not one this LRS gave", field="more", rule="more") from None
+    if fmt not in ("ids", "exact", "canonical") or not 0 < limit <= MAX_LIMIT:
+        raise LRSError(400, "the more token is not one this LRS gave", field="more", rule="more")
+    return q, fmt, attachments, limit, after
+
+
+class StatementQueries:
+    """GET of statements, activities and agents, for :class:`engine.xapi.lrs.app.LRS`."""
+
+    max_limit: int
+
+    def _reading(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def get_statements(self, req: Req) -> Response:
+        params = req.params
+        preferred = _accept_languages(req.headers.get("accept-language", ""))
+        if "statementId" in params or "voidedStatementId" in params:
+            return self._single(req, preferred)
+        if "more" in params:
+            if len(params) > 1:
+                raise LRSError(400, "more cannot be combined with other parameters", field="more", rule="more")
+            q, fmt, attachments, limit, after = decode_more(params["more"])
+            cursor: int | None = after
+        else:
+            q, fmt, attachments, limit = self._query(req)
+            cursor = None
+        with self._reading() as conn:
+            rows, more = storage.query_statements(conn, q, after=cursor, limit=limit)
+            bodies = format_bodies(conn, [body for _, body in rows], fmt, preferred)
+            files = storage.attachments_for(conn, [seq for seq, _ in rows]) if attachments else []
+        link = ""
+        if more:
+            link = f"{req.path}?more=" + encode_more(q, fmt=fmt, attachments=attachments, limit=limit,
+                                                      after=rows[-1][0])
+        text = '{"statements":[' + ",".join(bodies) + '],"more":' + json.dumps(link) + "}"
+        if attachments:
+            body, content_type = build_multipart(text.encode("utf-8"), files)
+            return Response(body, media_type=content_type)
+        return _raw_json(text)
+
+    def _query(self, req: Req) -> tuple[storage.StatementQuery, str, bool, int]:
+        params = req.params
+        agent = None
+        if "agent" in params:
+            agent = agent_key(_param_agent(params, "agent", group=True, version=req.version))
+        verb = _param_iri(params, "verb") if "verb" in params else None
+        activity = _param_iri(params, "activity") if "activity" in params else None
+        registration = _param_uuid(params, "registration") if "registration" in params else None
+        limit_text = params.get("limit", "0")
+        if not limit_text.isdigit():
+            raise LRSError(400, "limit must be a whole number (0 for the most allowed)", field="limit", rule="limit")
+        limit = int(limit_text)
+        limit = self.max_limit if limit == 0 else min(limit, self.max_limit)
+        q = storage.StatementQuery(
+            agent=agent, related_agents=_param_bool(params, "related_agents"), verb=verb, activity=activity,
+            related_activities=_param_bool(params, "related_activities"), registration=registration,
+            since=_param_timestamp(params, "since"), until=_param_timestamp(params, "until"),
+            ascending=_param_bool(params, "ascending"))
+        return q, self._format_param(params), _param_bool(params, "attachments"), limit
+
+    @staticmethod
+    def _format_param(params: dict[str, str]) -> str:
+        fmt = params.get("format", "exact")
+        if fmt not in ("ids", "exact", "canonical"):
+            raise LRSError(400, "format must be ids, exact or canonical", field="format", rule="format")
+        return fmt
+
+    def _single(self, req: Req, preferred: list[str]) -> Response:
+        params = req.params
+        if "statementId" in params and "voidedStatementId" in params:
+            raise LRSError(400, "give statementId or voidedStatementId, not both", field="voidedStatementId",
+                           rule="parameters")
+        name = "statementId" if "statementId" in params else "voidedStatementId"
+        extra = sorted(set(params) - {name, "format", "attachments"})
+        if extra:
+            raise LRSError(400, f"{extra[0]} cannot be used with {name}", field=extra[0], rule="parameters")
+        ident = _param_uuid(params, name)
+        fmt = self._format_param(params)
+        attachments = _param_bool(params, "attachments")
+        with self._reading() as conn:
+            found = storage.statement_by_id(conn, ident)
+            if found is None or found.voided != (name == "voidedStatementId"):
+                raise LRSError(404, f"no {'voided ' if name == 'voidedStatementId' else ''}statement has id "
+                               f"{ident}", field=name, rule="not-found")
+            body = format_bodies(conn, [found.body], fmt, preferred)[0]
+            files = storage.attachments_for(conn, [found.seq]) if attachments else []
+        headers = {"Last-Modified": _http_date(found.stored)}
+        if attachments:
+            data, content_type = build_multipart(body.encode("utf-8"), files)
+            return Response(data, media_type=content_type, headers=headers)
+        return _raw_json(body, headers=headers)
+
+    def get_activity(self, req: Req) -> Response:
+        activity_id = _param_iri(req.params, "activityId")
+        with self._reading() as conn:
+            definition = canonical_definition(conn, activity_id)
+        out: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+        if definition:
+            out["definition"] = definition
+        return _json(out)
+
+    def get_person(self, req: Req) -> Response:
+        agent = _param_agent(req.params, "agent", group=False, version=req.version)
+        key = agent_key(agent)
+        names: list[str] = [agent["name"]] if isinstance(agent.get("name"), str) else []
+        with self._reading() as conn:
+            bodies = storage.statements_about_agent(conn, key, 100)
+        for body in bodies:
+            for seen in _agents_in(json.loads(body)):
+                name = seen.get("name")
+                if isinstance(name, str) and name not in names and agent_key(seen) == key:
+                    names.append(name)
+        person: dict[str, Any] = {"objectType": "Person"}
+        if names:
+            person["name"] = names
+        for ifi in IFIS:
+            if ifi in agent:
+                person[ifi] = [agent[ifi]]
+        return _json(person)
