@@ -122,19 +122,15 @@ class QuestionReport:
         return attempts_text(self.attempts, self.right_on, self.correct)
 
 
-@dataclass(frozen=True)
-class LessonReport:
-    lesson: Lesson
+class _Progressed:
+    """What a lesson's and a module's rows show alike, from their status, score, result and dates."""
+
     status: progress.Status
     score: float | None
-    """The lesson's question score, 0 to 1 (unanswered questions count 0); None without questions."""
     result: Result | None
-    """Against the module's mastery score; None without questions."""
     first_opened: str | None
     completed_at: str | None
     learning_seconds: int
-    questions: list[QuestionReport]
-    url: str
 
     @property
     def status_text(self) -> str:
@@ -147,52 +143,6 @@ class LessonReport:
     @property
     def result_text(self) -> str:
         return RESULT_TEXT[self.result] if self.result else ""
-
-    @property
-    def first_opened_date(self) -> str:
-        return govuk_date(self.first_opened)
-
-    @property
-    def completed_date(self) -> str:
-        return govuk_date(self.completed_at)
-
-
-@dataclass(frozen=True)
-class ModuleReport:
-    module: Module
-    status: progress.Status
-    score: float | None
-    result: Result | None
-    mastery: float
-    first_opened: str | None
-    """The earliest first opening of any of its lessons."""
-    completed_at: str | None
-    learning_seconds: int
-    lessons: list[LessonReport]
-
-    @property
-    def status_text(self) -> str:
-        return STATUS_TEXT[self.status]
-
-    @property
-    def score_percent(self) -> int | None:
-        return _percent(self.score)
-
-    @property
-    def mastery_percent(self) -> int:
-        return round(100 * self.mastery)
-
-    @property
-    def result_text(self) -> str:
-        return RESULT_TEXT[self.result] if self.result else ""
-
-    @property
-    def lessons_completed(self) -> int:
-        return sum(lr.status == "completed" for lr in self.lessons)
-
-    @property
-    def questions(self) -> list[tuple[LessonReport, QuestionReport]]:
-        return [(lr, q) for lr in self.lessons for q in lr.questions]
 
     @property
     def first_opened_date(self) -> str:
@@ -206,6 +156,45 @@ class ModuleReport:
     def learning_time_text(self) -> str:
         return duration_text(self.learning_seconds)
 
+
+@dataclass(frozen=True)
+class LessonReport(_Progressed):
+    lesson: Lesson
+    status: progress.Status
+    score: float | None
+    """The lesson's question score, 0 to 1 (unanswered questions count 0); None without questions."""
+    result: Result | None
+    """Against the module's mastery score; None without questions."""
+    first_opened: str | None
+    completed_at: str | None
+    learning_seconds: int
+    questions: list[QuestionReport]
+    url: str
+
+@dataclass(frozen=True)
+class ModuleReport(_Progressed):
+    module: Module
+    status: progress.Status
+    score: float | None
+    result: Result | None
+    mastery: float
+    first_opened: str | None
+    """The earliest first opening of any of its lessons."""
+    completed_at: str | None
+    learning_seconds: int
+    lessons: list[LessonReport]
+
+    @property
+    def mastery_percent(self) -> int:
+        return round(100 * self.mastery)
+
+    @property
+    def lessons_completed(self) -> int:
+        return sum(lr.status == "completed" for lr in self.lessons)
+
+    @property
+    def questions(self) -> list[tuple[LessonReport, QuestionReport]]:
+        return [(lr, q) for lr in self.lessons for q in lr.questions]
 
 @dataclass(frozen=True)
 class StageReport:
