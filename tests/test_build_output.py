@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from course import Builder, build, load_compiled, read_lesson, write_compiled
-from course import output
+from course import Builder, build, load_compiled, output, read_lesson, write_compiled
 from course.model import Course
 from helpers import make_course
 from test_build import LESSON
