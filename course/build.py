@@ -282,7 +282,7 @@ class Builder:
         everything = [lesson for module in sources for lesson in module.lessons]
         compiled: dict[str, Lesson] = {}
         parsed = 0
-        root = str(self.root)
+        root = str(self.root) + os.sep
         changed = self._changed
         cached = self._lessons
         known = self._seen
@@ -298,12 +298,12 @@ class Builder:
             if seen is not None and seen.prefix == prefix:
                 lesson = cached.get(seen.digest)
                 if lesson is not None and (changed is None or path in changed):
-                    st = stat(os.path.join(root, path))
+                    st = stat(root + path)
                     if (st.st_mtime_ns, st.st_size) != seen.stamp:
                         lesson = None
                 # else the watcher says this file did not change: not even a stat is needed.
             if lesson is None:
-                lesson, fresh = self._load(os.path.join(root, path), src, prefix, course_iri, allow_html)
+                lesson, fresh = self._load(root + path, src, prefix, course_iri, allow_html)
                 parsed += fresh
             compiled[path] = lesson
             if lesson.diagnostics:
@@ -415,54 +415,61 @@ class ReferenceChecker:
         self._checked: list[_Checked] = []
         self._owners: dict[str, list[int]] = {}
         """Block id -> the positions (in course order) of the lessons using it, once per use, ascending."""
+        self._users: dict[str, set[int]] = {}
+        """Media path -> the positions of the lessons using it."""
         self._media: dict[str, bool] = {}
         """Media path -> whether it was a file at the last check."""
+        self._failing: set[int] = set()
+        """Positions of the lessons with problems."""
 
     def check(self, root: Path, course: Course, config: CourseConfig, diags: Diagnostics) -> None:
         lessons = course.lessons()
-        files = [lesson.file for lesson in lessons]
-        if files != self._files:
-            recheck = self._start_over(lessons, files)
-        else:
-            recheck = self._update(lessons)
-        media_users: dict[str, list[int]] = {}
-        for n, checked in enumerate(self._checked):
-            for target in checked.media:
-                media_users.setdefault(target, []).append(n)
+        recheck = self._update(lessons)
+        if recheck is None:
+            recheck = self._start_over(lessons)
         media: dict[str, bool] = {}
-        for target, users in media_users.items():
+        for target, users in self._users.items():
             media[target] = (root / target).is_file()
             if self._media.get(target) != media[target]:
                 recheck.update(users)
         self._media = media
-        lesson_files = set(files)
+        lesson_files = set(self._files)
         for n in recheck:
-            self._checked[n].diagnostics = self._diagnose(n, lesson_files)
-        for checked in self._checked:
-            if checked.diagnostics:
-                diags.extend(checked.diagnostics)
+            found = self._checked[n].diagnostics = self._diagnose(n, lesson_files)
+            if found:
+                self._failing.add(n)
+            else:
+                self._failing.discard(n)
+        for n in self._failing:
+            diags.extend(self._checked[n].diagnostics)
         _check_modules(course, config, diags)
 
-    def _start_over(self, lessons: list[Lesson], files: list[str]) -> set[int]:
-        self._files = files
+    def _start_over(self, lessons: list[Lesson]) -> set[int]:
+        self._files = [lesson.file for lesson in lessons]
         self._checked = [_summary(lesson) for lesson in lessons]
         self._owners = {}
+        self._users = {}
         for n, checked in enumerate(self._checked):
             for block_id, _line in checked.ids:
                 self._owners.setdefault(block_id, []).append(n)
+            for target in checked.media:
+                self._users.setdefault(target, set()).add(n)
         self._media = {}
+        self._failing = set()
         return set(range(len(lessons)))
 
-    def _update(self, lessons: list[Lesson]) -> set[int]:
-        recheck: set[int] = set()
+    def _update(self, lessons: list[Lesson]) -> set[int] | None:
+        """Take in the lessons that changed; None when lessons were added, removed or moved."""
+        if len(lessons) != len(self._checked):
+            return None
+        changed = [n for n, lesson in enumerate(lessons) if lesson is not self._checked[n].lesson]
+        if any(lessons[n].file != self._files[n] for n in changed):
+            return None
+        recheck: set[int] = set(changed)
         affected: set[str] = set()
-        for n, lesson in enumerate(lessons):
+        for n in changed:
             old = self._checked[n]
-            if lesson is old.lesson:
-                continue
-            new = _summary(lesson)
-            self._checked[n] = new
-            recheck.add(n)
+            new = self._checked[n] = _summary(lessons[n])
             for block_id in {i for i, _ in old.ids}:
                 owners = [m for m in self._owners[block_id] if m != n]
                 if owners:
@@ -473,6 +480,12 @@ class ReferenceChecker:
                 bisect.insort(self._owners.setdefault(block_id, []), n)
             affected.update(i for i, _ in old.ids)
             affected.update(i for i, _ in new.ids)
+            for target in old.media - new.media:
+                self._users[target].discard(n)
+                if not self._users[target]:
+                    del self._users[target]
+            for target in new.media - old.media:
+                self._users.setdefault(target, set()).add(n)
         for block_id in affected:
             recheck.update(self._owners.get(block_id, ()))
         return recheck

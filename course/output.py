@@ -153,7 +153,7 @@ def write_compiled(course: Course, root: Path, out: Path) -> int:
         where.update(_write_pack(lessons_dir, present, entries))
     manifest = course.manifest()
     manifest["format"] = FORMAT
-    manifest["lessons"] = {digest: list(loc) for digest, loc in where.items()}
+    manifest["lessons"] = where  # the tuples become JSON arrays
     _copy_media(root / "media", out / "media")
     # The manifest goes after the packs it names: a reader never sees it point at a lesson not yet written.
     manifest_path = out / "course.json"
