@@ -329,6 +329,11 @@ class Builder:
             found = self._compile(data, src, course_iri, allow_html, digest)
             parsed = 1
         self._lessons[digest] = found
+        before = self._seen.get(src.path)
+        if before is not None and before.digest != digest:
+            # The hash covers the path, so no other lesson can be using the old version: drop it now rather
+            # than sweep every cached lesson at the end of the build.
+            self._lessons.pop(before.digest, None)
         self._seen[src.path] = _Seen((stat.st_mtime_ns, stat.st_size), prefix, digest)
         return found, parsed
 
