@@ -8,6 +8,7 @@ re-parses only the lessons whose files changed.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import time
@@ -88,6 +89,14 @@ class BuildResult:
 YamlCache = dict[str, tuple[tuple[int, int], Any, list[Diagnostic]]]
 """course.yaml and module.yaml files by path: (mtime and size, parsed value, its problems)."""
 
+ListingCache = dict[str, tuple[tuple[int, int], list[LessonSource], list[Diagnostic]]]
+"""Each module folder's lesson files by module: (the folder's mtime and inode, the lessons, their problems)."""
+
+RACY_NS = 2_000_000_000
+"""A folder changed this recently is listed again on every build, not taken from the cache: file system
+timestamps are coarse, so a file added within the same tick as an earlier change would not change the
+folder's mtime (git's "racy" index entries have the same cure)."""
+
 
 def read_yaml(root: Path, rel: str, diags: Diagnostics, cache: YamlCache | None = None) -> Any:
     if cache is not None:
@@ -133,13 +142,13 @@ def read_config(root: Path, diags: Diagnostics, cache: YamlCache | None = None) 
     return CourseConfig(values, raw if isinstance(raw, yamlsource.LocatedDict) else None)
 
 
-def discover(root: Path, config: CourseConfig, diags: Diagnostics, cache: YamlCache | None = None
-             ) -> list[ModuleSource]:
+def discover(root: Path, config: CourseConfig, diags: Diagnostics, cache: YamlCache | None = None,
+             listings: ListingCache | None = None) -> list[ModuleSource]:
     """Stage 2: the listed module folders, their module.yaml and lesson files."""
     listed: list[str] = [m for m in config.values["modules"] or [] if isinstance(m, str)]
     raw_list = config.raw.get("modules") if config.raw else None
     modules_dir = root / "modules"
-    present = sorted(p.name for p in modules_dir.iterdir() if p.is_dir()) if modules_dir.is_dir() else []
+    present = sorted(e.name for e in os.scandir(modules_dir) if e.is_dir()) if modules_dir.is_dir() else []
     found: list[ModuleSource] = []
     seen: set[str] = set()
     for n, name in enumerate(listed):
@@ -163,7 +172,8 @@ def discover(root: Path, config: CourseConfig, diags: Diagnostics, cache: YamlCa
             module_config = {f.name: f.default for f in MODULE_FIELDS}
         else:
             module_config = validate(module_raw, MODULE_FIELDS, path=rel, diags=diags, what="module.yaml")
-        lessons = _lesson_files(root, name, diags)
+        lessons = _lesson_files(root, name, diags) if listings is None else _cached_lesson_files(root, name, diags,
+                                                                                                  listings)
         if not lessons:
             diags.error(rel, 1, 1, f"module {name} has no lessons: add files named like 010-introduction.md")
         found.append(ModuleSource(name, module_config, lessons))
@@ -172,6 +182,25 @@ def discover(root: Path, config: CourseConfig, diags: Diagnostics, cache: YamlCa
             diags.warning(f"modules/{name}", 1, 1,
                           f'folder modules/{name}/ is not listed in course.yaml "modules", so it is left out')
     return found
+
+
+def _cached_lesson_files(root: Path, module: str, diags: Diagnostics, listings: ListingCache) -> list[LessonSource]:
+    # Adding, removing or renaming a file changes its folder's mtime; editing one in place does not matter here.
+    started = time.time_ns()
+    stat = os.stat(os.path.join(root, "modules", module))
+    stamp = (stat.st_mtime_ns, stat.st_ino)
+    hit = listings.get(module)
+    if hit is not None and hit[0] == stamp:
+        diags.extend(hit[2])
+        return hit[1]
+    mine = Diagnostics()
+    lessons = _lesson_files(root, module, mine)
+    if started - stat.st_mtime_ns > RACY_NS:
+        listings[module] = (stamp, lessons, list(mine))
+    else:
+        listings.pop(module, None)
+    diags.extend(mine)
+    return lessons
 
 
 def _lesson_files(root: Path, module: str, diags: Diagnostics) -> list[LessonSource]:
@@ -218,6 +247,8 @@ class Builder:
         self.root = Path(self.root)
         self._md = make_markdown()
         self._changed: set[str] | None = None
+        self._listings: ListingCache = {}
+        self._references = ReferenceChecker()
 
     def build(self, changed: Collection[str | Path] | None = None) -> BuildResult:
         """Build again. ``changed`` (paths a file watcher reported) lets unchanged lessons skip even a stat."""
@@ -233,7 +264,7 @@ class Builder:
         config = read_config(self.root, diags, self._yaml)
         if config.raw is None:
             return BuildResult(None, diags.sorted(), time.perf_counter() - started, 0)
-        sources = discover(self.root, config, diags, self._yaml)
+        sources = discover(self.root, config, diags, self._yaml, self._listings)
         lessons, parsed = self.compile_lessons(config, sources, diags)
         course = assemble(self.root, config, sources, lessons)
         if config.raw is not None and config.values["capstone"] is not None:
@@ -242,7 +273,7 @@ class Builder:
         course.certificate = compile_certificate(config.values["certificate"] and config.raw.get("certificate"),
                                                  has_capstone=config.values["capstone"] is not None,
                                                  pos=config.raw.at_value("certificate"), diags=diags)
-        check_references(self.root, course, config, diags)
+        self._references.check(self.root, course, config, diags)
         return BuildResult(course, diags.sorted(), time.perf_counter() - started, parsed)
 
     def compile_lessons(
@@ -255,38 +286,60 @@ class Builder:
         everything = [lesson for module in sources for lesson in module.lessons]
         compiled: dict[str, Lesson] = {}
         parsed = 0
-        root = str(self.root)
+        root = str(self.root) + os.sep
+        changed = self._changed
+        cached = self._lessons
+        known = self._seen
+        stat = os.stat
+        progress = self.progress
+        total = len(everything)
+        # This loop runs over every lesson on every rebuild, so it stays lean: one dict lookup and, unless a
+        # watcher named the changed files, one stat for a lesson that did not change.
         for n, src in enumerate(everything):
-            full = os.path.join(root, src.path)
-            seen = self._seen.get(src.path)
-            if (self._changed is not None and src.path not in self._changed and seen and seen.prefix == prefix
-                    and seen.digest in self._lessons):
-                # The watcher says this file did not change: not even a stat is needed.
-                stamp = seen.stamp
-            else:
-                stat = os.stat(full)
-                stamp = (stat.st_mtime_ns, stat.st_size)
-            if seen and seen.stamp == stamp and seen.prefix == prefix and seen.digest in self._lessons:
-                lesson = self._lessons[seen.digest]
-            else:
-                with open(full, "rb") as handle:
-                    data = handle.read()
-                digest = source_hash(data, path=src.path, iri_prefix=prefix)
-                found = self._lessons.get(digest) or (self.lesson_store(digest) if self.lesson_store else None)
-                if found is None:
-                    found = self._compile(data, src, course_iri, allow_html, digest)
-                    parsed += 1
-                lesson = found
-                self._lessons[digest] = lesson
-                self._seen[src.path] = _Seen(stamp, prefix, digest)
-            compiled[src.path] = lesson
-            diags.extend(lesson.diagnostics)
-            if self.progress:
-                self.progress(n + 1, len(everything))
-        live = {lesson.source_hash for lesson in compiled.values()}
-        for digest in set(self._lessons) - live:
-            del self._lessons[digest]
+            path = src.path
+            seen = known.get(path)
+            lesson = None
+            if seen is not None and seen.prefix == prefix:
+                lesson = cached.get(seen.digest)
+                if lesson is not None and (changed is None or path in changed):
+                    st = stat(root + path)
+                    if (st.st_mtime_ns, st.st_size) != seen.stamp:
+                        lesson = None
+                # else the watcher says this file did not change: not even a stat is needed.
+            if lesson is None:
+                lesson, fresh = self._load(root + path, src, prefix, course_iri, allow_html)
+                parsed += fresh
+            compiled[path] = lesson
+            if lesson.diagnostics:
+                diags.extend(lesson.diagnostics)
+            if progress:
+                progress(n + 1, total)
+        if len(cached) > len(compiled):
+            live = {lesson.source_hash for lesson in compiled.values()}
+            for digest in set(cached) - live:
+                del cached[digest]
         return compiled, parsed
+
+    def _load(self, full: str, src: LessonSource, prefix: str, course_iri: str, allow_html: bool
+              ) -> tuple[Lesson, int]:
+        """A lesson whose file is new or changed: from the cache if its content is known, else compiled."""
+        stat = os.stat(full)
+        with open(full, "rb") as handle:
+            data = handle.read()
+        digest = source_hash(data, path=src.path, iri_prefix=prefix)
+        parsed = 0
+        found = self._lessons.get(digest) or (self.lesson_store(digest) if self.lesson_store else None)
+        if found is None:
+            found = self._compile(data, src, course_iri, allow_html, digest)
+            parsed = 1
+        self._lessons[digest] = found
+        before = self._seen.get(src.path)
+        if before is not None and before.digest != digest:
+            # The hash covers the path, so no other lesson can be using the old version: drop it now rather
+            # than sweep every cached lesson at the end of the build.
+            self._lessons.pop(before.digest, None)
+        self._seen[src.path] = _Seen((stat.st_mtime_ns, stat.st_size), prefix, digest)
+        return found, parsed
 
     def _compile(self, data: bytes, src: LessonSource, course_iri: str, allow_html: bool, digest: str) -> Lesson:
         try:
@@ -349,28 +402,138 @@ def assemble(
 
 def check_references(root: Path, course: Course, config: CourseConfig, diags: Diagnostics) -> None:
     """Stage 5: what one lesson cannot check alone: unique ids, links, media, module references."""
-    first_seen: dict[str, str] = {}
-    lesson_files = {lesson.file for lesson in course.lessons()}
-    existing: dict[str, bool] = {}
-    for lesson in course.lessons():
-        for block in lesson.blocks:
-            if not block.interactive or not block.id:
-                continue
-            where = f"{lesson.file}:{block.line}"
-            if block.id in first_seen:
-                diags.error(lesson.file, block.line, 1,
-                            f'duplicate block id "{block.id}": already used at {first_seen[block.id]}')
+    ReferenceChecker().check(root, course, config, diags)
+
+
+@dataclass
+class _Checked:
+    lesson: Lesson
+    ids: list[tuple[str, int]]
+    """The lesson's interactive block ids with their lines, in order."""
+    media: set[str]
+    diagnostics: list[Diagnostic]
+
+
+class ReferenceChecker:
+    """Stage 5, remembering what it found in each lesson so that a rebuild re-checks only what an edit can
+    affect: the lessons that changed, those sharing a block id with them before or after the edit, and those
+    using a media file that appeared or disappeared. Adding, removing or moving a lesson checks everything."""
+
+    def __init__(self) -> None:
+        self._files: list[str] = []
+        self._checked: list[_Checked] = []
+        self._owners: dict[str, list[int]] = {}
+        """Block id -> the positions (in course order) of the lessons using it, once per use, ascending."""
+        self._users: dict[str, set[int]] = {}
+        """Media path -> the positions of the lessons using it."""
+        self._media: dict[str, bool] = {}
+        """Media path -> whether it was a file at the last check."""
+        self._failing: set[int] = set()
+        """Positions of the lessons with problems."""
+
+    def check(self, root: Path, course: Course, config: CourseConfig, diags: Diagnostics) -> None:
+        lessons = course.lessons()
+        recheck = self._update(lessons)
+        if recheck is None:
+            recheck = self._start_over(lessons)
+        media: dict[str, bool] = {}
+        for target, users in self._users.items():
+            media[target] = (root / target).is_file()
+            if self._media.get(target) != media[target]:
+                recheck.update(users)
+        self._media = media
+        lesson_files = set(self._files)
+        for n in recheck:
+            found = self._checked[n].diagnostics = self._diagnose(n, lesson_files)
+            if found:
+                self._failing.add(n)
             else:
-                first_seen[block.id] = where
+                self._failing.discard(n)
+        for n in self._failing:
+            diags.extend(self._checked[n].diagnostics)
+        _check_modules(course, config, diags)
+
+    def _start_over(self, lessons: list[Lesson]) -> set[int]:
+        self._files = [lesson.file for lesson in lessons]
+        self._checked = [_summary(lesson) for lesson in lessons]
+        self._owners = {}
+        self._users = {}
+        for n, checked in enumerate(self._checked):
+            for block_id, _line in checked.ids:
+                self._owners.setdefault(block_id, []).append(n)
+            for target in checked.media:
+                self._users.setdefault(target, set()).add(n)
+        self._media = {}
+        self._failing = set()
+        return set(range(len(lessons)))
+
+    def _update(self, lessons: list[Lesson]) -> set[int] | None:
+        """Take in the lessons that changed; None when lessons were added, removed or moved."""
+        if len(lessons) != len(self._checked):
+            return None
+        changed = [n for n, lesson in enumerate(lessons) if lesson is not self._checked[n].lesson]
+        if any(lessons[n].file != self._files[n] for n in changed):
+            return None
+        recheck: set[int] = set(changed)
+        affected: set[str] = set()
+        for n in changed:
+            old = self._checked[n]
+            new = self._checked[n] = _summary(lessons[n])
+            for block_id in {i for i, _ in old.ids}:
+                owners = [m for m in self._owners[block_id] if m != n]
+                if owners:
+                    self._owners[block_id] = owners
+                else:
+                    del self._owners[block_id]
+            for block_id, _line in new.ids:
+                bisect.insort(self._owners.setdefault(block_id, []), n)
+            affected.update(i for i, _ in old.ids)
+            affected.update(i for i, _ in new.ids)
+            for target in old.media - new.media:
+                self._users[target].discard(n)
+                if not self._users[target]:
+                    del self._users[target]
+            for target in new.media - old.media:
+                self._users.setdefault(target, set()).add(n)
+        for block_id in affected:
+            recheck.update(self._owners.get(block_id, ()))
+        return recheck
+
+    def _diagnose(self, n: int, lesson_files: set[str]) -> list[Diagnostic]:
+        checked = self._checked[n]
+        lesson = checked.lesson
+        found: list[Diagnostic] = []
+        here: dict[str, int] = {}
+        for block_id, line in checked.ids:
+            first = self._owners[block_id][0]
+            if first != n:
+                first_line = next(at for i, at in self._checked[first].ids if i == block_id)
+                where = f"{self._files[first]}:{first_line}"
+            elif block_id in here:
+                where = f"{lesson.file}:{here[block_id]}"
+            else:
+                here[block_id] = line
+                continue
+            found.append(Diagnostic(lesson.file, max(line, 1), 1, "error",
+                                    f'duplicate block id "{block_id}": already used at {where}'))
         for ref in lesson.references:
             if ref.kind == "lesson":
                 if ref.target not in lesson_files:
-                    diags.error(lesson.file, ref.line, ref.col, f'broken link: no lesson at "{ref.target}"')
-                continue
-            if ref.target not in existing:
-                existing[ref.target] = (root / ref.target).is_file()
-            if not existing[ref.target]:
-                diags.error(lesson.file, ref.line, ref.col, f'missing media file "{ref.target}"')
+                    found.append(Diagnostic(lesson.file, max(ref.line, 1), max(ref.col, 1), "error",
+                                            f'broken link: no lesson at "{ref.target}"'))
+            elif not self._media[ref.target]:
+                found.append(Diagnostic(lesson.file, max(ref.line, 1), max(ref.col, 1), "error",
+                                        f'missing media file "{ref.target}"'))
+        return found
+
+
+def _summary(lesson: Lesson) -> _Checked:
+    ids = [(block.id, block.line) for block in lesson.blocks if block.interactive and block.id]
+    media = {ref.target for ref in lesson.references if ref.kind != "lesson"}
+    return _Checked(lesson, ids, media, [])
+
+
+def _check_modules(course: Course, config: CourseConfig, diags: Diagnostics) -> None:
     module_ids = [m.id for m in course.modules]
     raw = config.raw
     for module in course.modules:

@@ -1,0 +1,140 @@
+"""The compiled output's packs: what a rebuild writes, keeps and removes, and that it always loads back whole."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from course import Builder, build, load_compiled, output, read_lesson, write_compiled
+from course.model import Course
+from helpers import make_course
+from test_build import LESSON
+
+
+def _course(tmp_path: Path, lessons: int = 6) -> Path:
+    root = make_course(tmp_path / "demo", lesson=LESSON)
+    module = root / "modules" / "01-intro"
+    for n in range(lessons - 2):
+        (module / f"{100 + n}-extra-{n}.md").write_text(f"---\ntitle: Extra {n}\n---\nBody {n}.\n")
+    return root
+
+
+def _edit(root: Path, name: str, text: str) -> None:
+    path = root / "modules" / "01-intro" / name
+    path.write_text(path.read_text() + f"\n{text}\n")
+
+
+def _packs(out: Path) -> set[str]:
+    return {p.name for p in (out / "lessons").iterdir()}
+
+
+def _same(a: Course, b: Course) -> None:
+    assert [lesson.to_dict() for lesson in a.lessons()] == [lesson.to_dict() for lesson in b.lessons()]
+    assert a.manifest() == b.manifest()
+
+
+def test_block_to_dict_matches_dataclasses_asdict(tmp_path: Path) -> None:
+    result = build(make_course(tmp_path, lesson=LESSON))
+    assert result.course is not None
+    blocks = result.course.lessons()[0].blocks
+    assert {b.type for b in blocks} == {"question", "poll", "reflection", "video", "checklist", "callout"}
+    for block in blocks:
+        assert block.to_dict() == {**dataclasses.asdict(block), "type": block.type}
+    for ref in result.course.lessons()[0].references:
+        assert ref.to_dict() == dataclasses.asdict(ref)
+
+
+def test_a_full_build_is_one_pack_and_loads_back_the_same(tmp_path: Path) -> None:
+    root = _course(tmp_path)
+    result = build(root)
+    assert result.course is not None
+    out = tmp_path / "out"
+    assert write_compiled(result.course, root, out) == 6
+    assert len(_packs(out)) == 1 and next(iter(_packs(out))).endswith(".pack")
+    _same(load_compiled(out), result.course)
+    for lesson in result.course.lessons():
+        again = read_lesson(out, lesson.source_hash)
+        assert again is not None and again.to_dict() == lesson.to_dict()
+    assert read_lesson(out, "0" * 24) is None
+    assert write_compiled(result.course, root, out) == 0
+
+
+def test_a_rebuild_writes_only_the_edited_lesson_and_drops_what_is_no_longer_used(tmp_path: Path) -> None:
+    root = _course(tmp_path)
+    out = tmp_path / "out"
+    builder = Builder(root)
+    first = builder.build()
+    assert first.course is not None
+    write_compiled(first.course, root, out)
+    [full_pack] = _packs(out)
+    for n in range(3):
+        _edit(root, "020-other.md", f"Edit {n}.")
+        result = builder.build()
+        assert result.course is not None
+        assert write_compiled(result.course, root, out) == 1
+        # The full pack still holds five live lessons; only the latest one-lesson pack is kept beside it.
+        assert len(_packs(out)) == 2 and full_pack in _packs(out)
+        _same(load_compiled(out), result.course)
+        assert f"Edit {n}." in load_compiled(out).lessons()[1].html
+
+
+def test_too_many_packs_are_merged_and_dead_space_is_reclaimed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    monkeypatch.setattr(output, "MAX_PACKS", 3)
+    root = _course(tmp_path, lessons=8)
+    out = tmp_path / "out"
+    builder = Builder(root)
+    names = sorted(p.name for p in (root / "modules" / "01-intro").glob("*.md"))
+    result = builder.build()
+    assert result.course is not None
+    write_compiled(result.course, root, out)
+    for n, name in enumerate(names * 2):
+        _edit(root, name, f"Edit {n} " + "padding " * 200)
+        result = builder.build()
+        assert result.course is not None
+        assert write_compiled(result.course, root, out) == 1
+        assert len(_packs(out)) <= 3
+        lessons_bytes = sum(len(json.dumps(lesson.to_dict(), ensure_ascii=False).encode()) + 1
+                            for lesson in result.course.lessons())
+        on_disk = sum(p.stat().st_size for p in (out / "lessons").iterdir())
+        assert on_disk <= 2 * lessons_bytes + 2
+        _same(load_compiled(out), result.course)
+
+
+def test_a_lost_pack_is_written_again(tmp_path: Path) -> None:
+    root = _course(tmp_path)
+    out = tmp_path / "out"
+    result = build(root)
+    assert result.course is not None
+    write_compiled(result.course, root, out)
+    for pack in (out / "lessons").iterdir():
+        pack.unlink()
+    assert write_compiled(result.course, root, out) == 6
+    _same(load_compiled(out), result.course)
+
+
+def test_format_1_output_still_loads_and_is_replaced_by_the_next_build(tmp_path: Path) -> None:
+    root = _course(tmp_path)
+    result = build(root)
+    assert result.course is not None
+    out = tmp_path / "out"
+    (out / "lessons").mkdir(parents=True)
+    for lesson in result.course.lessons():
+        (out / "lessons" / f"{lesson.source_hash}.json").write_text(json.dumps(lesson.to_dict(with_html=False)))
+        (out / "lessons" / f"{lesson.source_hash}.html").write_text(lesson.html)
+    (out / "course.json").write_text(json.dumps(result.course.manifest()))
+    _same(load_compiled(out), result.course)
+    first = result.course.lessons()[0]
+    from_v1 = read_lesson(out, first.source_hash)
+    assert from_v1 is not None and from_v1.to_dict() == first.to_dict()
+
+    # The CLI's way: unchanged lessons come from the old output, which is then replaced by packs.
+    builder = Builder(root, lesson_store=lambda digest: read_lesson(out, digest))
+    again = builder.build()
+    assert again.course is not None and again.parsed == 0
+    write_compiled(again.course, root, out)
+    assert all(name.endswith(".pack") for name in _packs(out))
+    _same(load_compiled(out), result.course)
