@@ -28,7 +28,7 @@ class CourseRuntime:
     previous: CourseRuntime | None = None
     """An earlier runtime of the same course, whose work on unchanged lessons is reused (preview)."""
     pages: dict[tuple[object, ...], Frame | None] = field(default_factory=dict)
-    """Lesson pages rendered once with slots for what differs between learners (see learning.render_lesson)."""
+    """Lesson pages and blocks rendered once with slots for what differs between learners (learning._from_frame)."""
 
     def __post_init__(self) -> None:
         earlier = self.previous.by_hash if self.previous is not None else {}
