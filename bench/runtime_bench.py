@@ -28,7 +28,11 @@ What it does, in one run, on this machine:
 3. The real server, ``masterclass serve content --db <db> --port <free port>``. A pool of seeded
    learners (1,000, drawn at random, so a mix of progress) is signed in by creating sessions with
    ``Store.create_session``; each client gets a fixed ``mc_browser`` cookie and parses its CSRF
-   token from a lesson page.
+   token from a lesson page. With ``--loop asyncio`` both servers run on asyncio's own event loop
+   instead of uvloop (the masterclass server is then the same app, started by this script with
+   the options ``masterclass serve`` passes): uvloop accepts new connections one per turn of a
+   busy loop, so under overload the last of wrk's 200 connections wait seconds to be accepted
+   and their requests count as that slow.
 4. Load from ``wrk`` on loopback, closed loop (each connection sends its next request as soon as the
    previous one is answered), with a Lua script that cycles through prepared requests, each with
    its own learner's cookies, and counts status codes; a GET answered with anything but 200, or a
@@ -605,6 +609,10 @@ def answer_requests(plan: CoursePlan, pool: list[Client], rng: random.Random, pe
 # --- servers ---------------------------------------------------------------------------------
 
 
+LOOP = "auto"
+"""The event loop for both servers (--loop); "auto" is what `masterclass serve` uses."""
+
+
 def hello_server(port: int) -> None:
     """The floor: a bare Starlette route under uvicorn.run with the options `masterclass serve` passes."""
     import uvicorn
@@ -622,7 +630,23 @@ def hello_server(port: int) -> None:
     app = Starlette(routes=[Route("/hello", hello)])
     print(f"Serving hello at http://127.0.0.1:{port}/hello", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                log_level="info", proxy_headers=False)
+                log_level="info", proxy_headers=False, loop=LOOP)
+
+
+def masterclass_server(port: int, db: str) -> None:
+    """`masterclass serve content --db DB --port PORT` with another event loop (--loop): the same app and options."""
+    import uvicorn
+
+    from engine.settings import load_settings
+    from engine.storage.db import Store
+    from engine.web import create_app
+    from engine.web.courses import discover_courses
+
+    settings = load_settings(None)
+    app = create_app(settings=settings, store=Store(db), courses=discover_courses(CONTENT))
+    print(f"Serving at http://127.0.0.1:{port}/ with loop {LOOP}", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
+                log_level="info", proxy_headers=False, loop=LOOP)
 
 
 NICE = 0
@@ -1049,12 +1073,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nice", type=int, default=0,
                         help="niceness for the servers and wrk, e.g. -10 (as root) to run ahead of other work on a "
                              "busy machine; default 0")
+    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                        help="uvicorn's event loop for both servers; auto (uvloop when installed) is what "
+                             "`masterclass serve` uses, and the default")
     parser.add_argument("--hello-server", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--masterclass-server", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    global NICE
+    global NICE, LOOP
     NICE = args.nice
+    LOOP = args.loop
     if args.hello_server is not None:
         hello_server(args.hello_server)
+        return 0
+    if args.masterclass_server is not None:
+        sys.path.insert(0, str(ROOT))
+        masterclass_server(int(args.masterclass_server[0]), args.masterclass_server[1])
         return 0
 
     learners = args.learners or (QUICK_LEARNERS if args.quick else FULL_LEARNERS)
@@ -1104,8 +1137,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log("floor: bare Starlette hello")
         hello_port = free_port()
-        hello = Server("hello", [sys.executable, str(Path(__file__).resolve()), "--hello-server", str(hello_port)],
-                       hello_port, "/hello", server_cpus)
+        hello = Server("hello", [sys.executable, str(Path(__file__).resolve()), "--loop", LOOP, "--hello-server",
+                                 str(hello_port)], hello_port, "/hello", server_cpus)
         servers.append(hello)
         load.run(hello, ["GET\t/hello\t\t"], "hello", "floor warm-up", CLIENTS, warmup, 200)
         hello.drain()
@@ -1117,6 +1150,9 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         masterclass = Path(sys.executable).parent / "masterclass"
         command = [str(masterclass), "serve", "content", "--db", str(db), "--port", str(port)]
+        if LOOP != "auto":
+            command = [sys.executable, str(Path(__file__).resolve()), "--loop", LOOP, "--masterclass-server",
+                       str(port), str(db)]
         log("starting: " + " ".join(command))
         server = Server("masterclass", command, port, "/health", server_cpus)
         servers.append(server)
@@ -1240,7 +1276,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(pool)} signed-in learners; " + (
               f"server pinned to CPU {core}, wrk and this script to CPU {sorted(load_cpus or [])}."
               if pinned else "server and wrk share the CPUs.")
-          + (f" Servers and wrk ran at nice {NICE}." if NICE else ""))
+          + (f" Servers and wrk ran at nice {NICE}." if NICE else "")
+          + (f" Both servers on uvicorn's {LOOP} event loop (masterclass serve uses auto)." if LOOP != "auto" else ""))
     print()
     print(table(rows))
     print(f"\nCPU {core} during each measure (server process / whole CPU, incl. kernel loopback work and any "

@@ -86,6 +86,34 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
              capstone_done: bool = False) -> CourseProgress:
     """The learner's progress. ``capstone_done`` says whether their team completed the capstone, which
     the course needs too when its completion rule says ``capstone: true``."""
+    modules, new_parts, complete_modules = _modules(course, records)
+    new = list(new_parts)
+    every = [lp for mp in modules for lp in mp.lessons]
+    done = sum(lp.status == "completed" for lp in every)
+    completed = course.iri in records.completions or (
+        set(course.completion_modules) <= complete_modules and (capstone_done or not course.completion_capstone))
+    if completed and course.iri not in records.completions:
+        new.append(("course", course.iri, None))
+    return CourseProgress(
+        course=course,
+        modules=modules,
+        completed=completed,
+        percent=round(100 * done / len(every)) if every else 0,
+        next_lesson=_next_lesson(modules, last_lesson_iri),
+        new_completions=new,
+    )
+
+
+def _modules(course: Course, records: Records
+             ) -> tuple[list[ModuleProgress], list[tuple[str, str, float | None]], set[str]]:
+    """Each module's progress, the lesson and module completions not yet recorded, and the completed modules.
+
+    They depend on the records alone, so they are kept with them (``Records.derived``): a lesson view evaluates
+    the same records for its completions and again for the page.
+    """
+    kept = records.derived.get("progress")
+    if kept is not None and kept[0] is course:
+        return kept[1]  # type: ignore[no-any-return]
     modules: list[ModuleProgress] = []
     new: list[tuple[str, str, float | None]] = []
     complete_modules: set[str] = set()
@@ -113,20 +141,9 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
     for mp in modules:
         if mp.status == "not_started" and not set(mp.module.requires) <= complete_modules:
             mp.status = "locked"
-    every = [lp for mp in modules for lp in mp.lessons]
-    done = sum(lp.status == "completed" for lp in every)
-    completed = course.iri in records.completions or (
-        set(course.completion_modules) <= complete_modules and (capstone_done or not course.completion_capstone))
-    if completed and course.iri not in records.completions:
-        new.append(("course", course.iri, None))
-    return CourseProgress(
-        course=course,
-        modules=modules,
-        completed=completed,
-        percent=round(100 * done / len(every)) if every else 0,
-        next_lesson=_next_lesson(modules, last_lesson_iri),
-        new_completions=new,
-    )
+    result = (modules, new, complete_modules)
+    records.derived["progress"] = (course, result)
+    return result
 
 
 def _next_lesson(modules: list[ModuleProgress], last_iri: str | None) -> Lesson | None:

@@ -8,6 +8,7 @@ import secrets
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,7 +86,15 @@ class Records:
     """object IRI -> (completed at, score)."""
     touched: set[str] = field(default_factory=set)
     """IRIs of lessons with any answer or response: the others need no closer look."""
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What has been worked out from these records (progress.evaluate), kept with them because records are not
+    changed once read: a request that evaluates the same records twice does the work once."""
 
+
+MAX_MET = 100_000
+"""(session, course or lesson) pairs a store remembers as already met (see Store.session_first)."""
+MAX_KEPT_RECORDS = 5000
+"""Learners whose records a store keeps in memory (a few kilobytes each; see Store.records)."""
 
 # Column names only, never user input: safe to format into SQL.
 _USER_COLUMNS = "id, public_id, name, email, department, role, password_hash, created_at"
@@ -104,13 +113,32 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._lock = threading.RLock()
+        self._kept: dict[int, Records] = {}
+        self._kept_version = -1
+        self._kept_lock = threading.Lock()
+        self._met: set[tuple[str, str]] = set()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         self.migrate()
+        self._stop_checkpoints = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if self.path not in ("", ":memory:"):
+            # A checkpoint copies the log into the database file and syncs it: tens of milliseconds, sometimes
+            # seconds on a busy disk. SQLite runs one after the commit that fills the log, which here is on the
+            # event loop, stalling every request; so a thread of the store's own does them on its own connection.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = threading.Thread(
+                target=_checkpoints, args=(self.path, weakref.ref(self), self._stop_checkpoints),
+                name="sqlite-checkpoints", daemon=True)
+            self._checkpointer.start()
 
     def close(self) -> None:
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None:
+            # Its connection closed first, this one is the last: closing it checkpoints and removes the log.
+            self._checkpointer.join(5)
         self.conn.close()
 
     @property
@@ -141,9 +169,18 @@ class Store:
             try:
                 yield self.conn
             except BaseException:
+                self._forget_records()  # they may have been read with the writes now undone
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    def _forget_records(self, enrolment_id: int | None = None) -> None:
+        """Drop kept records: one enrolment's after this store wrote to them, or all."""
+        with self._kept_lock:
+            if enrolment_id is None:
+                self._kept.clear()
+            else:
+                self._kept.pop(enrolment_id, None)
 
     def ping(self) -> bool:
         return bool(self.conn.execute("SELECT 1").fetchone() == (1,))
@@ -184,6 +221,7 @@ class Store:
         with self.transaction() as conn:
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
             conn.executemany("DELETE FROM statements WHERE actor = ?", [(key,) for key in actor_keys])
+        self._forget_records()
 
     # --- sessions: the cookie holds a random token; only its hash is stored ----------------
 
@@ -204,10 +242,20 @@ class Store:
 
     def session_first(self, token: str, object_iri: str) -> bool:
         """True the first time this sign-in session meets ``object_iri`` (a course or lesson)."""
-        return self.conn.execute(
+        key = (_hash(token), object_iri)
+        if key in self._met:
+            return False
+        first = self.conn.execute(
             "INSERT OR IGNORE INTO session_events SELECT token_hash, ? FROM sessions WHERE token_hash = ?",
-            (object_iri, _hash(token)),
+            (object_iri, key[0]),
         ).rowcount == 1
+        if not first:
+            # Already met, and for good: the row goes only with the session, whose token then signs nobody in.
+            # (Not when just inserted: the transaction could still be rolled back.)
+            if len(self._met) >= MAX_MET:
+                self._met.clear()
+            self._met.add(key)
+        return first
 
     def session_objects(self, token: str) -> list[str]:
         return [iri for (iri,) in self.conn.execute(
@@ -246,6 +294,7 @@ class Store:
         """Forget a learner's records in one course (the preview's "reset my progress")."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM enrolments WHERE user_id = ? AND course_iri = ?", (user_id, course_iri))
+        self._forget_records()
 
     def record_view(self, enrolment_id: int, lesson_iri: str) -> bool:
         """Record a lesson view; True when it is the first."""
@@ -256,7 +305,9 @@ class Store:
                 " VALUES (?, ?, ?, ?)",
                 (enrolment_id, lesson_iri, stamp, stamp),
             ).rowcount == 1
-            if not first:
+            if first:
+                self._forget_records(enrolment_id)  # records hold the first view only: later ones change nothing
+            else:
                 conn.execute(
                     "UPDATE lesson_views SET views = views + 1, last_at = ? WHERE enrolment_id = ? AND lesson_iri = ?",
                     (stamp, enrolment_id, lesson_iri),
@@ -272,6 +323,7 @@ class Store:
         """Record a graded attempt and return its number; the caller holds the transaction."""
         conn = self.conn
         assert conn.in_transaction, "add_attempt must run inside store.transaction()"
+        self._forget_records(enrolment_id)
         count = conn.execute(
             "SELECT COALESCE(MAX(attempt_no), 0) FROM attempts WHERE enrolment_id = ? AND block_iri = ?",
             (enrolment_id, block_iri),
@@ -288,6 +340,7 @@ class Store:
     def set_response(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, kind: str, value: Any) -> None:
         """Keep the latest value of an ungraded block; the caller holds the transaction."""
         assert self.conn.in_transaction, "set_response must run inside store.transaction()"
+        self._forget_records(enrolment_id)
         self.conn.execute(
             "INSERT INTO responses (enrolment_id, block_iri, lesson_iri, kind, value, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (enrolment_id, block_iri)"
@@ -298,12 +351,37 @@ class Store:
     def add_completion(self, enrolment_id: int, object_iri: str, kind: str, score: float | None) -> bool:
         """Record a completion once; True when it is new. The caller holds the transaction."""
         assert self.conn.in_transaction, "add_completion must run inside store.transaction()"
+        self._forget_records(enrolment_id)
         return self.conn.execute(
             "INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?, ?)",
             (enrolment_id, object_iri, kind, now(), score),
         ).rowcount == 1
 
     def records(self, enrolment_id: int) -> Records:
+        """Everything recorded for the enrolment; kept between requests while nothing else writes to the file.
+
+        Reading them is most of a lesson view's database time, and a learner's next page needs the same rows
+        again. This store drops an enrolment's records whenever it writes to them, and SQLite's data_version
+        tells when another connection (another process) has committed anything: then every kept record goes.
+        Records are not changed once read; progress keeps what it works out from them with them.
+        """
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        with self._kept_lock:
+            if version != self._kept_version:
+                self._kept.clear()
+                self._kept_version = version
+            found = self._kept.get(enrolment_id)
+        if found is not None:
+            return found
+        records = self._read_records(enrolment_id)
+        with self._kept_lock:
+            if self._kept_version == version:
+                if len(self._kept) >= MAX_KEPT_RECORDS:
+                    del self._kept[next(iter(self._kept))]  # the oldest
+                self._kept[enrolment_id] = records
+        return records
+
+    def _read_records(self, enrolment_id: int) -> Records:
         conn = self.conn
         records = Records()
         for iri, first in conn.execute(
@@ -372,6 +450,35 @@ class Store:
 
         out["capstone"] = capstone_export(conn, user_id)
         return out
+
+
+CHECKPOINT_SECONDS = 0.5
+RESTART_FRAMES = 1000
+"""Log frames (pages) after which the log is started again from its beginning, as SQLite's own default."""
+
+
+def _checkpoints(path: str, store: weakref.ref[Store], stop: threading.Event) -> None:
+    """Copy the write-ahead log into the database now and then, until the store is closed or gone.
+
+    PASSIVE copies what no reader still needs and syncs the file without blocking anyone; it is nearly all the
+    work. But with writes arriving all the time the log would never be found fully copied, so it would grow
+    without end: once it is long, RESTART copies the few frames written meanwhile, holding writers back for
+    that moment only, so the next write starts the log again.
+    """
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1)
+    except sqlite3.Error:
+        return
+    try:
+        while not stop.wait(CHECKPOINT_SECONDS) and store() is not None:
+            try:
+                _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if frames >= RESTART_FRAMES:
+                    conn.execute("PRAGMA wal_checkpoint(RESTART)")
+            except sqlite3.Error:  # busy, or the file is going away: try again next time
+                pass
+    finally:
+        conn.close()
 
 
 def _rows(conn: sqlite3.Connection, sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -89,6 +89,12 @@ async def form_data(request: Request) -> dict[str, list[str]]:
 
 def page(request: Request, template: str, *, status_code: int = 200, course_folder: Path | None = None,
          **context: Any) -> HTMLResponse:
+    return HTMLResponse(render(template, page_context(request, **context), course_folder=course_folder),
+                        status_code=status_code)
+
+
+def page_context(request: Request, **context: Any) -> dict[str, Any]:
+    """What every page template gets, with the page's own ``context`` on top."""
     svc = service(request)
     base = {
         "request": request,
@@ -106,7 +112,7 @@ def page(request: Request, template: str, *, status_code: int = 200, course_fold
     base.update(context)
     if base["errors"] and not base["field_errors"]:
         base["field_errors"] = {e["field"]: e["text"] for e in base["errors"]}
-    return HTMLResponse(render(template, base, course_folder=course_folder), status_code=status_code)
+    return base
 
 
 def preview_context(request: Request, svc: Service) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from course import Builder, Course, Lesson, load_compiled
 
+from .templating import Frame
+
 _PLACEHOLDER = re.compile(r"<!--mc:block:(\d+)-->\n?")
 
 
@@ -25,6 +27,8 @@ class CourseRuntime:
     order: list[Lesson] = field(default_factory=list)
     previous: CourseRuntime | None = None
     """An earlier runtime of the same course, whose work on unchanged lessons is reused (preview)."""
+    pages: dict[tuple[object, ...], Frame | None] = field(default_factory=dict)
+    """Lesson pages and blocks rendered once with slots for what differs between learners (learning._from_frame)."""
 
     def __post_init__(self) -> None:
         earlier = self.previous.by_hash if self.previous is not None else {}
@@ -41,7 +45,8 @@ class CourseRuntime:
         return self.course.slug
 
     def neighbours(self, lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
-        at = self.order.index(lesson)
+        # By identity: list.index would compare whole lessons field by field until it found this one.
+        at = next(n for n, candidate in enumerate(self.order) if candidate is lesson)
         return (self.order[at - 1] if at else None), (self.order[at + 1] if at + 1 < len(self.order) else None)
 
 

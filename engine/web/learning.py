@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from markupsafe import escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from course import Lesson
@@ -16,11 +20,22 @@ from course.output import MEDIA_SUFFIXES
 
 from .. import answers, certificates, events, progress
 from ..capstone import capstone_done, capstone_status
-from ..storage.db import Enrolment, Records, User
+from ..security import csrf_token
+from ..storage.db import Attempt, Enrolment, Records, User
 from . import preview_routes
-from .context import SESSION_COOKIE, Redirect, current_user, form_data, page, service, wants_json
+from .context import (
+    SESSION_COOKIE,
+    Redirect,
+    browser_id,
+    current_user,
+    form_data,
+    page,
+    page_context,
+    service,
+    wants_json,
+)
 from .courses import CourseRuntime
-from .templating import inline_prompt
+from .templating import Frame, Slots, inline_prompt, overridden, render
 
 
 def runtime(request: Request) -> CourseRuntime:
@@ -146,33 +161,171 @@ def _completion_hint(lesson: Lesson) -> str:
 
 def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment: Enrolment, *,
                   errors: dict[str, tuple[str, Any]] | None = None, status_code: int = 200) -> Response:
-    store = service(request).store
+    svc = service(request)
+    store = svc.store
     records = store.records(enrolment.id)
     state = progress.evaluate(rt.course, records, lesson.iri)
     errors = errors or {}
+    # The preview can show every answer and feedback text; a learner's page never can.
+    reveal = svc.preview is not None and request.query_params.get("answers") == "1"
     states = {}
     for n, block in enumerate(lesson.blocks):
         error, typed = errors.get(block.id, (None, None))
         counts = store.poll_counts(block.iri) if isinstance(block, Poll) and block.iri in records.responses else None
         states[block.id or str(n)] = block_state(rt, lesson, block, records, index=n, error=error, typed=typed,
                                                  poll_counts=counts)
-        # The preview can show every answer and feedback text; a learner's page never can.
-        states[block.id or str(n)]["reveal"] = (service(request).preview is not None
-                                                and request.query_params.get("answers") == "1")
+        states[block.id or str(n)]["reveal"] = reveal
     previous, following = rt.neighbours(lesson)
     module = rt.course.module(lesson.module)
     # The summary links to the field: a reflection's textarea, or a question's first option.
     summary = [{"field": states[block_id]["dom_id"] + ("-text" if isinstance(lesson.block(block_id), Reflection)
                                                        else "-0"), "text": message}
                for block_id, (message, _typed) in errors.items()]
-    return page(
-        request, "lesson.html", course_folder=rt.folder, status_code=status_code, title=lesson.title,
-        course=rt.course, module=module, lesson=lesson, segments=rt.segments[lesson.iri], states=states,
-        module_progress=state.module_of(lesson), lesson_status=state.lesson(lesson).status,
+    context = dict(
+        title=lesson.title, course=rt.course, module=module, lesson=lesson, segments=rt.segments[lesson.iri],
+        states=states, module_progress=state.module_of(lesson), lesson_status=state.lesson(lesson).status,
         completion_hint=_completion_hint(lesson), previous=previous, next=following, errors=summary,
         course_url=f"/{rt.slug}/", lesson_url=lambda target: lesson_url(rt, target), lang=rt.course.language,
         media_url=lambda path: f"/{rt.slug}/{path}",
     )
+    user = current_user(request)
+    if not summary and svc.preview is None and user is not None and not overridden(rt.folder):
+        html = _from_frame(request, rt, lesson, user, context)
+        if html is not None:
+            return HTMLResponse(html, status_code=status_code)
+    return page(request, "lesson.html", course_folder=rt.folder, status_code=status_code, **context)
+
+
+SLOTS = Slots()
+MAX_FRAMES = 8192
+"""Frames kept per course: one per lesson and pattern of statuses in its module, and one per block and shape of
+its state (which answer is chosen, how many attempts); some hundreds in practice, at most about 30 MB."""
+_USER_SLOTS = ("public_id", "name", "email", "department", "created_at")
+
+
+def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User, context: dict[str, Any]
+                ) -> str | None:
+    """The lesson page put together from frames rendered once, or None to render it in full.
+
+    Rendering a whole lesson page through the GOV.UK template and macros costs milliseconds, yet apart from its
+    blocks a page differs between learners only in the statuses listed for the module, which key its frame, and
+    in the learner's name and CSRF token, which are slots. A block is likewise a frame per shape of its state,
+    with slots for what is free-form (see ``_slotted``). Only the theme's own templates are framed, because the
+    tests check that the frames give the page ``lesson.html`` renders in full; a course theme may use anything.
+    """
+    svc = service(request)
+    role, name = user.role, svc.settings.service_name
+    statuses = tuple(lp.status for lp in context["module_progress"].lessons)
+    frame = _frame(rt, ("page", lesson.iri, context["lesson_status"], statuses, role, name),
+                   lambda: _render_page_frame(request, user, context))
+    if frame is None:
+        return None
+    values = {"csrf_token": str(escape(csrf_token(svc.secret, browser_id(request))))}
+    for field in _USER_SLOTS:
+        values["user." + field] = str(escape(getattr(user, field)))
+    states = context["states"]
+    for n, segment in enumerate(context["segments"]):
+        block = segment.get("block")
+        if block is None:
+            continue
+        state = states.get(block.id or str(n))  # as lesson.html looks it up
+        slotted, free, shape = _slotted(state)
+        make = partial(_render_block_frame, request, user, context, block, slotted, free)
+        key = ("block", id(block), shape, role, name)
+        try:
+            hash(key)
+        except TypeError:  # a state that cannot be a key: a frame for this request only
+            block_frame = make()
+        else:
+            block_frame = _frame(rt, key, make)
+        if block_frame is None:
+            return None
+        values[f"block.{n}"] = block_frame.fill({**values, **free})
+    return frame.fill(values)
+
+
+def _frame(rt: CourseRuntime, key: tuple[Any, ...], make: Callable[[], Frame | None]) -> Frame | None:
+    try:
+        return rt.pages[key]
+    except KeyError:
+        pass
+    frame = make()
+    if len(rt.pages) >= MAX_FRAMES:
+        del rt.pages[next(iter(rt.pages))]  # the oldest
+    rt.pages[key] = frame
+    return frame
+
+
+def _stand_in(request: Request, user: User, context: dict[str, Any]) -> dict[str, Any]:
+    """The page context with slots for the learner's name and details and the CSRF token."""
+    base = page_context(request, **context)
+    base.update(user=replace(user, id=0, **{field: SLOTS("user." + field) for field in _USER_SLOTS}),
+                csrf_token=SLOTS("csrf_token"))
+    return base
+
+
+_SHARED_SLOTS = ("csrf_token", *(f"user.{field}" for field in _USER_SLOTS))
+
+
+def _render_page_frame(request: Request, user: User, context: dict[str, Any]) -> Frame | None:
+    segments = [{"html": SLOTS(f"block.{n}")} if "block" in segment else segment
+                for n, segment in enumerate(context["segments"])]
+    offered = {*_SHARED_SLOTS, *(f"block.{n}" for n, segment in enumerate(context["segments"]) if "block" in segment)}
+    html = render("lesson.html", _stand_in(request, user, {**context, "segments": segments}))
+    return SLOTS.frame(html, dict.fromkeys(offered))
+
+
+def _render_block_frame(request: Request, user: User, context: dict[str, Any], block: Block,
+                        state: dict[str, Any] | None, free: dict[str, str]) -> Frame | None:
+    variables = dict(_stand_in(request, user, context), block=block)
+    if state is not None:
+        variables["state"] = state
+    html = render(f"blocks/_{block.type}.html", variables)
+    return SLOTS.frame(html, {**dict.fromkeys(_SHARED_SLOTS), **free})
+
+
+def _slotted(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, str], tuple[Any, ...]]:
+    """A block's state with slots for its free-form values, those values (escaped), and the shape of the rest.
+
+    Free-form: a reflection's text, the counts and shares of a poll's results and when an answer was given. The
+    rest (the answer chosen, attempts used, an error) takes a few values per block, so it keys the frame.
+    """
+    if state is None:
+        return None, {}, ()
+    slotted = dict(state)
+    free: dict[str, str] = {}
+    shape: list[Any] = []
+    for name, value in state.items():
+        if name == "text" and isinstance(value, str):
+            slotted[name] = SLOTS("state.text")
+            free["state.text"] = str(escape(value))
+            shape.append(name)
+        elif name == "attempt" and isinstance(value, Attempt):
+            slotted[name] = replace(value, created_at=SLOTS("state.attempt.created_at"))
+            free["state.attempt.created_at"] = str(escape(value.created_at))
+            shape.append((name, value.block_iri, value.attempt_no, _frozen(value.response), value.score,
+                          value.success))
+        elif name == "results" and isinstance(value, list):
+            rows = []
+            for n, row in enumerate(value):
+                rows.append({**row, "count": SLOTS(f"state.results.{n}.count"),
+                             "percent": SLOTS(f"state.results.{n}.percent")})
+                free[f"state.results.{n}.count"] = str(escape(row["count"]))
+                free[f"state.results.{n}.percent"] = str(escape(row["percent"]))
+                shape.append(_frozen({k: v for k, v in row.items() if k not in ("count", "percent")}))
+            slotted[name] = rows
+            shape.append((name, len(rows)))
+        else:
+            shape.append((name, _frozen(value)))
+    return slotted, free, tuple(shape)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _frozen(v)) for k, v in value.items())
+    return value
 
 
 def learner_for(request: Request, rt: CourseRuntime) -> events.Learner:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from jinja2 import (
     PrefixLoader,
     select_autoescape,
 )
+from markupsafe import Markup
 
 THEMES = Path(__file__).resolve().parents[2] / "themes"
 DEFAULT_THEME = THEMES / "govuk"
@@ -68,3 +71,44 @@ def _theme_of(course_folder: Path | None) -> str | None:
 
 def render(template: str, context: dict[str, Any], *, course_folder: Path | None = None) -> str:
     return environment(_theme_of(course_folder)).get_template(template).render(context)
+
+
+def overridden(course_folder: Path | None) -> bool:
+    """Whether the course has a theme folder of its own, which may override any template."""
+    return _theme_of(course_folder) is not None
+
+
+class Frame:
+    """HTML rendered once with slots: the literal parts, and the names of the values that go between them."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        parts = self.parts
+        return "".join([part if n % 2 == 0 else values[part] for n, part in enumerate(parts)])
+
+
+class Slots:
+    """Markers that stand for per-request values while a template is rendered once, to be cut out afterwards.
+
+    A marker is a private-use character, a random token and a name, so no course text can look like one. It is
+    Markup, so autoescaping passes it through and the value put in its place must already be escaped. A template
+    that did more than print it (a filter, a test) would change or lose it: ``frame`` then refuses the output.
+    """
+
+    def __init__(self) -> None:
+        self._mark = f"\ue000{secrets.token_hex(8)}:"
+        self._pattern = re.compile(re.escape(self._mark) + r"([\w.-]+)\ue000")
+
+    def __call__(self, name: str) -> Markup:
+        return Markup(f"{self._mark}{name}\ue000")  # noqa: S704 (our own marker and name, never user input)
+
+    def frame(self, html: str, offered: Mapping[str, object]) -> Frame | None:
+        """The rendered HTML cut at its markers, or None if a marker did not come through whole."""
+        parts = self._pattern.split(html)
+        if any(name not in offered for name in parts[1::2]) or any("\ue000" in part for part in parts[::2]):
+            return None
+        return Frame(parts)

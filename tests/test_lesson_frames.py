@@ -1,0 +1,90 @@
+"""Lesson pages put together from frames (engine/web/learning.py) are the pages lesson.html renders in full.
+
+A frame is rendered once with slots for what differs between learners; these tests walk two learners through
+the Innovation Masterclass, answering every kind of block in several ways, and compare each page with the full
+render of the same page at the same moment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from course.model import Checklist, Poll, Question, Reflection, Video
+from engine.web import learning
+from engine.web.courses import CourseRuntime
+from webhelpers import answer, make_app, register
+
+COURSE_DIR = Path(__file__).parent.parent / "content" / "innovation-masterclass"
+
+
+def full_page(client: TestClient, path: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    with monkeypatch.context() as patch:
+        patch.setattr(learning, "overridden", lambda folder: True)  # as for a course with a theme of its own
+        response = client.get(path)
+    assert response.status_code == 200
+    return response.text
+
+
+def framed_page(client: TestClient, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.text
+
+
+def check(client: TestClient, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Viewing twice changes nothing a page shows, so the two renders see the same records.
+    framed = framed_page(client, path)
+    assert framed == full_page(client, path, monkeypatch), path
+
+
+def answer_everything(client: TestClient, rt: CourseRuntime, round_: int) -> None:
+    for lesson in rt.order:
+        path = learning.lesson_url(rt, lesson)
+        for block in lesson.blocks:
+            if isinstance(block, Question):
+                wrong = next(n for n in range(len(block.options)) if n not in block.correct)
+                answer(client, path, block.id, choice=[str(wrong if round_ == 0 else block.correct[0])])
+            elif isinstance(block, Poll):
+                choice = "0" if not block.scale else str(block.scale.low + round_)
+                answer(client, path, block.id, choice=[choice])
+            elif isinstance(block, Reflection):
+                words = " ".join(["Small <b>changes</b> & \"quotes\" 'here'"] * max(1, block.min_words))
+                answer(client, path, block.id, text=f"{words} round {round_}")
+            elif isinstance(block, Checklist):
+                answer(client, path, block.id, ticked=[str(n) for n in range(round_ + 1) if n < len(block.items)])
+            elif isinstance(block, Video) and round_:
+                answer(client, path, block.id, watched="1")
+
+
+def test_framed_pages_are_the_full_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, _store = make_app(COURSE_DIR, tmp_path / "frames.db")
+    other, _ = make_app(COURSE_DIR, tmp_path / "frames.db")
+    rt: CourseRuntime = client.app.app.state.service.courses["innovation-masterclass"]  # type: ignore[attr-defined]
+    register(client, name="Ada <Lovelace> & \"Co\"")
+    register(other, email="grace@example.gov.uk", name="Grace Hopper")
+    paths = [learning.lesson_url(rt, lesson) for lesson in rt.order]
+    for path in paths:  # nothing answered yet: every page, first view and a later one
+        check(client, path, monkeypatch)
+        check(other, path, monkeypatch)
+    for round_ in (0, 1):
+        answer_everything(client, rt, round_)
+        for path in paths:
+            check(client, path, monkeypatch)
+            check(other, path, monkeypatch)
+    assert rt.pages, "the pages were not put together from frames"
+
+
+def test_a_course_theme_turns_frames_off(tmp_path: Path) -> None:
+    from helpers import make_course
+
+    root = make_course(tmp_path / "demo")
+    (root / "theme").mkdir()
+    (root / "theme" / "lesson.html").write_text('{% extends "default:lesson.html" %}')
+    client, _ = make_app(root, tmp_path / "t.db")
+    register(client)
+    assert client.get("/demo/01-intro/lesson").status_code == 200
+    rt: CourseRuntime = client.app.app.state.service.courses["demo"]  # type: ignore[attr-defined]
+    assert not rt.pages
