@@ -23,16 +23,16 @@ What it does, in one run, on this machine:
    seeding. Runs add a few thousand views and attempts to the cached file; that drift is noise
    against millions of rows.
 2. The floor: a bare Starlette app with one "hello" route, served by ``uvicorn.run`` with the
-   options ``masterclass serve`` uses (single process, loop and http "auto", i.e. uvloop and
-   httptools when installed, the same access-log setting, stdout to a log file).
+   options ``masterclass serve`` uses (single process, its event loop ``engine.cli.SERVE_LOOP``,
+   http "auto", i.e. httptools when installed, the same access-log setting, stdout to a log file).
 3. The real server, ``masterclass serve content --db <db> --port <free port>``. A pool of seeded
    learners (1,000, drawn at random, so a mix of progress) is signed in by creating sessions with
    ``Store.create_session``; each client gets a fixed ``mc_browser`` cookie and parses its CSRF
-   token from a lesson page. With ``--loop asyncio`` both servers run on asyncio's own event loop
-   instead of uvloop (the masterclass server is then the same app, started by this script with
-   the options ``masterclass serve`` passes): uvloop accepts new connections one per turn of a
-   busy loop, so under overload the last of wrk's 200 connections wait seconds to be accepted
-   and their requests count as that slow.
+   token from a lesson page. ``masterclass serve`` runs on asyncio's own event loop; with
+   ``--loop uvloop`` both servers run on uvloop instead (the masterclass server is then the same
+   app, started by this script with the options ``masterclass serve`` passes): uvloop accepts new
+   connections one per turn of a busy loop, so under overload the last of wrk's 200 connections
+   wait seconds to be accepted and their requests count as that slow.
 4. Load from ``wrk`` on loopback, closed loop (each connection sends its next request as soon as the
    previous one is answered), with a Lua script that cycles through prepared requests, each with
    its own learner's cookies, and counts status codes; a GET answered with anything but 200, or a
@@ -609,8 +609,14 @@ def answer_requests(plan: CoursePlan, pool: list[Client], rng: random.Random, pe
 # --- servers ---------------------------------------------------------------------------------
 
 
-LOOP = "auto"
-"""The event loop for both servers (--loop); "auto" is what `masterclass serve` uses."""
+LOOP = "serve"
+"""The event loop for both servers (--loop); "serve" is the one `masterclass serve` uses (engine.cli.SERVE_LOOP)."""
+
+
+def _loop() -> str:
+    from engine.cli import SERVE_LOOP
+
+    return SERVE_LOOP if LOOP == "serve" else LOOP
 
 
 def hello_server(port: int) -> None:
@@ -630,7 +636,7 @@ def hello_server(port: int) -> None:
     app = Starlette(routes=[Route("/hello", hello)])
     print(f"Serving hello at http://127.0.0.1:{port}/hello", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                log_level="info", proxy_headers=False, loop=LOOP)
+                log_level="info", proxy_headers=False, loop=_loop())
 
 
 def masterclass_server(port: int, db: str) -> None:
@@ -644,9 +650,9 @@ def masterclass_server(port: int, db: str) -> None:
 
     settings = load_settings(None)
     app = create_app(settings=settings, store=Store(db), courses=discover_courses(CONTENT))
-    print(f"Serving at http://127.0.0.1:{port}/ with loop {LOOP}", flush=True)
+    print(f"Serving at http://127.0.0.1:{port}/ with loop {_loop()}", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                log_level="info", proxy_headers=False, loop=LOOP)
+                log_level="info", proxy_headers=False, loop=_loop())
 
 
 NICE = 0
@@ -1073,9 +1079,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nice", type=int, default=0,
                         help="niceness for the servers and wrk, e.g. -10 (as root) to run ahead of other work on a "
                              "busy machine; default 0")
-    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
-                        help="uvicorn's event loop for both servers; auto (uvloop when installed) is what "
-                             "`masterclass serve` uses, and the default")
+    parser.add_argument("--loop", choices=["serve", "asyncio", "uvloop"], default="serve",
+                        help="uvicorn's event loop for both servers; serve (the default) is the one "
+                             "`masterclass serve` uses")
     parser.add_argument("--hello-server", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--masterclass-server", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1150,7 +1156,7 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         masterclass = Path(sys.executable).parent / "masterclass"
         command = [str(masterclass), "serve", "content", "--db", str(db), "--port", str(port)]
-        if LOOP != "auto":
+        if LOOP != "serve":
             command = [sys.executable, str(Path(__file__).resolve()), "--loop", LOOP, "--masterclass-server",
                        str(port), str(db)]
         log("starting: " + " ".join(command))
@@ -1277,7 +1283,8 @@ def main(argv: list[str] | None = None) -> int:
               f"server pinned to CPU {core}, wrk and this script to CPU {sorted(load_cpus or [])}."
               if pinned else "server and wrk share the CPUs.")
           + (f" Servers and wrk ran at nice {NICE}." if NICE else "")
-          + (f" Both servers on uvicorn's {LOOP} event loop (masterclass serve uses auto)." if LOOP != "auto" else ""))
+          + f" Both servers on uvicorn's {_loop()} event loop"
+          + (" (masterclass serve uses its own)." if LOOP != "serve" else ", as masterclass serve runs."))
     print()
     print(table(rows))
     print(f"\nCPU {core} during each measure (server process / whole CPU, incl. kernel loopback work and any "

@@ -13,6 +13,11 @@ import click
 from course import Builder, BuildResult, write_compiled
 from course.output import read_lesson
 
+SERVE_LOOP = "asyncio"
+"""asyncio's own event loop, not uvloop: under overload uvloop accepts one new connection per turn of a busy loop,
+so late connections wait seconds in the kernel's queue (bench/runtime_bench.py: lesson p99 at 200 clients 15 s on
+uvloop, 0.5 s on asyncio, for about 5% less throughput)."""
+
 
 def course_dirs(path: str | None) -> list[Path]:
     """The course folders a command acts on: PATH itself, or every course under it."""
@@ -141,7 +146,7 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     names = ", ".join(f"/{rt.slug}/" for rt in courses)
     click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")
     uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                log_level="info", proxy_headers=False)
+                log_level="info", proxy_headers=False, loop=SERVE_LOOP)
 
 
 @cli.command()

@@ -78,8 +78,7 @@ async def course_home(request: Request) -> Response:
     enrolment = learner_for(request, rt).enrolment
     records = store.records(enrolment.id)
     done = capstone_done(store, rt.course, user.id)
-    state = progress.evaluate(rt.course, records, enrolment.last_lesson_iri if enrolment else None,
-                              capstone_done=done)
+    state = progress.evaluate(rt.course, records, enrolment.last_lesson_iri, capstone_done=done)
     every = [lp for mp in state.modules for lp in mp.lessons]
     return page(request, "course.html", course_folder=rt.folder, title=rt.course.title, course=rt.course,
                 progress=state, started=bool(records.views), lang=rt.course.language,
