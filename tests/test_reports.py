@@ -350,3 +350,30 @@ def test_published_case_studies_count_until_hidden(world: World) -> None:
     admin = world.person("admin@example.gov.uk", "Cabinet Office", role="admin")
     assert csv_rows(admin.get("/reports/demo/outcomes.csv"))[1:] == [
         ["It worked", "0", "0.0"], ["It partly worked", "1", "100.0"], ["It did not work", "0", "0.0"]]
+
+
+REPORT_ROUTES = ["/reports/", "/reports/demo/", "/reports/demo/learners", "/reports/demo/learners.csv",
+                 "/reports/demo/learners/{ada}"] + [f"/reports/demo/{table}.csv" for table in (
+                     "summary", "departments", "funnel", "questions", "stages", "outcomes", "measures")]
+
+
+def test_every_report_route_refuses_learners_and_other_departments(world: World) -> None:
+    ada = world.store.user_by_email("ada@example.gov.uk")
+    assert ada is not None
+    routes = [r.format(ada=ada.public_id) for r in REPORT_ROUTES]
+    learner = world.person("eve@example.gov.uk", "Cabinet Office")
+    anonymous = TestClient(world.client.app, follow_redirects=False)
+    home = world.person("fay@example.gov.uk", "Home Office", role="facilitator")
+    cabinet = world.person("cat@example.gov.uk", "Cabinet Office", role="facilitator")
+    admin = world.person("admin@example.gov.uk", "Home Office", role="admin")
+    for path in routes:
+        assert learner.get(path).status_code == 403, path
+        refused = anonymous.get(path)
+        assert refused.status_code in (302, 303) and "/sign-in" in refused.headers["location"], path
+        assert admin.get(path).status_code in (200, 302), path
+        assert cabinet.get(path).status_code in (200, 302), path
+        asked = path + ("&" if "?" in path else "?") + "department=Cabinet+Office"
+        if not path.endswith("/reports/"):
+            assert home.get(asked).status_code == 403, asked
+    # Ada is in the Cabinet Office: a Home Office facilitator cannot find her.
+    assert home.get(f"/reports/demo/learners/{ada.public_id}").status_code == 404
