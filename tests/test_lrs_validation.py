@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 from test_lrs_helpers import XAPI, agent, make_lrs, new_id, statement
 
+from engine.xapi.statement_json import equivalent
+from engine.xapi.syntax import is_duration, is_language_tag, parse_timestamp
 from engine.xapi.validate import (
     XAPIValidationError,
-    equivalent,
-    is_duration,
-    is_language_tag,
-    parse_timestamp,
     validate_statement,
 )
 

@@ -11,12 +11,10 @@ ranges, context rules, attachments, and no properties the specification does not
 
 from __future__ import annotations
 
-import json
-import json.scanner
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+
+from .syntax import is_duration, is_iri, is_language_tag, is_uuid, parse_timestamp
 
 
 class XAPIValidationError(ValueError):
@@ -43,99 +41,13 @@ COMPONENT_LISTS: dict[str, tuple[str, ...]] = {
 }
 CONTEXT_ACTIVITY_KEYS = ("parent", "grouping", "category", "other")
 
-_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")
 _MAILTO = re.compile(r"^mailto:[^@\s:/]+@[^@\s/]+$")
 _SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHA2 = re.compile(r"^(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})$")
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*(?:\s*;.*)?$")
 _VERSION_1 = re.compile(r"^1\.0(?:\.\d+)?$")
 _VERSION_2 = re.compile(r"^2\.0(?:\.\d+)?$")
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$")
-_NUM = r"\d+(?:[.,]\d+)?"
-_DURATION = re.compile(
-    rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$")
 
-# RFC 5646 section 2.1: a well-formed language tag.
-_ALNUM = "[A-Za-z0-9]"
-_LANGTAG = re.compile(
-    r"^(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4}|[A-Za-z]{5,8})"  # language (with extlangs)
-    r"(?:-[A-Za-z]{4})?"  # script
-    r"(?:-(?:[A-Za-z]{2}|\d{3}))?"  # region
-    rf"(?:-(?:{_ALNUM}{{5,8}}|\d{_ALNUM}{{3}}))*"  # variants
-    rf"(?:-[0-9A-WY-Za-wy-z](?:-{_ALNUM}{{2,8}})+)*"  # extensions
-    rf"(?:-[xX](?:-{_ALNUM}{{1,8}})+)?$"  # private use
-)
-_PRIVATE_TAG = re.compile(rf"^[xX](?:-{_ALNUM}{{1,8}})+$")
-_GRANDFATHERED = frozenset(t.lower() for t in (
-    "en-GB-oed", "i-ami", "i-bnn", "i-default", "i-enochian", "i-hak", "i-klingon", "i-lux", "i-mingo",
-    "i-navajo", "i-pwn", "i-tao", "i-tay", "i-tsu", "sgn-BE-FR", "sgn-BE-NL", "sgn-CH-DE", "art-lojban",
-    "cel-gaulish", "no-bok", "no-nyn", "zh-guoyu", "zh-hakka", "zh-min", "zh-min-nan", "zh-xiang"))
-
-
-# --- small format checks, usable for request parameters too ------------------------------------
-
-def is_iri(value: Any) -> bool:
-    return isinstance(value, str) and bool(_IRI.match(value))
-
-
-def is_uuid(value: Any) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value))
-
-
-def is_language_tag(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    return bool(_LANGTAG.match(value) or _PRIVATE_TAG.match(value)) or value.lower() in _GRANDFATHERED
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An ISO 8601 date and time with a time zone as an aware datetime, or None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    match = _TIMESTAMP.match(value)
-    if not match:
-        return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    if zone[0] == "-" and not zone[1:].replace(":", "").strip("0"):
-        return None  # -00:00 means "offset unknown" (RFC 3339): no time zone
-    try:
-        tz = _ZONES.get(zone)
-        if tz is None:
-            if zone in ("Z", "z"):
-                tz = UTC
-            else:
-                digits = zone[1:].replace(":", "")
-                offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-                if offset >= timedelta(hours=24):
-                    return None
-                tz = timezone(-offset if zone[0] == "-" else offset)
-            if len(_ZONES) < 1000:
-                _ZONES[zone] = tz
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
-        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo=tz)
-    except ValueError:
-        return None
-
-
-_ZONES: dict[str, timezone] = {}
-"""Time zones by their text in timestamps (``Z``, ``+01:00`` ...): a few recur in every statement."""
-
-
-def utc_text(moment: datetime) -> str:
-    """A moment as text that sorts with the LRS's ``stored`` values (UTC, +00:00, ms unless finer)."""
-    moment = moment.astimezone(UTC)
-    spec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
-    return moment.isoformat(timespec=spec)
-
-
-def is_duration(value: Any) -> bool:
-    return (isinstance(value, str) and bool(_DURATION.match(value)) and value != "P"
-            and not value.endswith("T"))
-
-
-# --- the walker --------------------------------------------------------------------------------
 
 Path = str | tuple[Any, str | int]
 """A JSON path: the root's name (``""`` for a statement, ``"[3]"`` in a batch, ``"agent"`` for a parameter)
@@ -225,7 +137,7 @@ _KNOWN_IRIS: set[str] = set()
 def _well_formed_iri(value: str) -> bool:
     if value in _KNOWN_IRIS:
         return True
-    if not _IRI.match(value):
+    if not is_iri(value):
         return False
     if len(_KNOWN_IRIS) >= 20_000:
         _KNOWN_IRIS.clear()
@@ -248,7 +160,7 @@ def _irl(value: Any, path: Path) -> None:
 
 
 def _uuid(value: Any, path: Path) -> None:
-    if type(value) is str and _UUID.match(value):
+    if is_uuid(value):
         return
     _string(value, path)
     raise _fail(path, "uuid", "must be a UUID (RFC 4122 variant) in standard form")
@@ -658,123 +570,3 @@ def validate_activity_id(value: Any, field: str = "activityId") -> None:
 
 def validate_uuid(value: Any, field: str) -> None:
     _uuid(value, field)
-
-
-# --- strict JSON ------------------------------------------------------------------------------
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise XAPIValidationError(key, "duplicate-property", f"{key}: a property may be used only once")
-            seen.add(key)
-    return out
-
-
-def _constant(name: str) -> Any:
-    raise XAPIValidationError("statement", "json", f"{name} is not valid JSON")
-
-
-_STRICT = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
-_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_STRICT)  # type: ignore[arg-type]
-"""Parses one JSON value at a position: ``_SCAN(text, pos)`` is ``(value, end)``; StopIteration if none is there."""
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_SPACE = frozenset(" \t\n\r")
-
-
-def _skip(text: str, pos: int) -> int:
-    """The position of the first character at or after ``pos`` that is not JSON whitespace."""
-    match = _WHITESPACE.match(text, pos)
-    return match.end() if match else pos
-
-
-def loads_statements(data: bytes | str) -> tuple[Any, list[str] | None]:
-    """:func:`loads_strict`, and the JSON text of each statement in it: the whole body for an object, each
-    element for an array (``None`` for anything else). The LRS stores a statement's own text, extended,
-    instead of serialising it again."""
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-    except UnicodeDecodeError:
-        raise XAPIValidationError("statement", "json", "the body must be UTF-8") from None
-    start = _skip(text, 0)
-    if not text.startswith("[", start):
-        value = loads_strict(text)
-        return value, [text.strip(" \t\n\r")] if isinstance(value, dict) else None
-    values: list[Any] = []
-    texts: list[str] = []
-    try:
-        pos = _skip(text, start + 1)
-        if text.startswith("]", pos):
-            end = pos + 1
-        else:
-            while True:
-                value, end = _SCAN(text, pos)
-                values.append(value)
-                texts.append(text[pos:end])
-                following = text[end:end + 1]
-                if following == ",":  # compact JSON: no whitespace to skip
-                    pos = end + 1
-                    if text[pos:pos + 1] in _SPACE:
-                        pos = _skip(text, pos)
-                    continue
-                pos = _skip(text, end)
-                if text.startswith(",", pos):
-                    pos = _skip(text, pos + 1)
-                elif text.startswith("]", pos):
-                    end = pos + 1
-                    break
-                else:
-                    raise ValueError
-        if _skip(text, end) != len(text):
-            raise ValueError
-    except (StopIteration, ValueError):
-        # Not valid JSON: let the ordinary parser say where, in its own words.
-        return loads_strict(text), None
-    return values, texts
-
-
-def loads_strict(data: bytes | str) -> Any:
-    """JSON as xAPI wants it: UTF-8, no repeated properties, no NaN or Infinity."""
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return _STRICT.decode(text)
-    except UnicodeDecodeError:
-        raise XAPIValidationError("statement", "json", "the body must be UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise XAPIValidationError("statement", "json", f"the body is not valid JSON: {exc}") from None
-
-
-# --- statement comparison (xAPI 1.0.3 part two, 2.3.1) -------------------------------------------
-
-def _comparable(value: Any, top: bool = True) -> Any:
-    if isinstance(value, list):
-        return [_comparable(v, False) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out = {k: _comparable(v, False) for k, v in value.items()}
-    if top:
-        for key in ("id", "authority", "stored", "version"):
-            out.pop(key, None)
-    if "timestamp" in out:
-        moment = parse_timestamp(out["timestamp"])
-        if moment is not None:
-            out["timestamp"] = moment.astimezone(UTC).isoformat()
-    if isinstance(out.get("mbox"), str):
-        out["mbox"] = out["mbox"].lower()
-    if isinstance(out.get("member"), list):
-        out["member"] = sorted(out["member"], key=lambda m: json.dumps(m, sort_keys=True))
-    groups = out.get("contextActivities")
-    if isinstance(groups, dict):
-        out["contextActivities"] = {k: v if isinstance(v, list) else [v] for k, v in groups.items()}
-    return out
-
-
-def equivalent(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two statements are the same but for what an LRS may assign or re-serialise."""
-    left, right = _comparable(a), _comparable(b)
-    if "timestamp" not in left or "timestamp" not in right:
-        left.pop("timestamp", None)
-        right.pop("timestamp", None)
-    return bool(left == right)

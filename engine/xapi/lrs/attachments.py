@@ -11,7 +11,8 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..validate import SIGNATURE_USAGE, equivalent
+from ..statement_json import equivalent
+from ..validate import SIGNATURE_USAGE
 from .protocol import LRSError
 
 _HASHES = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}

@@ -14,10 +14,9 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 
 from ...storage import lrs as storage
+from ..syntax import parse_timestamp, utc_text
 from ..validate import (
     XAPIValidationError,
-    parse_timestamp,
-    utc_text,
     validate_activity_id,
     validate_actor,
     validate_uuid,

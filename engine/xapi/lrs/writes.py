@@ -25,7 +25,8 @@ from ...storage import lrs as storage
 from ...storage.db import Store, now
 from ...storage.statements import IndexedStatement
 from ..keys import index
-from ..validate import VOIDED, XAPIValidationError, equivalent, loads_statements, validate_statement
+from ..statement_json import equivalent, loads_statements
+from ..validate import VOIDED, XAPIValidationError, validate_statement
 from .attachments import _attachment_objects, attachment_parts, check_attachments
 from .protocol import LRSError, Req, _param_uuid, _raw_json
 
