@@ -122,12 +122,10 @@ class QuestionReport:
         return attempts_text(self.attempts, self.right_on, self.correct)
 
 
-class _Progressed:
-    """What a lesson's and a module's rows show alike, from their status, score, result and dates."""
+class _Dated:
+    """What the course, a module and a lesson show alike: their status, dates and learning time in words."""
 
     status: progress.Status
-    score: float | None
-    result: Result | None
     first_opened: str | None
     completed_at: str | None
     learning_seconds: int
@@ -135,14 +133,6 @@ class _Progressed:
     @property
     def status_text(self) -> str:
         return STATUS_TEXT[self.status]
-
-    @property
-    def score_percent(self) -> int | None:
-        return _percent(self.score)
-
-    @property
-    def result_text(self) -> str:
-        return RESULT_TEXT[self.result] if self.result else ""
 
     @property
     def first_opened_date(self) -> str:
@@ -155,6 +145,21 @@ class _Progressed:
     @property
     def learning_time_text(self) -> str:
         return duration_text(self.learning_seconds)
+
+
+class _Progressed(_Dated):
+    """A module's and a lesson's score against the pass mark, in words."""
+
+    score: float | None
+    result: Result | None
+
+    @property
+    def score_percent(self) -> int | None:
+        return _percent(self.score)
+
+    @property
+    def result_text(self) -> str:
+        return RESULT_TEXT[self.result] if self.result else ""
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,7 @@ class LearnerReport:
     course: Course
     user: User
     enrolled_at: str | None
-    """None before the learner's first lesson or team action in the course, which enrols them."""
+    """None before the learner first opens the course, one of its lessons or its team project, which enrols them."""
     completed: bool
     completed_at: str | None
     percent: int
@@ -279,6 +284,7 @@ class LearnerReport:
     def status(self) -> progress.Status:
         return "completed" if self.completed else "in_progress" if self.started else "not_started"
 
+    # Its status and first opening are worked out from its modules, so it cannot share _Dated's fields.
     @property
     def status_text(self) -> str:
         return STATUS_TEXT[self.status]
