@@ -41,8 +41,8 @@ def enrolled(learner: Learner) -> None:
 
 def session_started(learner: Learner, session_token: str | None) -> None:
     """``initialized`` once per sign-in session and course."""
-    if not session_token:
-        return
+    if not session_token or learner.store.session_met(session_token, learner.course.iri):
+        return  # every request of a session comes here: no write transaction for what is already known
     with learner.store.transaction():
         if learner.store.session_first(session_token, learner.course.iri):
             learner.emitter.save(learner.store, [learner.statement("initialized", learner.course)])

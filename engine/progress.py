@@ -8,6 +8,7 @@ new required block reopens nothing a learner already completed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from course import Course, Lesson, Module
@@ -40,15 +41,28 @@ class CourseProgress:
     modules: list[ModuleProgress]
     completed: bool
     percent: int
-    next_lesson: Lesson | None
+    last_lesson_iri: str | None = None
+    index: dict[int, tuple[ModuleProgress, LessonProgress]] = field(default_factory=dict)
+    """Each lesson's module and lesson progress, by the lesson's id()."""
     new_completions: list[tuple[str, str, float | None]] = field(default_factory=list)
     """(kind, IRI, score) for completions reached now and not yet recorded."""
 
+    @cached_property
+    def next_lesson(self) -> Lesson | None:
+        """Where "Continue" goes: worked out when asked, since a lesson page never asks."""
+        return _next_lesson(self.modules, self.last_lesson_iri)
+
     def lesson(self, lesson: Lesson) -> LessonProgress:
-        return next(lp for mp in self.modules for lp in mp.lessons if lp.lesson is lesson)
+        return self._where(lesson)[1]
 
     def module_of(self, lesson: Lesson) -> ModuleProgress:
-        return next(mp for mp in self.modules if any(lp.lesson is lesson for lp in mp.lessons))
+        return self._where(lesson)[0]
+
+    def _where(self, lesson: Lesson) -> tuple[ModuleProgress, LessonProgress]:
+        found = self.index.get(id(lesson))
+        if found is None or found[1].lesson is not lesson:
+            raise KeyError(f"{lesson.iri} is not a lesson of {self.course.iri}")
+        return found
 
 
 def question_score(lesson_questions: list[Question], records: Records) -> float | None:
@@ -86,10 +100,8 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
              capstone_done: bool = False) -> CourseProgress:
     """The learner's progress. ``capstone_done`` says whether their team completed the capstone, which
     the course needs too when its completion rule says ``capstone: true``."""
-    modules, new_parts, complete_modules = _modules(course, records)
+    modules, new_parts, complete_modules, percent, index = _modules(course, records)
     new = list(new_parts)
-    every = [lp for mp in modules for lp in mp.lessons]
-    done = sum(lp.status == "completed" for lp in every)
     completed = course.iri in records.completions or (
         set(course.completion_modules) <= complete_modules and (capstone_done or not course.completion_capstone))
     if completed and course.iri not in records.completions:
@@ -98,15 +110,18 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
         course=course,
         modules=modules,
         completed=completed,
-        percent=round(100 * done / len(every)) if every else 0,
-        next_lesson=_next_lesson(modules, last_lesson_iri),
+        percent=percent,
+        last_lesson_iri=last_lesson_iri,
+        index=index,
         new_completions=new,
     )
 
 
 def _modules(course: Course, records: Records
-             ) -> tuple[list[ModuleProgress], list[tuple[str, str, float | None]], set[str]]:
-    """Each module's progress, the lesson and module completions not yet recorded, and the completed modules.
+             ) -> tuple[list[ModuleProgress], list[tuple[str, str, float | None]], set[str], int,
+                        dict[int, tuple[ModuleProgress, LessonProgress]]]:
+    """Each module's progress, the lesson and module completions not yet recorded, the completed modules, the
+    percentage of lessons completed, and where each lesson is.
 
     They depend on the records alone, so they are kept with them (``Records.derived``): a lesson view evaluates
     the same records for its completions and again for the page.
@@ -141,7 +156,10 @@ def _modules(course: Course, records: Records
     for mp in modules:
         if mp.status == "not_started" and not set(mp.module.requires) <= complete_modules:
             mp.status = "locked"
-    result = (modules, new, complete_modules)
+    every = [lp for mp in modules for lp in mp.lessons]
+    done = sum(lp.status == "completed" for lp in every)
+    index = {id(lp.lesson): (mp, lp) for mp in modules for lp in mp.lessons}
+    result = (modules, new, complete_modules, round(100 * done / len(every)) if every else 0, index)
     records.derived["progress"] = (course, result)
     return result
 

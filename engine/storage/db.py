@@ -94,10 +94,15 @@ class Records:
 MAX_MET = 100_000
 """(session, course or lesson) pairs a store remembers as already met (see Store.session_first)."""
 MAX_KEPT_RECORDS = 5000
+MAX_SIGNED_IN = 20_000
 """Learners whose records a store keeps in memory (a few kilobytes each; see Store.records)."""
 
 # Column names only, never user input: safe to format into SQL.
 _USER_COLUMNS = "id, public_id, name, email, department, role, password_hash, created_at"
+
+
+_SESSION_USER = (f"SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} FROM sessions s"  # noqa: S608
+                 " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?")
 
 
 def _user(row: tuple[Any, ...] | None) -> User | None:
@@ -117,6 +122,8 @@ class Store:
         self._kept_version = -1
         self._kept_lock = threading.Lock()
         self._met: set[tuple[str, str]] = set()
+        self._signed_in: dict[str, User] = {}
+        """Session token hash → its user, kept like records (see ``records``): every request asks."""
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -170,6 +177,7 @@ class Store:
                 yield self.conn
             except BaseException:
                 self._forget_records()  # they may have been read with the writes now undone
+                self._forget_sessions()
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
@@ -181,6 +189,21 @@ class Store:
                 self._kept.clear()
             else:
                 self._kept.pop(enrolment_id, None)
+
+    def _forget_sessions(self) -> None:
+        """Drop kept sign-ins: this store changed a user or a session (another process: see ``_current``)."""
+        with self._kept_lock:
+            self._signed_in.clear()
+
+    def _current(self) -> int:
+        """SQLite's data_version, after dropping everything kept if another connection has committed since."""
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        with self._kept_lock:
+            if version != self._kept_version:
+                self._kept.clear()
+                self._signed_in.clear()
+                self._kept_version = version
+        return version
 
     def ping(self) -> bool:
         return bool(self.conn.execute("SELECT 1").fetchone() == (1,))
@@ -211,16 +234,19 @@ class Store:
     def set_role(self, user_id: int, role: str) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+            self._forget_sessions()
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+            self._forget_sessions()
 
     def delete_user(self, user_id: int, actor_keys: Sequence[str] = ()) -> None:
         """Deletes the account, every record about it (through foreign keys) and its statements."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
             conn.executemany("DELETE FROM statements WHERE actor = ?", [(key,) for key in actor_keys])
+            self._forget_sessions()
         self._forget_records()
 
     # --- sessions: the cookie holds a random token; only its hash is stored ----------------
@@ -233,12 +259,23 @@ class Store:
         return token
 
     def session_user(self, token: str) -> User | None:
-        row = self.conn.execute(
-            f"SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} FROM sessions s"  # noqa: S608
-            " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
-            (_hash(token),),
-        ).fetchone()
-        return _user(row)
+        """Who the session signs in, or None; kept between requests like records, as every request asks."""
+        key = _hash(token)
+        self._current()
+        found = self._signed_in.get(key)
+        if found is not None:
+            return found
+        user = _user(self.conn.execute(_SESSION_USER, (key,)).fetchone())
+        if user is not None:
+            with self._kept_lock:
+                if len(self._signed_in) >= MAX_SIGNED_IN:
+                    del self._signed_in[next(iter(self._signed_in))]  # the oldest
+                self._signed_in[key] = user
+        return user
+
+    def session_met(self, token: str, object_iri: str) -> bool:
+        """True when this sign-in session is known to have met ``object_iri`` already (no query: may say False)."""
+        return (_hash(token), object_iri) in self._met
 
     def session_first(self, token: str, object_iri: str) -> bool:
         """True the first time this sign-in session meets ``object_iri`` (a course or lesson)."""
@@ -264,6 +301,7 @@ class Store:
     def delete_session(self, token: str) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
+            self._forget_sessions()
 
     # --- enrolments and records ------------------------------------------------------------
 
@@ -299,8 +337,12 @@ class Store:
     def record_view(self, enrolment_id: int, lesson_iri: str) -> bool:
         """Record a lesson view; True when it is the first."""
         stamp = now()
+        with self._kept_lock:
+            kept = self._kept.get(enrolment_id)
+        # Rows of lesson_views go only with their enrolment, so one in kept records is there still.
+        seen = kept is not None and lesson_iri in kept.views
         with self.transaction() as conn:
-            first = conn.execute(
+            first = not seen and conn.execute(
                 "INSERT OR IGNORE INTO lesson_views (enrolment_id, lesson_iri, first_at, last_at)"
                 " VALUES (?, ?, ?, ?)",
                 (enrolment_id, lesson_iri, stamp, stamp),
@@ -365,11 +407,8 @@ class Store:
         tells when another connection (another process) has committed anything: then every kept record goes.
         Records are not changed once read; progress keeps what it works out from them with them.
         """
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self._current()
         with self._kept_lock:
-            if version != self._kept_version:
-                self._kept.clear()
-                self._kept_version = version
             found = self._kept.get(enrolment_id)
         if found is not None:
             return found

@@ -7,12 +7,11 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -28,6 +27,7 @@ from . import auth, capstone, certificates, learning, mydata, pages, preview_rou
 from .context import BROWSER_COOKIE, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime
 from .preview import PREVIEW_EMAIL, Preview
+from .routing import SegmentRouter
 from .templating import DEFAULT_THEME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +57,10 @@ class Guard:
         if not length.isdigit() or int(length) > self.max_body:
             await PlainTextResponse("Request body too large or malformed.", status_code=413)(scope, receive, send)
             return
-        cookie = SimpleCookie()
-        try:
-            cookie.load(headers.get(b"cookie", b"").decode("latin-1"))
-        except Exception:  # a malformed cookie header is the browser's problem, not a 500
-            cookie = SimpleCookie()
-        browser = cookie[BROWSER_COOKIE].value if BROWSER_COOKIE in cookie else ""
+        # Starlette's lenient parser, as Request.cookies reads them: a malformed header is not a 500.
+        cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
+        scope["mc_cookies"] = cookies  # parsed once for the request (context.cookie), not per Request object
+        browser = cookies.get(BROWSER_COOKIE, "")
         fresh = not browser or len(browser) > 64
         if fresh:
             browser = secrets.token_urlsafe(24)
@@ -170,6 +168,7 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         exception_handlers={HTTPException: http_error, Redirect: redirect, Exception: server_error},
         lifespan=lifespan,
     )
+    app.router = SegmentRouter(app.router.routes, lifespan=lifespan)
     app.state.service = service
     return Guard(app, max_body=settings.max_body_bytes, secure=settings.secure_cookies)  # type: ignore[return-value]
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from .. import events
 from ..security import hash_password, verify_password
 from ..storage.db import EmailTaken
-from .context import SESSION_COOKIE, current_user, form_data, page, service
+from .context import SESSION_COOKIE, cookie, current_user, form_data, page, service
 
 EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
 MIN_PASSWORD = 10
@@ -126,7 +126,7 @@ async def sign_in(request: Request) -> Response:
 
 async def sign_out(request: Request) -> Response:
     await form_data(request)
-    token = request.cookies.get(SESSION_COOKIE)
+    token = cookie(request, SESSION_COOKIE)
     user = current_user(request)
     svc = service(request)
     if token and user:

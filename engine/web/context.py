@@ -50,16 +50,24 @@ def service(request: Request) -> Service:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
+def cookie(request: Request, name: str) -> str | None:
+    """A cookie's value, from the cookies the Guard middleware parsed once for the request."""
+    cookies = request.scope.get("mc_cookies")
+    return (cookies if cookies is not None else request.cookies).get(name)
+
+
 def current_user(request: Request) -> User | None:
-    if "user" not in request.state._state:
-        token = request.cookies.get(SESSION_COOKIE)
+    """The signed-in user, looked up once per request (kept in the ASGI scope that every Request shares)."""
+    scope = request.scope
+    if "mc_user" not in scope:
+        token = cookie(request, SESSION_COOKIE)
         svc = service(request)
         user = svc.store.session_user(token) if token else None
         if user is None and svc.preview is not None:
             # The preview has one learner, always signed in: the author.
             user = svc.store.user_by_email(svc.preview_email)
-        request.state.user = user
-    return request.state.user  # type: ignore[no-any-return]
+        scope["mc_user"] = user
+    return scope["mc_user"]  # type: ignore[no-any-return]
 
 
 def browser_id(request: Request) -> str:

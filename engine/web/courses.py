@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from course import Builder, Course, Lesson, load_compiled
 
@@ -29,6 +30,8 @@ class CourseRuntime:
     """An earlier runtime of the same course, whose work on unchanged lessons is reused (preview)."""
     pages: dict[tuple[object, ...], Frame | None] = field(default_factory=dict)
     """Lesson pages and blocks rendered once with slots for what differs between learners (learning._from_frame)."""
+    statics: dict[int, tuple[object, int, dict[str, Any]]] = field(default_factory=dict)
+    """Per block (by id, with the block to check it): the part of its state that is the same for every learner."""
 
     def __post_init__(self) -> None:
         earlier = self.previous.by_hash if self.previous is not None else {}

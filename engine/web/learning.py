@@ -27,6 +27,7 @@ from .context import (
     SESSION_COOKIE,
     Redirect,
     browser_id,
+    cookie,
     current_user,
     form_data,
     page,
@@ -95,23 +96,43 @@ def _find_lesson(rt: CourseRuntime, request: Request) -> Lesson:
     return lesson
 
 
+def _block_static(rt: CourseRuntime, lesson: Lesson, block: Block, index: int) -> dict[str, Any]:
+    """What a block's state holds whoever is looking: worked out once per block (``CourseRuntime.statics``)."""
+    kept = rt.statics.get(id(block))
+    if kept is not None and kept[0] is block and kept[1] == index:
+        return kept[2]
+    dom_id = f"b-{block.id or index}"
+    static: dict[str, Any] = {
+        "dom_id": dom_id,
+        "action": f"{lesson_url(rt, lesson)}/blocks/{block.id}#block-{block.id}",
+        "legend_html": inline_prompt(block.prompt_html),
+    }
+    if isinstance(block, Question):
+        static["max_attempts"] = block.max_attempts or rt.course.max_attempts
+    elif isinstance(block, Poll):
+        values = answers.poll_values(block)
+        if block.scale:
+            labels = block.scale.labels or values
+            static["choices"] = [(v, f"{v} – {label}" if block.scale.labels else v)
+                                 for v, label in zip(values, labels, strict=True)]
+        else:
+            static["choices"] = [(v, o.html) for v, o in zip(values, block.options, strict=True)]
+    rt.statics[id(block)] = (block, index, static)
+    return static
+
+
 def block_state(rt: CourseRuntime, lesson: Lesson, block: Block, records: Records, *, index: int,
                 error: str | None = None, typed: Any = None, poll_counts: dict[str, int] | None = None
                 ) -> dict[str, Any]:
-    dom_id = f"b-{block.id or index}"
-    state: dict[str, Any] = {
-        "dom_id": dom_id,
-        "action": f"{lesson_url(rt, lesson)}/blocks/{block.id}#block-{block.id}",
-        "error": error,
-        "legend_html": inline_prompt(block.prompt_html),
-        "reveal": False,
-    }
-    described = [] if state["legend_html"] else [f"{dom_id}-prompt"]
+    static = _block_static(rt, lesson, block, index)
+    dom_id = static["dom_id"]
+    state: dict[str, Any] = {**static, "error": error, "reveal": False}
+    described = [] if static["legend_html"] else [f"{dom_id}-prompt"]
     if isinstance(block, Question):
         attempt = records.latest.get(block.iri)
-        limit = block.max_attempts or rt.course.max_attempts
+        limit = static["max_attempts"]
         used = records.attempts.get(block.iri, 0)
-        state.update(attempt=None if error else attempt, attempts=used, max_attempts=limit,
+        state.update(attempt=None if error else attempt, attempts=used,
                      exhausted=bool(limit and used >= limit and not (attempt and attempt.success)),
                      chosen=typed if typed is not None else (attempt.response if attempt else []))
         if block.hint_html:
@@ -119,13 +140,7 @@ def block_state(rt: CourseRuntime, lesson: Lesson, block: Block, records: Record
         if block.multiple:
             described.append(f"{dom_id}-multi")
     elif isinstance(block, Poll):
-        values = answers.poll_values(block)
-        if block.scale:
-            labels = block.scale.labels or values
-            choices = [(v, f"{v} – {label}" if block.scale.labels else v)
-                       for v, label in zip(values, labels, strict=True)]
-        else:
-            choices = [(v, o.html) for v, o in zip(values, block.options, strict=True)]
+        choices = static["choices"]
         mine = records.responses.get(block.iri)
         chosen = mine if isinstance(mine, list) else [mine] if mine is not None else []
         results = []
@@ -133,7 +148,7 @@ def block_state(rt: CourseRuntime, lesson: Lesson, block: Block, records: Record
             total = sum(poll_counts.values()) or 1
             results = [{"label": label, "count": poll_counts.get(v, 0), "mine": v in chosen,
                         "percent": round(100 * poll_counts.get(v, 0) / total)} for v, label in choices]
-        state.update(choices=choices, chosen=typed or chosen, results=results)
+        state.update(chosen=typed or chosen, results=results)
     elif isinstance(block, Reflection):
         saved = records.responses.get(block.iri)
         state.update(text=typed if typed is not None else (saved or ""), saved=saved is not None and not error)
@@ -219,9 +234,7 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
                    lambda: _render_page_frame(request, user, context))
     if frame is None:
         return None
-    values = {"csrf_token": str(escape(csrf_token(svc.secret, browser_id(request))))}
-    for field in _USER_SLOTS:
-        values["user." + field] = str(escape(getattr(user, field)))
+    values = {"csrf_token": csrf_token(svc.secret, browser_id(request)), **_user_values(user)}  # hex: no escaping
     states = context["states"]
     for n, segment in enumerate(context["segments"]):
         block = segment.get("block")
@@ -241,6 +254,21 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
             return None
         values[f"block.{n}"] = block_frame.fill({**values, **free})
     return frame.fill(values)
+
+
+_escaped_users: dict[int, tuple[User, dict[str, str]]] = {}
+
+
+def _user_values(user: User) -> dict[str, str]:
+    """The user's slot values, escaped once per user object (the store keeps one per signed-in session)."""
+    kept = _escaped_users.get(id(user))
+    if kept is not None and kept[0] is user:
+        return kept[1]
+    values = {"user." + field: str(escape(getattr(user, field))) for field in _USER_SLOTS}
+    if len(_escaped_users) >= 20_000:
+        _escaped_users.clear()
+    _escaped_users[id(user)] = (user, values)
+    return values
 
 
 def _frame(rt: CourseRuntime, key: tuple[Any, ...], make: Callable[[], Frame | None]) -> Frame | None:
@@ -283,6 +311,10 @@ def _render_block_frame(request: Request, user: User, context: dict[str, Any], b
     return SLOTS.frame(html, {**dict.fromkeys(_SHARED_SLOTS), **free})
 
 
+_STATIC_KEYS = frozenset({"dom_id", "action", "legend_html", "max_attempts", "choices"})
+"""State from ``_block_static``, fixed per block."""
+
+
 def _slotted(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, str], tuple[Any, ...]]:
     """A block's state with slots for its free-form values, those values (escaped), and the shape of the rest.
 
@@ -295,10 +327,15 @@ def _slotted(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[
     free: dict[str, str] = {}
     shape: list[Any] = []
     for name, value in state.items():
-        if name == "text" and isinstance(value, str):
+        if name in _STATIC_KEYS:
+            continue  # the same for every learner: the frame's key has the block already
+        kind = type(value)
+        if name == "text" and kind is str:
             slotted[name] = SLOTS("state.text")
             free["state.text"] = str(escape(value))
             shape.append(name)
+        elif value is None or kind in _PLAIN:
+            shape.append((name, value))
         elif name == "attempt" and isinstance(value, Attempt):
             slotted[name] = replace(value, created_at=SLOTS("state.attempt.created_at"))
             free["state.attempt.created_at"] = str(escape(value.created_at))
@@ -319,6 +356,9 @@ def _slotted(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[
     return slotted, free, tuple(shape)
 
 
+_PLAIN = frozenset({str, bool, int, float})
+
+
 def _frozen(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_frozen(v) for v in value)
@@ -335,7 +375,7 @@ def learner_for(request: Request, rt: CourseRuntime) -> events.Learner:
     learner = events.Learner(svc.store, svc.emitter, rt.course, user, enrolment)
     if new:
         events.enrolled(learner)
-    events.session_started(learner, request.cookies.get(SESSION_COOKIE))
+    events.session_started(learner, cookie(request, SESSION_COOKIE))
     return learner
 
 
@@ -358,7 +398,7 @@ async def lesson_page(request: Request) -> Response:
     problems = preview_routes.problems_page(request, lesson.file)
     if problems is not None:
         return problems
-    events.lesson_viewed(learner, lesson, request.cookies.get(SESSION_COOKIE))
+    events.lesson_viewed(learner, lesson, cookie(request, SESSION_COOKIE))
     return render_lesson(request, rt, lesson, learner.enrolment)
 
 

@@ -1,0 +1,88 @@
+"""A router that tries only the routes that can match a path's first two segments."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
+from starlette.types import Receive, Scope, Send
+
+DEPTH = 2
+"""How many leading path segments route selection looks at."""
+
+Signature = tuple[str | None, ...]
+"""A route's first ``DEPTH`` segments: a literal, or None where any segment may match (a parameter, or none)."""
+
+
+def signature(route: BaseRoute) -> Signature:
+    """What a route needs of a path's leading segments; None matches anything there."""
+    if not isinstance(route, Route | Mount):
+        return (None,) * DEPTH  # anything else (a Host) is tried for every path
+    segments = route.path.lstrip("/").split("/")
+    if isinstance(route, Route) and route.path == "/":
+        return ("", *(None,) * (DEPTH - 1))
+    out: list[str | None] = []
+    for segment in segments[:DEPTH]:
+        if ":path}" in segment:
+            break  # a path parameter spans segments: nothing after it is known
+        out.append(None if "{" in segment else segment)
+    # A route with fewer segments (or a mount's prefix) says nothing about the rest: a superset is safe.
+    return (*out, *(None,) * (DEPTH - len(out)))
+
+
+class SegmentRouter(Router):
+    """Starlette's router, trying only the routes whose leading path segments can match the request's.
+
+    Starlette tries every route in turn, and the lesson routes come last because they start with a parameter
+    (``/{course}/...``) that would otherwise catch ``/reports/...`` and the like: a lesson page tried some forty
+    patterns first. A route whose leading segments are other literals can never match, so leaving it out
+    changes nothing, and the routes tried keep their order, so the route chosen (or the first partial match,
+    which answers 405) is the one Starlette would choose. What matches nothing goes to Starlette's own code
+    (slash redirects, 404).
+    """
+
+    _buckets: dict[Signature, list[BaseRoute]]
+    _literals: list[set[str]]
+    _indexed: list[BaseRoute] | None = None
+
+    def candidates(self, path: str) -> list[BaseRoute]:
+        """The routes that could match ``path``, in the router's order."""
+        if self._indexed != self.routes:
+            self._buckets, self._literals = {}, [set() for _ in range(DEPTH)]
+            self._signatures = [(route, signature(route)) for route in self.routes]
+            for _, sig in self._signatures:
+                for n, segment in enumerate(sig):
+                    if segment is not None:
+                        self._literals[n].add(segment)
+            self._indexed = list(self.routes)
+        segments = path.lstrip("/").split("/", DEPTH)
+        # Segments no route names literally share one bucket, so the buckets stay few whatever is asked for.
+        key = tuple(segments[n] if n < len(segments) and segments[n] in self._literals[n] else None
+                    for n in range(DEPTH))
+        found = self._buckets.get(key)
+        if found is None:
+            found = self._buckets[key] = [
+                route for route, sig in self._signatures
+                if all(want is None or want == got for want, got in zip(sig, key, strict=True))
+            ]
+        return found
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("root_path"):
+            await super().app(scope, receive, send)
+            return
+        scope.setdefault("router", self)
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self.candidates(scope["path"]):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        if partial is not None:  # the right path with another method: its route answers 405
+            scope["route"] = partial[0]
+            scope.update(partial[1])
+            await partial[0].handle(scope, receive, send)
+            return
+        await super().app(scope, receive, send)  # slash redirects and 404, as Starlette does them

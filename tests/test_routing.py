@@ -1,0 +1,110 @@
+"""The segment router picks exactly the route Starlette's linear scan would pick, for every path."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.testclient import TestClient
+
+from engine.web.routing import SegmentRouter, signature
+from webhelpers import make_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def linear(routes: list[BaseRoute], scope: dict[str, object]) -> tuple[BaseRoute | None, str]:
+    """Starlette's choice: the first full match, else the first partial match."""
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return route, "full"
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return partial, "partial" if partial else "none"
+
+
+def scope_for(method: str, path: str) -> dict[str, object]:
+    return {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+
+
+def sample_paths(routes: list[BaseRoute], rng: random.Random) -> list[str]:
+    """Each route's path with its parameters filled in several ways, mixed with the other routes' words."""
+    words = sorted({segment for route in routes if isinstance(route, Route | Mount)
+                    for segment in route.path.split("/") if segment and "{" not in segment})
+    values = ["innovation-masterclass", "00-start", "welcome", "x", "", "a/b", *rng.sample(words, min(8, len(words)))]
+    paths = {"/", "//", "/nowhere", "/nowhere/", "/a/b/c/d/e/f"}
+    for route in routes:
+        if not isinstance(route, Route | Mount):
+            continue
+        for _ in range(12):
+            filled = re.sub(r"\{[^}]+\}", lambda _m: rng.choice(values) or "v", route.path)
+            paths.update({filled or "/", filled + "/", filled.rstrip("/") or "/"})
+            if isinstance(route, Mount):
+                paths.add(filled + "/" + rng.choice(values))
+    for a, b in itertools.product(words[:12], repeat=2):
+        paths.update({f"/{a}/{b}", f"/{a}/{b}/", f"/x/{a}/{b}"})
+    return sorted(paths)
+
+
+def test_every_path_gets_starlettes_route(tmp_path: Path) -> None:
+    client, _store = make_app(ROOT / "content", tmp_path / "t.db")
+    app = client.app.app  # type: ignore[attr-defined]  # inside the Guard middleware
+    router = app.router
+    assert isinstance(router, SegmentRouter)
+    rng = random.Random(5)
+    paths = sample_paths(router.routes, rng)
+    assert len(paths) > 300
+    for path, method in itertools.product(paths, ["GET", "POST", "PUT"]):
+        scope = scope_for(method, path)
+        expected = linear(router.routes, scope)
+        assert linear(router.candidates(path), scope) == expected, (method, path)
+
+
+def test_literal_routes_before_parameters_keep_their_order() -> None:
+    async def name(request: Request) -> Response:
+        return PlainTextResponse(request.scope["route"].name)
+
+    routes = [
+        Route("/", name, name="home"),
+        Route("/reports/{course}/learners", name, name="learners"),
+        Route("/{course}/", name, name="course"),
+        Route("/{course}/{module}/{lesson}", name, name="lesson"),
+        Route("/{course}/{module}/{lesson}", name, name="lesson-post", methods=["POST"]),
+        Route("/reports/{course}/{x}", name, name="never"),  # after the parameter route: Starlette never gets here
+        Route("/files/{rest:path}", name, name="files"),
+    ]
+    app = Starlette(routes=routes)
+    app.router = SegmentRouter(routes)
+    client = TestClient(app)
+    assert client.get("/").text == "home"
+    assert client.get("/reports/c/learners").text == "learners"
+    assert client.get("/reports/c/other").text == "lesson"
+    assert client.post("/reports/c/other").text == "lesson-post"
+    assert client.delete("/a/b/c").status_code == 405
+    assert client.get("/files/a/b/c").text == "files"
+    assert client.get("/c").status_code == 200  # redirected to /c/ as Starlette does
+    assert client.get("/a/b/c/d").status_code == 404
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("/", ("", None)),
+    ("/health", ("health", None)),
+    ("/{course}/", (None, "")),
+    ("/reports/{course}/learners", ("reports", None)),
+    ("/{course}/capstone/ideas", (None, "capstone")),
+    ("/{rest:path}", (None, None)),
+])
+def test_signature(path: str, expected: tuple[str | None, ...]) -> None:
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse("")
+
+    assert signature(Route(path, endpoint)) == expected
