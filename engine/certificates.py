@@ -46,24 +46,35 @@ def on_completions(learner: Learner, records: Records, new: list[tuple[str, str,
     course = learner.course
     if course.iri not in records.completions and not any(kind == "course" for kind, _iri, _s in new):
         return []
-    return _issue(learner, capstone_done=capstone_done)
+    if records.derived.get("certified"):
+        return []  # a completed learner views lessons again and again: one look for the certificate is enough
+    statements, certified = _issue(learner, capstone_done=capstone_done)
+    if certified:
+        records.derived["certified"] = True  # certificates are never deleted (revoked ones stay, marked)
+    return statements
 
 
-def _issue(learner: Learner, *, capstone_done: bool) -> list[dict[str, Any]]:
+def needs_capstone(course: Course) -> bool:
+    """Whether issuing the course's certificate waits for the capstone."""
+    settings = config(course)
+    return bool(settings["enabled"] and settings["requires_capstone"] and course.capstone is not None)
+
+
+def _issue(learner: Learner, *, capstone_done: bool) -> tuple[list[dict[str, Any]], bool]:
+    """The ``earned`` statement if a certificate is issued now, and whether the learner has one."""
     store, course, user = learner.store, learner.course, learner.user
     settings = config(course)
-    if not settings["enabled"] or (settings["requires_capstone"] and course.capstone is not None
-                                   and not capstone_done):
-        return []
+    if not settings["enabled"] or (needs_capstone(course) and not capstone_done):
+        return [], False
     if db.for_user(store, user.id, course.iri) is not None:
-        return []
+        return [], True
     certificate = db.issue(store, user_id=user.id, course_iri=course.iri, name=user.name,
                            course_title=course.title, title=settings["title"], signed_by=settings["signed_by"])
     if certificate is None:
-        return []
+        return [], False
     return [learner.statement("earned", activity(course),
                               result={"completion": True,
-                                      "extensions": {CODE_EXTENSION: certificate.display_code}})]
+                                      "extensions": {CODE_EXTENSION: certificate.display_code}})], True
 
 
 def ensure(store: Store, emitter: Emitter, course: Course, user: User) -> Certificate | None:
@@ -78,7 +89,7 @@ def ensure(store: Store, emitter: Emitter, course: Course, user: User) -> Certif
 
     with store.transaction():
         done = capstone_completion(store, user.id, course.iri) is not None
-        emitter.save(store, _issue(Learner(store, emitter, course, user, enrolment), capstone_done=done))
+        emitter.save(store, _issue(Learner(store, emitter, course, user, enrolment), capstone_done=done)[0])
     return db.for_user(store, user.id, course.iri)
 
 

@@ -103,8 +103,18 @@ def completions(learner: Learner) -> list[dict[str, Any]]:
     """Record completions the learner's records now reach, with their statements; caller holds the transaction."""
     store, course = learner.store, learner.course
     records = store.records(learner.enrolment.id)
-    done = capstone_completion(store, learner.user.id, course.iri) is not None
-    state = progress.evaluate(course, records, capstone_done=done)
+    state = progress.evaluate(course, records)
+    # The team's capstone matters only once the modules are done: for the course's completion, or for a
+    # certificate that waits for it. Most views are earlier, and need not ask.
+    completed_before = course.iri in records.completions
+    done = False
+    if course.capstone is not None and (
+        (state.modules_complete and not completed_before)
+        or (completed_before and certificates.needs_capstone(course) and not records.derived.get("certified"))
+    ):
+        done = capstone_completion(store, learner.user.id, course.iri) is not None
+        if done:
+            state = progress.evaluate(course, records, capstone_done=True)
     statements: list[dict[str, Any]] = []
     stamp = now()
     for kind, iri, score in state.new_completions:

@@ -41,6 +41,8 @@ class CourseProgress:
     modules: list[ModuleProgress]
     completed: bool
     percent: int
+    modules_complete: bool = False
+    """Whether every module the course's completion needs is complete (the capstone aside)."""
     last_lesson_iri: str | None = None
     index: dict[int, tuple[ModuleProgress, LessonProgress]] = field(default_factory=dict)
     """Each lesson's module and lesson progress, by the lesson's id()."""
@@ -102,8 +104,9 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
     the course needs too when its completion rule says ``capstone: true``."""
     modules, new_parts, complete_modules, percent, index = _modules(course, records)
     new = list(new_parts)
+    modules_complete = set(course.completion_modules) <= complete_modules
     completed = course.iri in records.completions or (
-        set(course.completion_modules) <= complete_modules and (capstone_done or not course.completion_capstone))
+        modules_complete and (capstone_done or not course.completion_capstone))
     if completed and course.iri not in records.completions:
         new.append(("course", course.iri, None))
     return CourseProgress(
@@ -111,6 +114,7 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
         modules=modules,
         completed=completed,
         percent=percent,
+        modules_complete=modules_complete,
         last_lesson_iri=last_lesson_iri,
         index=index,
         new_completions=new,

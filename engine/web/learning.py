@@ -224,7 +224,7 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
     Rendering a whole lesson page through the GOV.UK template and macros costs milliseconds, yet apart from its
     blocks a page differs between learners only in the statuses listed for the module, which key its frame, and
     in the learner's name and CSRF token, which are slots. A block is likewise a frame per shape of its state,
-    with slots for what is free-form (see ``_slotted``). Only the theme's own templates are framed, because the
+    with slots for what is free-form (see ``_shape``). Only the theme's own templates are framed, because the
     tests check that the frames give the page ``lesson.html`` renders in full; a course theme may use anything.
     """
     svc = service(request)
@@ -241,8 +241,9 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
         if block is None:
             continue
         state = states.get(block.id or str(n))  # as lesson.html looks it up
-        slotted, free, shape = _slotted(state)
-        make = partial(_render_block_frame, request, user, context, block, slotted, free)
+        free, shape = _shape(state)
+        # The state with slots in it is made only to render a frame not yet kept.
+        make = partial(_render_block_frame, request, user, context, block, state, free)
         key = ("block", id(block), shape, role, name)
         try:
             hash(key)
@@ -306,7 +307,7 @@ def _render_block_frame(request: Request, user: User, context: dict[str, Any], b
                         state: dict[str, Any] | None, free: dict[str, str]) -> Frame | None:
     variables = dict(_stand_in(request, user, context), block=block)
     if state is not None:
-        variables["state"] = state
+        variables["state"] = _slotted(state)
     html = render(f"blocks/_{block.type}.html", variables)
     return SLOTS.frame(html, {**dict.fromkeys(_SHARED_SLOTS), **free})
 
@@ -315,45 +316,55 @@ _STATIC_KEYS = frozenset({"dom_id", "action", "legend_html", "max_attempts", "ch
 """State from ``_block_static``, fixed per block."""
 
 
-def _slotted(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, str], tuple[Any, ...]]:
-    """A block's state with slots for its free-form values, those values (escaped), and the shape of the rest.
+def _shape(state: dict[str, Any] | None) -> tuple[dict[str, str], tuple[Any, ...]]:
+    """A block state's free-form values (escaped) by slot name, and the shape of the rest.
 
     Free-form: a reflection's text, the counts and shares of a poll's results and when an answer was given. The
-    rest (the answer chosen, attempts used, an error) takes a few values per block, so it keys the frame.
+    rest (the answer chosen, attempts used, an error) takes a few values per block, so it keys the frame; what
+    ``_block_static`` gives is the same for every learner, and the key has the block already.
     """
     if state is None:
-        return None, {}, ()
-    slotted = dict(state)
+        return {}, ()
     free: dict[str, str] = {}
     shape: list[Any] = []
     for name, value in state.items():
         if name in _STATIC_KEYS:
-            continue  # the same for every learner: the frame's key has the block already
+            continue
         kind = type(value)
         if name == "text" and kind is str:
-            slotted[name] = SLOTS("state.text")
             free["state.text"] = str(escape(value))
             shape.append(name)
         elif value is None or kind in _PLAIN:
             shape.append((name, value))
-        elif name == "attempt" and isinstance(value, Attempt):
-            slotted[name] = replace(value, created_at=SLOTS("state.attempt.created_at"))
+        elif name == "attempt" and kind is Attempt:
             free["state.attempt.created_at"] = str(escape(value.created_at))
             shape.append((name, value.block_iri, value.attempt_no, _frozen(value.response), value.score,
                           value.success))
-        elif name == "results" and isinstance(value, list):
-            rows = []
+        elif name == "results" and kind is list:
             for n, row in enumerate(value):
-                rows.append({**row, "count": SLOTS(f"state.results.{n}.count"),
-                             "percent": SLOTS(f"state.results.{n}.percent")})
                 free[f"state.results.{n}.count"] = str(escape(row["count"]))
                 free[f"state.results.{n}.percent"] = str(escape(row["percent"]))
                 shape.append(_frozen({k: v for k, v in row.items() if k not in ("count", "percent")}))
-            slotted[name] = rows
-            shape.append((name, len(rows)))
+            shape.append((name, len(value)))
         else:
             shape.append((name, _frozen(value)))
-    return slotted, free, tuple(shape)
+    return free, tuple(shape)
+
+
+def _slotted(state: dict[str, Any]) -> dict[str, Any]:
+    """The state with slots where ``_shape`` found free-form values, to render a frame from."""
+    slotted = dict(state)
+    text = state.get("text")
+    if type(text) is str:
+        slotted["text"] = SLOTS("state.text")
+    attempt = state.get("attempt")
+    if type(attempt) is Attempt:
+        slotted["attempt"] = replace(attempt, created_at=SLOTS("state.attempt.created_at"))
+    results = state.get("results")
+    if type(results) is list:
+        slotted["results"] = [{**row, "count": SLOTS(f"state.results.{n}.count"),
+                               "percent": SLOTS(f"state.results.{n}.percent")} for n, row in enumerate(results)]
+    return slotted
 
 
 _PLAIN = frozenset({str, bool, int, float})
