@@ -348,7 +348,13 @@ class Store:
                 (enrolment_id, lesson_iri, stamp, stamp),
             ).rowcount == 1
             if first:
-                self._forget_records(enrolment_id)  # records hold the first view only: later ones change nothing
+                # Records hold the first view only, so later views change nothing they hold, and a first view
+                # adds one entry: kept records take it in place rather than being read again (a rollback drops
+                # every kept record). What progress worked out from them goes.
+                with self._kept_lock:
+                    if kept is not None and self._kept.get(enrolment_id) is kept:
+                        kept.views[lesson_iri] = stamp
+                        kept.derived.clear()
             else:
                 conn.execute(
                     "UPDATE lesson_views SET views = views + 1, last_at = ? WHERE enrolment_id = ? AND lesson_iri = ?",
@@ -405,7 +411,8 @@ class Store:
         Reading them is most of a lesson view's database time, and a learner's next page needs the same rows
         again. This store drops an enrolment's records whenever it writes to them, and SQLite's data_version
         tells when another connection (another process) has committed anything: then every kept record goes.
-        Records are not changed once read; progress keeps what it works out from them with them.
+        Records are changed only by ``record_view``, which adds a first view to them in place; progress keeps
+        what it works out from them with them (``Records.derived``), and loses it with any change.
         """
         version = self._current()
         with self._kept_lock:

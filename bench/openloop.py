@@ -1,0 +1,183 @@
+"""An open-loop HTTP load generator: requests sent on a fixed schedule, whatever the answers.
+
+wrk (closed loop) sends a connection's next request when the last is answered, so it measures a server at
+saturation, where the latency is the queue's length over the throughput (Little's law) and says nothing about
+how fast a request is served at a given rate. Here each request has a due time (``rate`` per second), is sent
+on the first free connection of the pool, and its latency counts from when it was due: a server that falls
+behind shows it in the percentiles (no coordinated omission). When more than one second's worth of requests is
+waiting for a connection, the rest are not sent and the result says so: the server cannot keep up.
+
+The client speaks just enough HTTP/1.1 over keep-alive connections for the benchmarks' requests: prepared
+request bytes out, status line, headers and a Content-Length (or chunked) body in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Stream:
+    """One kind of request at one rate: prepared requests cycled through, over a pool of connections."""
+
+    label: str
+    requests: list[bytes]
+    rate: float
+    connections: int
+    expected: int
+
+
+@dataclass
+class OpenResult:
+    label: str
+    offered: float
+    connections: int
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    late: int = 0
+    """Requests sent more than 5 ms after they were due, for want of a free connection or of this process's CPU."""
+    stopped: int = 0
+    """Requests not sent: over a second's worth were already waiting for a connection."""
+    elapsed: float = 0.0
+    server_cpu: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rps(self) -> float:
+        return self.done / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Milliseconds; nearest rank."""
+        if not self.latencies:
+            return float("inf")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
+
+    @property
+    def kept_up(self) -> bool:
+        return not self.stopped and not self.errors and self.rps >= 0.95 * self.offered
+
+    def summary(self) -> str:
+        text = (f"{self.rps:,.0f} of {self.offered:,.0f} req/s offered, p50 {self.percentile(50):,.1f} ms, "
+                f"p99 {self.percentile(99):,.1f} ms, max {self.percentile(100):,.0f} ms")
+        if self.stopped:
+            text += f"; fell behind: {self.stopped:,} not sent"
+        if self.errors:
+            text += f"; errors {dict(self.errors)}"
+        return text
+
+
+def prepare(method: str, path: str, cookie: str = "", body: str = "") -> bytes:
+    """The bytes of one request."""
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    if cookie:
+        head.append(f"Cookie: {cookie}")
+    data = body.encode()
+    if data or method == "POST":
+        head += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(data)}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
+
+
+class Connection:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> int:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 20)
+        reader, writer = self.reader, self.writer
+        writer.write(raw)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lower = head.lower()
+        at = lower.find(b"\r\ncontent-length:")
+        if at >= 0:
+            end = lower.index(b"\r\n", at + 2)
+            await reader.readexactly(int(lower[at + 17:end]))
+        elif b"\r\ntransfer-encoding: chunked" in lower:
+            while True:
+                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                await reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        if b"\r\nconnection: close" in lower:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def _stream(host: str, port: int, stream: Stream, seconds: float, began: float) -> OpenResult:
+    loop = asyncio.get_running_loop()
+    result = OpenResult(stream.label, stream.rate, stream.connections)
+    free: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(stream.connections):
+        free.put_nowait(Connection(host, port))
+    interval = 1 / stream.rate
+    total = max(1, int(seconds * stream.rate))
+    waiting = 0
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(due: float, raw: bytes) -> None:
+        nonlocal waiting
+        waiting += 1
+        conn = await free.get()
+        waiting -= 1
+        if loop.time() - due > 0.005:
+            result.late += 1
+        try:
+            status = await conn.request(raw)
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            conn.close()
+            result.errors[type(exc).__name__] += 1
+        else:
+            result.latencies.append(loop.time() - due)
+            result.statuses[status] += 1
+        finally:
+            free.put_nowait(conn)
+
+    requests = stream.requests
+    for n in range(total):
+        due = began + n * interval
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if waiting > stream.rate:
+            result.stopped = total - n
+            break
+        tasks.append(asyncio.ensure_future(one(due, requests[n % len(requests)])))
+    try:
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    except TimeoutError:
+        result.errors["unanswered 60 s after the last was sent"] += 1
+    result.elapsed = loop.time() - began
+    while not free.empty():
+        free.get_nowait().close()
+    return result
+
+
+async def _run(host: str, port: int, streams: list[Stream], seconds: float) -> list[OpenResult]:
+    began = asyncio.get_running_loop().time() + 0.2  # every stream starts on the same schedule
+    return list(await asyncio.gather(*(_stream(host, port, s, seconds, began) for s in streams)))
+
+
+def run(host: str, port: int, streams: list[Stream], seconds: float) -> list[OpenResult]:
+    """Send every stream at its rate for ``seconds``, together; the results in the streams' order."""
+    try:
+        import uvloop  # the generator's own loop: the cheaper it is, the more of its CPU is left to keep time
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    return runner(_run(host, port, streams, seconds))
