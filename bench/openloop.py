@@ -4,8 +4,8 @@ wrk (closed loop) sends a connection's next request when the last is answered, s
 saturation, where the latency is the queue's length over the throughput (Little's law) and says nothing about
 how fast a request is served at a given rate. Here each request has a due time (``rate`` per second), is sent
 on the first free connection of the pool, and its latency counts from when it was due: a server that falls
-behind shows it in the percentiles (no coordinated omission). When more than one second's worth of requests is
-waiting for a connection, the rest are not sent and the result says so: the server cannot keep up.
+behind shows it in the percentiles (no coordinated omission). When a connection falls more than two seconds
+behind its schedule, it sends no more and the result says so: the server cannot keep up.
 
 The client speaks just enough HTTP/1.1 over keep-alive connections for the benchmarks' requests: prepared
 request bytes out, status line, headers and a Content-Length (or chunked) body in.
@@ -14,6 +14,7 @@ request bytes out, status line, headers and a Content-Length (or chunked) body i
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -38,9 +39,9 @@ class OpenResult:
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     late: int = 0
-    """Requests sent more than 5 ms after they were due, for want of a free connection or of this process's CPU."""
+    """Requests sent more than 5 ms after they were due: their connection was still waiting for an answer."""
     stopped: int = 0
-    """Requests not sent: over a second's worth were already waiting for a connection."""
+    """Requests not sent because their connection fell too far behind (``BEHIND``)."""
     elapsed: float = 0.0
     server_cpu: float = 0.0
 
@@ -119,56 +120,54 @@ class Connection:
 
 
 async def _stream(host: str, port: int, stream: Stream, seconds: float, began: float) -> OpenResult:
-    loop = asyncio.get_running_loop()
+    """Connection ``i`` of ``C`` sends requests ``i``, ``i + C``, ``i + 2C``... each at its due time (as wrk2
+    does): together they send at the stream's rate. A request sent late, because the connection was still
+    waiting for the last answer, still counts its latency from when it was due."""
     result = OpenResult(stream.label, stream.rate, stream.connections)
-    free: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(stream.connections):
-        free.put_nowait(Connection(host, port))
     interval = 1 / stream.rate
     total = max(1, int(seconds * stream.rate))
-    waiting = 0
-    tasks: list[asyncio.Task[None]] = []
-
-    async def one(due: float, raw: bytes) -> None:
-        nonlocal waiting
-        waiting += 1
-        conn = await free.get()
-        waiting -= 1
-        if loop.time() - due > 0.005:
-            result.late += 1
-        try:
-            status = await conn.request(raw)
-        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-            conn.close()
-            result.errors[type(exc).__name__] += 1
-        else:
-            result.latencies.append(loop.time() - due)
-            result.statuses[status] += 1
-        finally:
-            free.put_nowait(conn)
-
+    clock = time.perf_counter  # not the loop's clock: uvloop's counts whole milliseconds
     requests = stream.requests
-    for n in range(total):
-        due = began + n * interval
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if waiting > stream.rate:
-            result.stopped = total - n
-            break
-        tasks.append(asyncio.ensure_future(one(due, requests[n % len(requests)])))
+    count = stream.connections
+
+    async def client(first: int) -> None:
+        conn = Connection(host, port)
+        try:
+            for n in range(first, total, count):
+                due = began + n * interval
+                wait = due - clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                elif wait < -BEHIND:
+                    result.stopped += len(range(n, total, count))
+                    return
+                if wait < -0.005:
+                    result.late += 1
+                try:
+                    status = await conn.request(requests[n % len(requests)])
+                except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+                    conn.close()
+                    result.errors[type(exc).__name__] += 1
+                else:
+                    result.latencies.append(clock() - due)
+                    result.statuses[status] += 1
+        finally:
+            conn.close()
+
     try:
-        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        await asyncio.wait_for(asyncio.gather(*(client(i) for i in range(min(count, total)))), seconds + 60)
     except TimeoutError:
-        result.errors["unanswered 60 s after the last was sent"] += 1
-    result.elapsed = loop.time() - began
-    while not free.empty():
-        free.get_nowait().close()
+        result.errors["unanswered 60 s after the end"] += 1
+    result.elapsed = clock() - began
     return result
 
 
+BEHIND = 2.0
+"""Seconds a connection may fall behind its schedule before it stops sending: the server cannot keep up."""
+
+
 async def _run(host: str, port: int, streams: list[Stream], seconds: float) -> list[OpenResult]:
-    began = asyncio.get_running_loop().time() + 0.2  # every stream starts on the same schedule
+    began = time.perf_counter() + 0.2  # every stream starts on the same schedule
     return list(await asyncio.gather(*(_stream(host, port, s, seconds, began) for s in streams)))
 
 
