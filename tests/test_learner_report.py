@@ -17,6 +17,8 @@ lessons completed 3 of 4 (75%), modules completed 1 of 2 (01-intro: every lesson
 
 from __future__ import annotations
 
+import sqlite3
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,8 +109,16 @@ def answer(client: TestClient, lesson: str, block: str, choice: str) -> None:
 
 
 def set_time(store: Store, table: str, column: str, iri_column: str, iri: str, stamp: str) -> None:
-    """Pin a recorded timestamp to a hand-picked moment, so the dates on the page can be checked exactly."""
-    changed = store.conn.execute(f"UPDATE {table} SET {column} = ? WHERE {iri_column} = ?", (stamp, iri)).rowcount
+    """Pin a recorded timestamp to a hand-picked moment, so the dates on the page can be checked exactly.
+
+    On a connection of its own, as another process would: the store keeps records it has read or written, and
+    sees other connections' commits, not writes behind its back on its own connection.
+    """
+    other = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        changed = other.execute(f"UPDATE {table} SET {column} = ? WHERE {iri_column} = ?", (stamp, iri)).rowcount
+    finally:
+        other.close()
     assert changed == 1, (table, iri)
 
 

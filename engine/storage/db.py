@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import uuid
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -87,8 +87,8 @@ class Records:
     touched: set[str] = field(default_factory=set)
     """IRIs of lessons with any answer or response: the others need no closer look."""
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    """What has been worked out from these records (progress.evaluate), kept with them because records are not
-    changed once read: a request that evaluates the same records twice does the work once."""
+    """What has been worked out from these records (progress.evaluate), kept with them: a request that evaluates
+    the same records twice does the work once. The store empties it whenever it changes the records."""
 
 
 MAX_MET = 100_000
@@ -348,13 +348,8 @@ class Store:
                 (enrolment_id, lesson_iri, stamp, stamp),
             ).rowcount == 1
             if first:
-                # Records hold the first view only, so later views change nothing they hold, and a first view
-                # adds one entry: kept records take it in place rather than being read again (a rollback drops
-                # every kept record). What progress worked out from them goes.
-                with self._kept_lock:
-                    if kept is not None and self._kept.get(enrolment_id) is kept:
-                        kept.views[lesson_iri] = stamp
-                        kept.derived.clear()
+                # Records hold the first view only: later views change nothing they hold.
+                self._amend(enrolment_id, lambda records: records.views.__setitem__(lesson_iri, stamp))
             else:
                 conn.execute(
                     "UPDATE lesson_views SET views = views + 1, last_at = ? WHERE enrolment_id = ? AND lesson_iri = ?",
@@ -371,39 +366,68 @@ class Store:
         """Record a graded attempt and return its number; the caller holds the transaction."""
         conn = self.conn
         assert conn.in_transaction, "add_attempt must run inside store.transaction()"
-        self._forget_records(enrolment_id)
         count = conn.execute(
             "SELECT COALESCE(MAX(attempt_no), 0) FROM attempts WHERE enrolment_id = ? AND block_iri = ?",
             (enrolment_id, block_iri),
         ).fetchone()[0]
         if max_attempts is not None and count >= max_attempts:
             raise AttemptsExhausted(block_iri)
+        text, stamp, number = json.dumps(response), now(), int(count) + 1
         conn.execute(
             "INSERT INTO attempts (enrolment_id, block_iri, lesson_iri, attempt_no, response, score, success,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (enrolment_id, block_iri, lesson_iri, count + 1, json.dumps(response), score, int(success), now()),
+            (enrolment_id, block_iri, lesson_iri, number, text, score, int(success), stamp),
         )
-        return int(count) + 1
+
+        def add(records: Records) -> None:
+            records.latest[block_iri] = Attempt(block_iri, number, json.loads(text), float(score), bool(success),
+                                                stamp)
+            records.attempts[block_iri] = number
+            records.touched.add(lesson_iri)
+
+        self._amend(enrolment_id, add)
+        return number
 
     def set_response(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, kind: str, value: Any) -> None:
         """Keep the latest value of an ungraded block; the caller holds the transaction."""
         assert self.conn.in_transaction, "set_response must run inside store.transaction()"
-        self._forget_records(enrolment_id)
+        text = json.dumps(value)
         self.conn.execute(
             "INSERT INTO responses (enrolment_id, block_iri, lesson_iri, kind, value, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (enrolment_id, block_iri)"
             " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (enrolment_id, block_iri, lesson_iri, kind, json.dumps(value), now()),
+            (enrolment_id, block_iri, lesson_iri, kind, text, now()),
         )
+
+        def put(records: Records) -> None:
+            records.responses[block_iri] = json.loads(text)
+            records.touched.add(lesson_iri)
+
+        self._amend(enrolment_id, put)
 
     def add_completion(self, enrolment_id: int, object_iri: str, kind: str, score: float | None) -> bool:
         """Record a completion once; True when it is new. The caller holds the transaction."""
         assert self.conn.in_transaction, "add_completion must run inside store.transaction()"
-        self._forget_records(enrolment_id)
-        return self.conn.execute(
+        stamp = now()
+        new = self.conn.execute(
             "INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?, ?)",
-            (enrolment_id, object_iri, kind, now(), score),
+            (enrolment_id, object_iri, kind, stamp, score),
         ).rowcount == 1
+        if new:
+            self._amend(enrolment_id, lambda records: records.completions.__setitem__(object_iri, (stamp, score)))
+        return new
+
+    def _amend(self, enrolment_id: int, change: Callable[[Records], None]) -> None:
+        """Apply a write this store just made to the enrolment's kept records, as reading them again would.
+
+        The caller holds the transaction; if it is rolled back, every kept record goes (``transaction``). What
+        progress worked out from the records goes with the change.
+        """
+        with self._kept_lock:
+            kept = self._kept.get(enrolment_id)
+            if kept is not None:
+                change(kept)
+                kept.derived.clear()
 
     def records(self, enrolment_id: int) -> Records:
         """Everything recorded for the enrolment; kept between requests while nothing else writes to the file.
@@ -411,8 +435,9 @@ class Store:
         Reading them is most of a lesson view's database time, and a learner's next page needs the same rows
         again. This store drops an enrolment's records whenever it writes to them, and SQLite's data_version
         tells when another connection (another process) has committed anything: then every kept record goes.
-        Records are changed only by ``record_view``, which adds a first view to them in place; progress keeps
-        what it works out from them with them (``Records.derived``), and loses it with any change.
+        The store's own writes (a first view, an attempt, a response, a completion) go into kept records in place
+        (``_amend``), as reading them again would give; progress keeps what it works out from them with them
+        (``Records.derived``), and loses it with any change.
         """
         version = self._current()
         with self._kept_lock:
