@@ -1273,6 +1273,19 @@ def main(argv: list[str] | None = None) -> int:
                 "lesson pages (open loop)", prepared(gets), target_rate, CLIENTS, 200)], duration)
             memories.append(server.memory())
             log(f"open loop: lesson pages {open_lessons.summary()}")
+            # Where the p99 target does hold: the highest of a few lower rates at which it does.
+            sustained: openloop.OpenResult | None = None
+            if not (open_lessons.kept_up and open_lessons.percentile(99) < LESSON_P99_TARGET_MS):
+                for fraction in (0.9, 0.8, 0.7, 0.6, 0.5, 0.4):
+                    server.restart()
+                    warm()
+                    (trial,) = open_measure(server, [openloop.Stream(
+                        f"lesson pages (open loop, {fraction:.0%} of the target)", prepared(gets),
+                        fraction * target_rate, CLIENTS, 200)], min(duration, 15.0))
+                    log(f"open loop at {fraction:.0%} of the target: {trial.summary()}")
+                    if trial.kept_up and trial.percentile(99) < LESSON_P99_TARGET_MS:
+                        sustained = trial
+                        break
             server.restart()
             warm()
             log(f"open loop: answers at {ANSWER_SHARE * target_rate:,.0f}/s and lesson pages at "
@@ -1336,6 +1349,11 @@ def main(argv: list[str] | None = None) -> int:
             f"< {ANSWER_P99_TARGET_MS:.0f} ms",
             open_answers.kept_up and open_answers.percentile(99) < ANSWER_P99_TARGET_MS),
         Row("— lesson pages alongside them, open loop", open_mixed_lessons.summary()),
+        *([] if open_lessons.kept_up and open_lessons.percentile(99) < LESSON_P99_TARGET_MS else [Row(
+            f"Highest lesson page rate tried (90% of the target down to 40%) with p99 under "
+            f"{LESSON_P99_TARGET_MS:.0f} ms, open loop, {CLIENTS} clients",
+            f"{sustained.offered:,.0f} req/s = {share_text(sustained.offered / floor.rps)} of floor "
+            f"({sustained.summary()})" if sustained is not None else "none")]),
         Row(f"Lesson page views, {CLIENTS} clients, closed loop (saturated): p50 / p99",
             f"{lessons.p50_ms:,.1f} ms / {p99(lessons)}; Little's law: {lessons.little_ms:,.0f} ms mean"),
         Row(f"Answer submissions, {ANSWER_CLIENTS} of {CLIENTS} clients, closed loop (the rest viewing lessons): "
