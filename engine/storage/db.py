@@ -220,7 +220,9 @@ class Store:
         """Deletes the account, every record about it (through foreign keys) and its statements."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-            conn.executemany("DELETE FROM statements WHERE actor = ?", [(key,) for key in actor_keys])
+            # statement_actors holds every actor's statements (migration 8 dropped the index on actor).
+            conn.executemany("DELETE FROM statements WHERE seq IN (SELECT seq FROM statement_actors WHERE agent = ?)"
+                             " AND actor = ?", [(key, key) for key in actor_keys])
         self._forget_records()
 
     # --- sessions: the cookie holds a random token; only its hash is stored ----------------
