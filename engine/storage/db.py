@@ -121,6 +121,7 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         self.migrate()
         self._stop_checkpoints = threading.Event()
         self._checkpointer: threading.Thread | None = None
@@ -454,6 +455,9 @@ class Store:
         return out
 
 
+WRITER_CACHE_KIB = 64 * 1024
+"""The store connection's page cache (SQLite's default is 2 MB). A group of LRS writes dirties a page or more per
+statement for each index; with a small cache SQLite writes them to the log before the commit, then again at it."""
 CHECKPOINT_SECONDS = 0.5
 RESTART_FRAMES = 1000
 """Log frames (pages) after which the log is started again from its beginning, as SQLite's own default."""

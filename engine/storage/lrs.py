@@ -186,7 +186,9 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
         chunk = ids[start:start + 500]
         marks = ", ".join("?" * len(chunk))
         voided = [(target,) for (target,) in conn.execute(
-            f"SELECT DISTINCT object_statement FROM statements WHERE object_statement IN ({marks})"  # noqa: S608
+            # INDEXED BY: without statistics SQLite would rather read every voiding statement by verb.
+            "SELECT DISTINCT object_statement FROM statements INDEXED BY statements_target"  # noqa: S608
+            f" WHERE object_statement IN ({marks})"
             " AND verb = ?", [*chunk, VOIDED])]
         conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", voided)
     return seqs
