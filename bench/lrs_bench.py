@@ -3,6 +3,7 @@
     .venv/bin/python bench/lrs_bench.py                   # queries over 1,000,000 stored statements, ~8 minutes
     .venv/bin/python bench/lrs_bench.py --quick           # 100,000 statements, short runs: a smoke run
     .venv/bin/python bench/lrs_bench.py --statements 250000 --duration 30 --tuned --profile
+    .venv/bin/python bench/lrs_bench.py --skip-writes --skip-learning-locker --cold   # queries, warm and cold
 
 ``--profile`` needs ``py-spy`` in the venv (``.venv/bin/pip install py-spy``; not a project dependency).
 
@@ -38,7 +39,9 @@ What it does, in one run, on this machine:
    a warm-up pass with other values, each query type is run --runs times (50) by one client, each run with a
    different agent, verb, activity, registration or day: agent, verb, activity, registration, since+until
    (one day), activity with related_activities, agent+verb, and the ``more`` page of a verb query, with
-   limit=100; the agent query also without a limit (this LRS's largest page, 500).
+   limit=100; the agent query also without a limit (this LRS's largest page, 500). With --cold the queries
+   are run once more with the database file evicted from the operating system's page cache before each one
+   (posix_fadvise on this file only), so what the server's own SQLite cache lacks comes from the disk.
 
 The statements look like the engine's (docs/xapi-profile.md): an account actor, a verb with a display, an
 activity with its definition, a registration, grouping and parent context activities, platform, language,
