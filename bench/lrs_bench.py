@@ -3,6 +3,7 @@
     .venv/bin/python bench/lrs_bench.py                   # queries over 1,000,000 stored statements, ~8 minutes
     .venv/bin/python bench/lrs_bench.py --quick           # 100,000 statements, short runs: a smoke run
     .venv/bin/python bench/lrs_bench.py --statements 250000 --duration 30 --tuned --profile
+    .venv/bin/python bench/lrs_bench.py --skip-writes --skip-learning-locker --cold   # queries, warm and cold
 
 ``--profile`` needs ``py-spy`` in the venv (``.venv/bin/pip install py-spy``; not a project dependency).
 
@@ -38,7 +39,10 @@ What it does, in one run, on this machine:
    a warm-up pass with other values, each query type is run --runs times (50) by one client, each run with a
    different agent, verb, activity, registration or day: agent, verb, activity, registration, since+until
    (one day), activity with related_activities, agent+verb, and the ``more`` page of a verb query, with
-   limit=100; the agent query also without a limit (this LRS's largest page, 500).
+   limit=100; the agent query also without a limit (this LRS's largest page, 500). The database file is read
+   once before the warm-up pass, so those runs find it in the page cache. With --cold the queries
+   are run once more with the database file evicted from the operating system's page cache before each one
+   (posix_fadvise on this file only), so what the server's own SQLite cache lacks comes from the disk.
 
 The statements look like the engine's (docs/xapi-profile.md): an account actor, a verb with a display, an
 activity with its definition, a registration, grouping and parent context activities, platform, language,
@@ -658,8 +662,9 @@ main()
 """``masterclass`` with one difference: every Store connection runs the PRAGMAs in $LRS_BENCH_PRAGMAS after
 ``Store.__init__`` (which sets journal_mode=WAL, synchronous=NORMAL, foreign_keys and busy_timeout)."""
 
-TUNED = ["cache_size=-65536", "wal_autocheckpoint=10000"]
-"""Proposed for engine/storage/db.py (measured with --tuned): a 64 MB page cache, checkpoints every 40 MB of WAL."""
+TUNED = ["cache_size=-65536"]
+"""Proposed for engine/storage/db.py (measured with --tuned): a 64 MB page cache. (Checkpoints are no longer a
+PRAGMA to tune: ``Store`` runs them in a thread of its own.)"""
 
 
 def configurations(synchronous: str, tuned: bool) -> dict[str, list[str]]:
@@ -864,7 +869,32 @@ def query_plans(meta: dict[str, Any], runs: int, seed: int) -> dict[str, list[st
     return plans
 
 
-async def run_queries(server: Server, plans: dict[str, list[str]], log_each: bool = True) -> list[QueryResult]:
+def evict(db: Path) -> None:
+    """Drop the database's pages from the operating system's page cache (this file only: other processes'
+    files stay cached), so the next query reads what the server's own SQLite cache lacks from the disk."""
+    for path in (db, Path(f"{db}-wal")):
+        if path.exists():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def prefetch(db: Path) -> float:
+    """Read the whole database file once, so the first query pass finds it in the page cache (as a server whose
+    store fits in memory has it); returns the seconds it took."""
+    began = time.perf_counter()
+    with db.open("rb", buffering=0) as f:
+        while f.read(8 << 20):
+            pass
+    return time.perf_counter() - began
+
+
+async def run_queries(server: Server, plans: dict[str, list[str]], log_each: bool = True,
+                      cold: Path | None = None) -> list[QueryResult]:
+    """Each query of the plans, one at a time; with ``cold`` (the database) its file is evicted from the page
+    cache before each one."""
     conn = Connection("127.0.0.1", server.port, server.headers)
     await conn.open()
     path = server.statements_path
@@ -880,6 +910,8 @@ async def run_queries(server: Server, plans: dict[str, list[str]], log_each: boo
                     result.errors[f"no more link (HTTP {status})"] += 1
                     continue
                 url = more
+            if cold is not None:
+                evict(cold)
             began = time.perf_counter()
             status, data = await conn.request("GET", url)
             spent = time.perf_counter() - began
@@ -1121,6 +1153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-queries", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--skip-writes", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help="profile the built-in LRS under the loads (py-spy)")
+    parser.add_argument("--cold", action="store_true",
+                        help="also run the queries with the database evicted from the page cache before each one")
     parser.add_argument("--reseed", action="store_true", help="seed again even when a cached database exists")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the servers and this script to separate CPUs")
     parser.add_argument("--nice", type=int, default=0, help="niceness for the servers, e.g. -10 (as root)")
@@ -1251,9 +1285,17 @@ def main(argv: list[str] | None = None) -> int:
             log(f"queries over {meta['count']:,} statements")
             server = start_masterclass(db, meta["key"], meta["secret"], server_cpus, name="masterclass-queries")
             servers.append(server)
+            took = prefetch(db)
+            log(f"  the database file read into the page cache ({db.stat().st_size / 1e9:.2f} GB in {took:.0f} s)")
             log("  warm-up pass")
             run(run_queries(server, query_plans(meta, args.runs, seed=5), log_each=False))
             queries = run(run_queries(server, query_plans(meta, args.runs, seed=6)))
+            if args.cold:
+                log("  cold pass: the database file evicted from the page cache before each query")
+                cold_queries = run(run_queries(server, query_plans(meta, args.runs, seed=7), cold=db))
+                for q in cold_queries:
+                    q.label += ", cold page cache"
+                queries += cold_queries
             server.stop()
             for q in queries:
                 if q.errors:
@@ -1338,8 +1380,7 @@ def main(argv: list[str] | None = None) -> int:
             "the answers (a server that cannot keep up falls behind and its p99 grows without bound; the run "
             "stops sending a second after that); the one-client rows are the service time without queueing.",
             *([f"tuned: the server's Store connections also ran PRAGMA {', '.join(TUNED)} (a patch applied by "
-               "this script; engine/storage/db.py does not set them): a 64 MB page cache instead of 2 MB, and a "
-               "checkpoint every 10,000 WAL pages (40 MB) instead of 1,000."] if args.tuned else []),
+               "this script): a 64 MB page cache instead of 2 MB."] if args.tuned else []),
             f"Query runs: {args.runs} per type, one client, after a warm-up pass with other values; each run uses a "
             "different agent, verb, activity, registration or day. No planner statistics (the engine never runs "
             "ANALYZE).",

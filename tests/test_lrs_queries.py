@@ -230,7 +230,9 @@ def test_unknown_or_miscased_parameters_are_rejected(x: XAPI) -> None:
     StatementQuery(registration="6e9b4c62-8c1d-4c5e-9d1e-3f0a2b1c4d5e"),
     StatementQuery(verb=VERB, activity=ACTIVITY, agent="mbox:mailto:ada@example.gov.uk", ascending=True),
     StatementQuery(verb=VERB, since="2024-01-01T00:00:00.000+00:00", until="2030-01-01T00:00:00.000+00:00"),
-], ids=["verb", "agent", "related-agents", "activity", "related-activities", "registration", "combined", "time"])
+    StatementQuery(agent="mbox:mailto:ada@example.gov.uk", verb=VERB),
+], ids=["verb", "agent", "related-agents", "activity", "related-activities", "registration", "combined", "time",
+        "agent-verb"])
 def test_queries_use_indexes(x: XAPI, query: StatementQuery) -> None:
     batch = []
     for i in range(600):

@@ -128,6 +128,7 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         self.migrate()
         self._stop_checkpoints = threading.Event()
         self._checkpointer: threading.Thread | None = None
@@ -245,7 +246,9 @@ class Store:
         """Deletes the account, every record about it (through foreign keys) and its statements."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-            conn.executemany("DELETE FROM statements WHERE actor = ?", [(key,) for key in actor_keys])
+            # statement_actors holds every actor's statements (migration 8 dropped the index on actor).
+            conn.executemany("DELETE FROM statements WHERE seq IN (SELECT seq FROM statement_actors WHERE agent = ?)"
+                             " AND actor = ?", [(key, key) for key in actor_keys])
             self._forget_sessions()
         self._forget_records()
 
@@ -523,6 +526,9 @@ class Store:
         return out
 
 
+WRITER_CACHE_KIB = 64 * 1024
+"""The store connection's page cache (SQLite's default is 2 MB). A group of LRS writes dirties a page or more per
+statement for each index; with a small cache SQLite writes them to the log before the commit, then again at it."""
 CHECKPOINT_SECONDS = 0.5
 RESTART_FRAMES = 1000
 """Log frames (pages) after which the log is started again from its beginning, as SQLite's own default."""

@@ -537,4 +537,28 @@ MIGRATIONS: list[str] = [
     """,
     # 7: published case studies by outcome join the report tallies (counting them per request took 100 ms at scale)
     CASE_STUDY_TRIGGERS + CASE_STUDY_BACKFILL,
+    # 8: the LRS's agent index by verb. statement_actors holds, for each statement, the agents its `agent` query
+    # parameter matches without related_agents (the actor, an Agent or Group object, and their members) with
+    # the statement's verb, so an agent+verb query reads only the statements that match. It replaces the
+    # statements_actor index, which no query used (statement_agents drives agent queries) and which cost every
+    # write an index entry at a scattered place. Existing statements are filled in from statement_agents: the
+    # actor's own entry, and every entry of a statement with a Group actor or an Agent or Group object (a
+    # superset: queries check each statement's actor and object anyway). statements_target keeps only the
+    # statements that target another (StatementRefs, a few in a thousand): every other write added a NULL entry.
+    """
+    DROP INDEX statements_actor;
+    DROP INDEX statements_target;
+    CREATE INDEX statements_target ON statements(object_statement) WHERE object_statement IS NOT NULL;
+    CREATE TABLE statement_actors (
+        agent TEXT NOT NULL,
+        verb TEXT NOT NULL,
+        seq INTEGER NOT NULL REFERENCES statements(seq) ON DELETE CASCADE,
+        PRIMARY KEY (agent, verb, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_actors (agent, verb, seq)
+        SELECT a.agent, s.verb, a.seq FROM statement_agents a CROSS JOIN statements s ON s.seq = a.seq
+        WHERE a.agent = s.actor OR (s.object_activity IS NULL AND s.object_statement IS NULL)
+            OR instr(s.body, '"Group"') > 0
+        ORDER BY 1, 2, 3;
+    """,
 ]

@@ -22,7 +22,10 @@ class IndexedStatement:
     body: str
     activities: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)
+    """Every agent the statement mentions (related_agents)."""
     attachments: list[str] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)
+    """The agents the ``agent`` query parameter matches: the actor, an Agent or Group object, and their members."""
 
 
 def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatement], *,
@@ -45,6 +48,8 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
         seqs.append(seq)
         conn.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)", [(a, seq) for a in s.activities])
         conn.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", [(a, seq) for a in s.agents])
+        conn.executemany("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)",
+                         [(a, s.verb, seq) for a in s.actors])
         conn.executemany("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)",
                          [(seq, sha2) for sha2 in s.attachments])
         if s.voiding and s.object_statement:

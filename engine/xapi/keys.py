@@ -71,6 +71,9 @@ def index(statement: dict[str, Any], body: str | None = None) -> IndexedStatemen
     activities: set[str] = set()
     agents: set[str] = set()
     _related(statement, activities, agents)
+    actors = _agents_of(statement.get("actor"))
+    if kind in ("Agent", "Group"):
+        actors |= _agents_of(obj)
     return IndexedStatement(
         id=statement["id"],
         stored=statement["stored"],
@@ -85,4 +88,5 @@ def index(statement: dict[str, Any], body: str | None = None) -> IndexedStatemen
         activities=sorted(activities),
         agents=sorted(agents),
         attachments=sorted({a["sha2"] for a in statement.get("attachments", []) or [] if "sha2" in a}),
+        actors=sorted(actors),
     )

@@ -1,0 +1,114 @@
+"""Migration 8 (the LRS's agent index by verb): a schema-7 database with statements in it is upgraded, never
+recreated, and its statements answer agent and agent+verb queries as new ones do."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from test_lrs_helpers import VERB, agent, make_lrs, new_id, statement
+
+from engine.storage.db import Store, _statements
+from engine.storage.lrs import StatementQuery, explain_query
+from engine.storage.migrations import MIGRATIONS
+from engine.xapi.keys import index
+
+COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+ADA = {"mbox": "mailto:ada@example.gov.uk"}
+AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "engine"}}
+
+
+def _schema_7(path: Path, statements: list[dict[str, Any]]) -> None:
+    """A database as the engine left it at schema 7, with statements written as that engine wrote them."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    for number, script in enumerate(MIGRATIONS[:7], start=1):
+        conn.execute("BEGIN")
+        for sql in _statements(script):
+            conn.execute(sql)
+        conn.execute(f"PRAGMA user_version={number}")
+        conn.execute("COMMIT")
+    conn.execute("BEGIN")
+    for n, body in enumerate(statements):
+        full = {**body, "id": body.get("id", new_id()), "stored": f"2026-01-01T00:00:{n:02d}.000Z",
+                "timestamp": f"2026-01-01T00:00:{n:02d}.000Z", "authority": AUTHORITY, "version": "1.0.0"}
+        s = index(full)
+        seq = conn.execute(
+            "INSERT INTO statements (id, stored, timestamp, verb, actor, object_activity, object_statement,"
+            " registration, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (s.id, s.stored, s.timestamp, s.verb, s.actor, s.object_activity, s.object_statement, s.registration,
+             s.body)).lastrowid
+        conn.executemany("INSERT INTO statement_activities VALUES (?, ?)", [(a, seq) for a in s.activities])
+        conn.executemany("INSERT INTO statement_agents VALUES (?, ?)", [(a, seq) for a in s.agents])
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def _old_statements() -> list[dict[str, Any]]:
+    return [
+        statement(actor=agent("ada")),                                                   # 0: ada, experienced
+        statement(actor=agent("ada"), verb={"id": COMPLETED}),                           # 1: ada, completed
+        statement(actor=agent("bob")),                                                   # 2: bob
+        statement(actor=agent("bob"), object=agent("ada")),                              # 3: ada as the object
+        statement(actor={"objectType": "Group", "member": [agent("cy"), agent("ada")]}),  # 4: ada in a group
+        statement(actor=agent("bob"), context={"instructor": agent("ada")}),             # 5: related only
+        statement(actor=agent("bob"), object={"objectType": "Group", "member": [agent("ada")]}),  # 6: object member
+    ]
+
+
+def test_a_schema_7_database_with_statements_is_upgraded(tmp_path: Path) -> None:
+    old = _old_statements()
+    _schema_7(tmp_path / "x.db", old)
+    x = make_lrs(tmp_path)  # opens the store, which migrates it
+    conn = x.store.conn
+    assert x.store.version == len(MIGRATIONS) >= 8
+    assert conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0] == len(old)
+    indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "statements_actor" not in indexes
+    ids = [row[0] for row in conn.execute("SELECT id FROM statements ORDER BY seq")]
+
+    def found(**params: Any) -> set[str]:
+        return {s["id"] for s in x.query(**params)["statements"]}
+
+    ada = json.dumps(ADA)
+    assert found(agent=ada) == {ids[i] for i in (0, 1, 3, 4, 6)}
+    assert found(agent=ada, verb=VERB) == {ids[i] for i in (0, 3, 4, 6)}
+    assert found(agent=ada, verb=COMPLETED) == {ids[1]}
+    assert found(agent=ada, verb=VERB, related_agents="true") == {ids[i] for i in (0, 3, 4, 5, 6)}
+    assert found(agent=json.dumps(agent("bob")), verb=VERB) == {ids[i] for i in (2, 3, 5, 6)}
+
+    # Statements stored after the upgrade are indexed as they arrive, the same way.
+    new = x.store_statements([statement(actor=agent("ada")), statement(actor=agent("bob"), object=agent("ada"))])
+    assert found(agent=ada, verb=VERB) == {ids[i] for i in (0, 3, 4, 6)} | set(new)
+
+
+def test_agent_and_verb_queries_read_only_that_verb(tmp_path: Path) -> None:
+    x = make_lrs(tmp_path)
+    x.store_statements([statement(actor=agent(f"learner{i % 5}"), verb={"id": f"https://example.com/verbs/{i % 7}"})
+                        for i in range(300)])
+    with x.store.transaction() as conn:
+        plan = " ".join(explain_query(conn, StatementQuery(agent="mbox:mailto:learner1@example.gov.uk",
+                                                            verb="https://example.com/verbs/3")))
+        related = " ".join(explain_query(conn, StatementQuery(agent="mbox:mailto:learner1@example.gov.uk",
+                                                               verb="https://example.com/verbs/3",
+                                                               related_agents=True)))
+    # The plans name tables by alias: the agent's index by verb drives, not the agent's entries of every verb.
+    assert "PRIMARY KEY (agent=? AND verb=?)" in plan and "SCAN" not in plan
+    assert "PRIMARY KEY (agent=?)" in related and "verb=?" not in related
+    found = x.query(agent=json.dumps(agent("learner1")), verb="https://example.com/verbs/3", limit=100)
+    # i % 5 == 1 and i % 7 == 3: i = 31, 66, ... (one in 35 of 300)
+    assert len(found["statements"]) == len([i for i in range(300) if i % 5 == 1 and i % 7 == 3])
+    assert {s["verb"]["id"] for s in found["statements"]} == {"https://example.com/verbs/3"}
+
+
+def test_deleting_an_account_deletes_its_statements_after_the_upgrade(tmp_path: Path) -> None:
+    learner = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "L-1"}}
+    _schema_7(tmp_path / "x.db", [statement(actor=learner), statement(actor=agent("bob"), object=learner)])
+    store = Store(tmp_path / "x.db")
+    store.delete_user(0, actor_keys=["account:https://learn.example.gov.uk|L-1"])
+    left = [json.loads(body)["actor"] for (body,) in store.conn.execute("SELECT body FROM statements")]
+    assert left == [agent("bob")]  # only the statements it was the actor of go
+    assert store.conn.execute("SELECT COUNT(*) FROM statement_actors WHERE seq NOT IN (SELECT seq FROM statements)"
+                              ).fetchone()[0] == 0
