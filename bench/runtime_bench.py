@@ -526,6 +526,23 @@ def seeded_database(learners: int, plan: CoursePlan, course: Any, reseed: bool, 
         meta["cached"] = True
         log(f"using the cached database {path.relative_to(ROOT)} (seeded in {meta['seconds']:.0f} s)")
         return path, meta
+    older = [p for p in OUT.glob(f"runtime-{learners}-schema*-seed{SEED_VERSION}-{plan.key()}.db")
+             if p.with_name(p.name + ".json").exists()]
+    if older and not reseed:
+        # An older schema: the store migrates it as it would a service's database (minutes, not a reseed).
+        from engine.storage.db import Store
+
+        log(f"migrating the cached database {older[0].name} to schema {len(MIGRATIONS)} ...")
+        began = time.perf_counter()
+        Store(older[0]).close()
+        for suffix in ("", ".json", ".secret"):
+            source = older[0].with_name(older[0].name + suffix)
+            if source.exists():
+                source.rename(path.with_name(path.name + suffix))
+        log(f"migrated in {time.perf_counter() - began:.0f} s")
+        meta = json.loads(meta_path.read_text())
+        meta["cached"] = True
+        return path, meta
     for stale in OUT.glob(f"runtime-{learners}-*.db*"):
         stale.unlink()
     log(f"seeding {learners:,} learners into {path.relative_to(ROOT)} ...")

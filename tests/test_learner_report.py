@@ -18,7 +18,6 @@ lessons completed 3 of 4 (75%), modules completed 1 of 2 (01-intro: every lesson
 from __future__ import annotations
 
 import sqlite3
-
 from dataclasses import dataclass
 from pathlib import Path
 
