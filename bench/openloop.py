@@ -36,6 +36,8 @@ class OpenResult:
     offered: float
     connections: int
     latencies: list[float] = field(default_factory=list)
+    dues: list[float] = field(default_factory=list)
+    """When each answered request was due, in seconds from the start (with ``latencies``: a timeline)."""
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     late: int = 0
@@ -150,6 +152,7 @@ async def _stream(host: str, port: int, stream: Stream, seconds: float, began: f
                     result.errors[type(exc).__name__] += 1
                 else:
                     result.latencies.append(clock() - due)
+                    result.dues.append(due - began)
                     result.statuses[status] += 1
         finally:
             conn.close()
