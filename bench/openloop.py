@@ -37,6 +37,8 @@ class OpenResult:
     connections: int
     latencies: list[float] = field(default_factory=list)
     dues: list[float] = field(default_factory=list)
+    warmup_latencies: list[float] = field(default_factory=list)
+    """Latencies of the requests due in the warm-up, which the percentiles leave out."""
     """When each answered request was due, in seconds from the start (with ``latencies``: a timeline)."""
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
@@ -55,11 +57,12 @@ class OpenResult:
     def rps(self) -> float:
         return self.done / self.elapsed if self.elapsed else 0.0
 
-    def percentile(self, p: float) -> float:
-        """Milliseconds; nearest rank."""
-        if not self.latencies:
+    def percentile(self, p: float, *, warmup: bool = False) -> float:
+        """Milliseconds; nearest rank; of the warm-up's requests with ``warmup``."""
+        latencies = self.warmup_latencies if warmup else self.latencies
+        if not latencies:
             return float("inf")
-        ordered = sorted(self.latencies)
+        ordered = sorted(latencies)
         return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
 
     @property
@@ -121,13 +124,15 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def _stream(host: str, port: int, stream: Stream, seconds: float, began: float) -> OpenResult:
+async def _stream(host: str, port: int, stream: Stream, seconds: float, began: float, warmup: float
+                  ) -> OpenResult:
     """Connection ``i`` of ``C`` sends requests ``i``, ``i + C``, ``i + 2C``... each at its due time (as wrk2
     does): together they send at the stream's rate. A request sent late, because the connection was still
     waiting for the last answer, still counts its latency from when it was due."""
     result = OpenResult(stream.label, stream.rate, stream.connections)
     interval = 1 / stream.rate
-    total = max(1, int(seconds * stream.rate))
+    total = max(1, int((warmup + seconds) * stream.rate))
+    counted = int(warmup * stream.rate)  # the requests due in the warm-up are sent, not counted
     clock = time.perf_counter  # not the loop's clock: uvloop's counts whole milliseconds
     requests = stream.requests
     count = stream.connections
@@ -141,9 +146,9 @@ async def _stream(host: str, port: int, stream: Stream, seconds: float, began: f
                 if wait > 0:
                     await asyncio.sleep(wait)
                 elif wait < -BEHIND:
-                    result.stopped += len(range(n, total, count))
+                    result.stopped += len(range(max(n, counted), total, count))
                     return
-                if wait < -0.005:
+                if wait < -0.005 and n >= counted:
                     result.late += 1
                 try:
                     status = await conn.request(requests[n % len(requests)])
@@ -151,6 +156,9 @@ async def _stream(host: str, port: int, stream: Stream, seconds: float, began: f
                     conn.close()
                     result.errors[type(exc).__name__] += 1
                 else:
+                    if n < counted:
+                        result.warmup_latencies.append(clock() - due)
+                        continue
                     result.latencies.append(clock() - due)
                     result.dues.append(due - began)
                     result.statuses[status] += 1
@@ -158,10 +166,10 @@ async def _stream(host: str, port: int, stream: Stream, seconds: float, began: f
             conn.close()
 
     try:
-        await asyncio.wait_for(asyncio.gather(*(client(i) for i in range(min(count, total)))), seconds + 60)
+        await asyncio.wait_for(asyncio.gather(*(client(i) for i in range(min(count, total)))), warmup + seconds + 60)
     except TimeoutError:
         result.errors["unanswered 60 s after the end"] += 1
-    result.elapsed = clock() - began
+    result.elapsed = clock() - began - warmup
     return result
 
 
@@ -169,17 +177,18 @@ BEHIND = 2.0
 """Seconds a connection may fall behind its schedule before it stops sending: the server cannot keep up."""
 
 
-async def _run(host: str, port: int, streams: list[Stream], seconds: float) -> list[OpenResult]:
+async def _run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float) -> list[OpenResult]:
     began = time.perf_counter() + 0.2  # every stream starts on the same schedule
-    return list(await asyncio.gather(*(_stream(host, port, s, seconds, began) for s in streams)))
+    return list(await asyncio.gather(*(_stream(host, port, s, seconds, began, warmup) for s in streams)))
 
 
-def run(host: str, port: int, streams: list[Stream], seconds: float) -> list[OpenResult]:
-    """Send every stream at its rate for ``seconds``, together; the results in the streams' order."""
+def run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float = 0.0) -> list[OpenResult]:
+    """Send every stream at its rate for ``warmup`` and then ``seconds``, together; what was due in the warm-up
+    is not counted (as wrk2 calibrates first). The results in the streams' order."""
     try:
         import uvloop  # the generator's own loop: the cheaper it is, the more of its CPU is left to keep time
 
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    return runner(_run(host, port, streams, seconds))
+    return runner(_run(host, port, streams, seconds, warmup))
