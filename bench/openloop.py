@@ -145,8 +145,8 @@ async def _stream(host: str, port: int, stream: Stream, seconds: float, began: f
                 wait = due - clock()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                elif wait < -BEHIND:
-                    result.stopped += len(range(max(n, counted), total, count))
+                elif wait < -BEHIND and n >= counted:  # in the warm-up a connection catches up instead
+                    result.stopped += len(range(n, total, count))
                     return
                 if wait < -0.005 and n >= counted:
                     result.late += 1
@@ -174,7 +174,8 @@ async def _stream(host: str, port: int, stream: Stream, seconds: float, began: f
 
 
 BEHIND = 2.0
-"""Seconds a connection may fall behind its schedule before it stops sending: the server cannot keep up."""
+"""Seconds a connection may fall behind its schedule in the measured window before it stops sending: the server
+cannot keep up. In the warm-up it sends its late requests one after another until it is back on schedule."""
 
 
 async def _run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float) -> list[OpenResult]:

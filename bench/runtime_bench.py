@@ -52,7 +52,7 @@ What it does, in one run, on this machine:
    - each lesson page for one learner who has reached the end, median of 3.
    Then, open loop (bench/openloop.py, from this script on the load CPU): requests sent on a fixed
    schedule whatever the answers, latency counted from when each was due, over 200 connections,
-   each load running 10 s before its measured window (the measured learners all arrive at its
+   each load running 20 s before its measured window (the measured learners all arrive at its
    start with their records unread: a burst a running service does not see; its figures are
    printed too):
    - lesson page views at the throughput target (25% of the floor just measured): the p99 target;
@@ -132,7 +132,7 @@ ANSWER_CLIENTS = 20
 ANSWER_SHARE = 0.1
 """In the open-loop mixed load, the share of requests that are answers (as 20 of the 200 clients answer)."""
 WARM_POOL = 500
-OPEN_WARMUP = 10.0
+OPEN_WARMUP = 20.0
 """Seconds each open-loop load runs before its measured window: the measured learners' first requests, which
 read their records from the database, all fall at the start of a load (their one-off cost is in the closed-loop
 and one-client rows)."""
