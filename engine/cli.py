@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import secrets
 import sys
@@ -145,6 +146,10 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     app = create_app(settings=settings, store=store, courses=courses)
     names = ", ".join(f"/{rt.slug}/" for rt in courses)
     click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")
+    # What start-up made (the compiled courses, templates, settings) lives as long as the process: out of the
+    # collector's sight, a full collection walks only what requests made, and pauses the event loop less.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
                 log_level="info", proxy_headers=False, loop=SERVE_LOOP)
 
