@@ -27,6 +27,28 @@ def test_a_first_view_goes_into_kept_records_as_a_fresh_read_would(tmp_path: Pat
     assert kept.views == store._read_records(enrolment.id).views
 
 
+def test_attempts_responses_and_completions_go_into_kept_records_as_a_fresh_read_would(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    enrolment, _ = store.enrol(fresh_user(store), "https://example.org/course")
+    lesson, question, poll = "https://example.org/a", "https://example.org/a/q", "https://example.org/a/p"
+    store.record_view(enrolment.id, lesson)
+    kept = store.records(enrolment.id)
+    with store.transaction():
+        store.add_attempt(enrolment.id, block_iri=question, lesson_iri=lesson, response=[1], score=0.0,
+                          success=False, max_attempts=None)
+        store.add_attempt(enrolment.id, block_iri=question, lesson_iri=lesson, response=[0, 2], score=1.0,
+                          success=True, max_attempts=None)
+        store.set_response(enrolment.id, block_iri=poll, lesson_iri=lesson, kind="poll", value=["agree"])
+        store.set_response(enrolment.id, block_iri=poll, lesson_iri=lesson, kind="poll", value=["disagree"])
+        assert store.add_completion(enrolment.id, lesson, "lesson", 1.0)
+        assert not store.add_completion(enrolment.id, lesson, "lesson", 0.5)
+    assert store.records(enrolment.id) is kept
+    fresh = store._read_records(enrolment.id)
+    assert kept == fresh  # every field the dataclass compares: views, responses, latest, attempts, completions
+    assert kept.latest[question].response == [0, 2] and kept.attempts[question] == 2
+    assert kept.responses[poll] == ["disagree"] and kept.touched == {lesson}
+
+
 def test_a_rolled_back_first_view_leaves_no_kept_record(tmp_path: Path) -> None:
     store = Store(tmp_path / "t.db")
     enrolment, _ = store.enrol(fresh_user(store), "https://example.org/course")

@@ -90,6 +90,20 @@ class Records:
     """What has been worked out from these records (progress.evaluate), kept with them: a request that evaluates
     the same records twice does the work once. The store empties it whenever it changes the records."""
 
+    # One way from stored rows to records, whether read all at once or added as the store writes them.
+
+    def add_response(self, block_iri: str, value_json: str, lesson_iri: str) -> None:
+        self.responses[block_iri] = json.loads(value_json)
+        self.touched.add(lesson_iri)
+
+    def add_attempt(self, block_iri: str, number: int, response_json: str, score: float, success: bool,
+                    created_at: str, lesson_iri: str) -> None:
+        """An attempt later than any held for the block."""
+        self.latest[block_iri] = Attempt(block_iri, number, json.loads(response_json), score, bool(success),
+                                         created_at)
+        self.attempts[block_iri] = number
+        self.touched.add(lesson_iri)
+
 
 MAX_MET = 100_000
 """(session, course or lesson) pairs a store remembers as already met (see Store.session_first)."""
@@ -382,13 +396,8 @@ class Store:
             (enrolment_id, block_iri, lesson_iri, number, text, score, int(success), stamp),
         )
 
-        def add(records: Records) -> None:
-            records.latest[block_iri] = Attempt(block_iri, number, json.loads(text), float(score), bool(success),
-                                                stamp)
-            records.attempts[block_iri] = number
-            records.touched.add(lesson_iri)
-
-        self._amend(enrolment_id, add)
+        self._amend(enrolment_id, lambda records: records.add_attempt(block_iri, number, text, float(score),
+                                                                      success, stamp, lesson_iri))
         return number
 
     def set_response(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, kind: str, value: Any) -> None:
@@ -401,12 +410,7 @@ class Store:
             " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (enrolment_id, block_iri, lesson_iri, kind, text, now()),
         )
-
-        def put(records: Records) -> None:
-            records.responses[block_iri] = json.loads(text)
-            records.touched.add(lesson_iri)
-
-        self._amend(enrolment_id, put)
+        self._amend(enrolment_id, lambda records: records.add_response(block_iri, text, lesson_iri))
 
     def add_completion(self, enrolment_id: int, object_iri: str, kind: str, score: float | None) -> bool:
         """Record a completion once; True when it is new. The caller holds the transaction."""
@@ -465,18 +469,16 @@ class Store:
         for iri, value, lesson_iri in conn.execute(
             "SELECT block_iri, value, lesson_iri FROM responses WHERE enrolment_id = ?", (enrolment_id,)
         ):
-            records.responses[iri] = json.loads(value)
-            records.touched.add(lesson_iri)
+            records.add_response(iri, value, lesson_iri)
         latest: dict[str, tuple[Any, ...]] = {}
         for row in conn.execute(
             "SELECT block_iri, attempt_no, response, score, success, created_at, lesson_iri FROM attempts"
             " WHERE enrolment_id = ? ORDER BY attempt_no", (enrolment_id,),
         ):
-            latest[row[0]] = row[:6]  # a learner has few attempts: keeping the last per block beats a subquery
+            latest[row[0]] = row  # a learner has few attempts: keeping the last per block beats a subquery
             records.touched.add(row[6])
-        for iri, number, response, score, success, created in latest.values():
-            records.latest[iri] = Attempt(iri, number, json.loads(response), score, bool(success), created)
-            records.attempts[iri] = number
+        for row in latest.values():
+            records.add_attempt(*row)
         for iri, at, score in conn.execute(
             "SELECT object_iri, completed_at, score FROM completions WHERE enrolment_id = ?", (enrolment_id,)
         ):
