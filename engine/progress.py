@@ -102,34 +102,42 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
              capstone_done: bool = False) -> CourseProgress:
     """The learner's progress. ``capstone_done`` says whether their team completed the capstone, which
     the course needs too when its completion rule says ``capstone: true``."""
-    modules, new_parts, complete_modules, percent, index = _modules(course, records)
-    new = list(new_parts)
-    modules_complete = set(course.completion_modules) <= complete_modules
+    worked = _modules(course, records)
+    new = list(worked.new)
+    modules_complete = set(course.completion_modules) <= worked.complete
     completed = course.iri in records.completions or (
         modules_complete and (capstone_done or not course.completion_capstone))
     if completed and course.iri not in records.completions:
         new.append(("course", course.iri, None))
     return CourseProgress(
         course=course,
-        modules=modules,
+        modules=worked.modules,
         completed=completed,
-        percent=percent,
+        percent=worked.percent,
         modules_complete=modules_complete,
         last_lesson_iri=last_lesson_iri,
-        index=index,
+        index=worked.index,
         new_completions=new,
     )
 
 
-def _modules(course: Course, records: Records
-             ) -> tuple[list[ModuleProgress], list[tuple[str, str, float | None]], set[str], int,
-                        dict[int, tuple[ModuleProgress, LessonProgress]]]:
-    """Each module's progress, the lesson and module completions not yet recorded, the completed modules, the
-    percentage of lessons completed, and where each lesson is.
+@dataclass
+class _Modules:
+    """What ``evaluate`` works out from the records alone, kept with them (``Records.derived``): a lesson view
+    evaluates the same records for its completions and again for the page."""
 
-    They depend on the records alone, so they are kept with them (``Records.derived``): a lesson view evaluates
-    the same records for its completions and again for the page.
-    """
+    modules: list[ModuleProgress]
+    new: list[tuple[str, str, float | None]]
+    """Lesson and module completions not yet recorded."""
+    complete: set[str]
+    """Ids of the completed modules."""
+    percent: int
+    """Of the course's lessons, completed."""
+    index: dict[int, tuple[ModuleProgress, LessonProgress]]
+    """Where each lesson is, by the lesson's id()."""
+
+
+def _modules(course: Course, records: Records) -> _Modules:
     kept = records.derived.get("progress")
     if kept is not None and kept[0] is course:
         return kept[1]  # type: ignore[no-any-return]
@@ -160,10 +168,9 @@ def _modules(course: Course, records: Records
     for mp in modules:
         if mp.status == "not_started" and not set(mp.module.requires) <= complete_modules:
             mp.status = "locked"
-    every = [lp for mp in modules for lp in mp.lessons]
-    done = sum(lp.status == "completed" for lp in every)
     index = {id(lp.lesson): (mp, lp) for mp in modules for lp in mp.lessons}
-    result = (modules, new, complete_modules, round(100 * done / len(every)) if every else 0, index)
+    done = sum(lp.status == "completed" for _mp, lp in index.values())
+    result = _Modules(modules, new, complete_modules, round(100 * done / len(index)) if index else 0, index)
     records.derived["progress"] = (course, result)
     return result
 
