@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from course import Course, Lesson, Module
 from course.model import Poll, Question
 
-from .storage.db import Records
+from .storage.db import PER_LESSON, Records
 
 Status = Literal["not_started", "in_progress", "completed", "locked"]
 
@@ -144,13 +144,18 @@ def _modules(course: Course, records: Records) -> _Modules:
     modules: list[ModuleProgress] = []
     new: list[tuple[str, str, float | None]] = []
     complete_modules: set[str] = set()
+    per_lesson = _per_lesson(course, records)
     for module in course.modules:
-        lessons = [lesson_progress(lesson, records, module.mastery_score) for lesson in module.lessons]
+        lessons = []
+        for lesson in module.lessons:
+            lp = per_lesson.get(lesson.iri)
+            if lp is None or lp.lesson is not lesson:
+                lp = per_lesson[lesson.iri] = lesson_progress(lesson, records, module.mastery_score)
+            lessons.append(lp)
         for lp in lessons:
             if lp.status == "completed" and lp.lesson.iri not in records.completions:
                 new.append(("lesson", lp.lesson.iri, lp.score))
-        questions = [q for lesson in module.lessons for q in lesson.graded]
-        score = question_score(questions, records)
+        score = _module_score(module, lessons, records, per_lesson)
         if module.iri in records.completions:
             status: Status = "completed"
         elif all(lp.status == "completed" for lp in lessons) and (
@@ -173,6 +178,27 @@ def _modules(course: Course, records: Records) -> _Modules:
     result = _Modules(modules, new, complete_modules, round(100 * done / len(index)) if index else 0, index)
     records.derived["progress"] = (course, result)
     return result
+
+
+def _per_lesson(course: Course, records: Records) -> dict[Any, Any]:
+    """What was worked out for each lesson alone, kept with the records until that lesson's records change
+    (``Records.changed``): an answer re-evaluates its own lesson, not the whole course."""
+    kept = records.derived.get(PER_LESSON)
+    if kept is None or kept[0] is not course:
+        kept = records.derived[PER_LESSON] = (course, {})
+    return kept[1]
+
+
+def _module_score(module: Module, lessons: list[LessonProgress], records: Records, per_lesson: dict[Any, Any]
+                  ) -> float | None:
+    """The module's score, kept while each of its lessons' progress is the very object it was worked out with."""
+    key = ("module", module.iri)
+    kept = per_lesson.get(key)
+    if kept is not None and len(kept[0]) == len(lessons) and all(a is b for a, b in zip(kept[0], lessons, strict=True)):
+        return kept[1]  # type: ignore[no-any-return]
+    score = question_score([q for lesson in module.lessons for q in lesson.graded], records)
+    per_lesson[key] = (tuple(lessons), score)
+    return score
 
 
 def _next_lesson(modules: list[ModuleProgress], last_iri: str | None) -> Lesson | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from engine.storage.db import Store
+from engine.storage.db import Store, one_request
 
 
 def fresh_user(store: Store, email: str = "ada@example.gov.uk", role: str = "learner") -> int:
@@ -88,3 +88,66 @@ def test_kept_sign_ins_follow_sign_out_role_changes_and_other_connections(tmp_pa
     assert store.session_user(second) is not None
     store.delete_user(user_id)
     assert store.session_user(second) is None
+
+
+def _fresh_enrolment(store: Store, user_id: int, course: str) -> tuple[object, ...]:
+    row = store.conn.execute("SELECT id, user_id, course_iri, registration, created_at, last_lesson_iri"
+                             " FROM enrolments WHERE user_id = ? AND course_iri = ?", (user_id, course)).fetchone()
+    return tuple(row)
+
+
+def test_kept_enrolments_follow_views_rollbacks_deletions_and_other_connections(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    course = "https://example.org/course"
+    user_id = fresh_user(store)
+    enrolment, new = store.enrol(user_id, course)
+    assert new and store.enrolment(user_id, course) is store.enrolment(user_id, course)  # kept
+
+    store.record_view(enrolment.id, "https://example.org/a")
+    kept = store.enrolment(user_id, course)
+    assert kept is not None and kept.last_lesson_iri == "https://example.org/a"
+    assert tuple(vars(kept).values()) == _fresh_enrolment(store, user_id, course)
+
+    try:
+        with store.transaction():
+            store.record_view(enrolment.id, "https://example.org/b")
+            raise RuntimeError("the rest of the action failed")
+    except RuntimeError:
+        pass
+    after = store.enrolment(user_id, course)
+    assert after is not None and after.last_lesson_iri == "https://example.org/a"  # the undone view is not kept
+
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    other.execute("UPDATE enrolments SET last_lesson_iri = 'https://example.org/c' WHERE id = ?", (enrolment.id,))
+    other.close()
+    moved = store.enrolment(user_id, course)
+    assert moved is not None and moved.last_lesson_iri == "https://example.org/c"
+
+    store.delete_enrolment(user_id, course)
+    assert store.enrolment(user_id, course) is None
+    again, new = store.enrol(user_id, course)
+    assert new and again.registration != enrolment.registration
+    store.delete_user(user_id)
+    assert store.enrolment(user_id, course) is None
+
+
+def test_within_one_request_the_store_asks_once_whether_another_connection_committed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    user_id = fresh_user(store)
+    token = store.create_session(user_id)
+    asked: list[str] = []
+    store.conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
+    with one_request():
+        first = store.session_user(token)
+        other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+        other.execute("UPDATE users SET name = 'Ada Lovelace' WHERE id = ?", (user_id,))
+        other.close()
+        same = store.session_user(token)
+        store.records(store.enrol(user_id, "https://example.org/course")[0].id)
+        assert first is not None and same is first and same.name == "Ada"  # as if the request ran a moment earlier
+    assert len(asked) == 1
+    with one_request():  # the next request sees the other connection's commit
+        later = store.session_user(token)
+        assert later is not None and later.name == "Ada Lovelace"
+    outside = store.session_user(token)  # outside a request, every call asks
+    assert outside is later and len(asked) == 3

@@ -11,7 +11,8 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,18 @@ class Records:
     """IRIs of lessons with any answer or response: the others need no closer look."""
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """What has been worked out from these records (progress.evaluate), kept with them: a request that evaluates
-    the same records twice does the work once. The store empties it whenever it changes the records."""
+    the same records twice does the work once. The store empties it whenever it changes the records (``changed``),
+    except what was worked out for each other lesson (``PER_LESSON``)."""
+
+    def changed(self, lesson_iri: str) -> None:
+        """Forget what was worked out from these records, after a change to what they hold about ``lesson_iri``
+        (a lesson's view, answer or completion; or a module's or the course's completion, which no lesson's own
+        progress reads). What each other lesson's records gave stays: they have not changed."""
+        per_lesson = self.derived.get(PER_LESSON)
+        self.derived.clear()
+        if per_lesson is not None:
+            per_lesson[1].pop(lesson_iri, None)
+            self.derived[PER_LESSON] = per_lesson
 
     # One way from stored rows to records, whether read all at once or added as the store writes them.
 
@@ -105,6 +117,8 @@ class Records:
         self.touched.add(lesson_iri)
 
 
+PER_LESSON = "per_lesson"
+"""The key in ``Records.derived`` of (course, {lesson IRI: what progress worked out for that lesson alone})."""
 MAX_MET = 100_000
 """(session, course or lesson) pairs a store remembers as already met (see Store.session_first)."""
 MAX_KEPT_RECORDS = 5000
@@ -123,6 +137,24 @@ def _user(row: tuple[Any, ...] | None) -> User | None:
     return User(*row) if row else None
 
 
+_request: ContextVar[dict[int, int] | None] = ContextVar("masterclass_request", default=None)
+
+
+@contextmanager
+def one_request() -> Iterator[None]:
+    """Around a web request: within it, a store asks SQLite whether another connection has committed once, not at
+    every read (``PRAGMA data_version`` costs about 10 µs, and a lesson page read kept things three times).
+
+    A commit by another process during the request is then noticed by the next request, as if this one had run
+    a moment earlier. The store's own writes never change what it keeps from under it (``_amend``).
+    """
+    token = _request.set({})
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
 class Store:
     """One connection per process; writes for one learner action run in one transaction."""
 
@@ -138,6 +170,10 @@ class Store:
         self._met: set[tuple[str, str]] = set()
         self._signed_in: dict[str, User] = {}
         """Session token hash → its user, kept like records (see ``records``): every request asks."""
+        self._enrolments: dict[tuple[int, str], Enrolment] = {}
+        """(user id, course IRI) → the enrolment, kept like records: every request in a course asks."""
+        self._enrolment_keys: dict[int, tuple[int, str]] = {}
+        """Enrolment id → its key in ``_enrolments``, for the writes that know the id only."""
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -193,6 +229,7 @@ class Store:
             except BaseException:
                 self._forget_records()  # they may have been read with the writes now undone
                 self._forget_sessions()
+                self._forget_enrolments()
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
@@ -210,14 +247,31 @@ class Store:
         with self._kept_lock:
             self._signed_in.clear()
 
+    def _forget_enrolments(self) -> None:
+        with self._kept_lock:
+            self._enrolments.clear()
+            self._enrolment_keys.clear()
+
     def _current(self) -> int:
-        """SQLite's data_version, after dropping everything kept if another connection has committed since."""
+        """SQLite's data_version, after dropping everything kept if another connection has committed since.
+
+        Asked once per web request (``request_started``), and at every call outside one.
+        """
+        seen = _request.get()
+        if seen is not None:
+            known = seen.get(id(self))
+            if known is not None:
+                return known
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
         with self._kept_lock:
             if version != self._kept_version:
                 self._kept.clear()
                 self._signed_in.clear()
+                self._enrolments.clear()
+                self._enrolment_keys.clear()
                 self._kept_version = version
+        if seen is not None:
+            seen[id(self)] = version
         return version
 
     def ping(self) -> bool:
@@ -265,6 +319,7 @@ class Store:
                              " AND actor = ?", [(key, key) for key in actor_keys])
             self._forget_sessions()
         self._forget_records()
+        self._forget_enrolments()
 
     # --- sessions: the cookie holds a random token; only its hash is stored ----------------
 
@@ -323,12 +378,28 @@ class Store:
     # --- enrolments and records ------------------------------------------------------------
 
     def enrolment(self, user_id: int, course_iri: str) -> Enrolment | None:
+        """The learner's enrolment in the course, or None; kept between requests like sign-ins."""
+        key = (user_id, course_iri)
+        version = self._current()
+        found = self._enrolments.get(key)
+        if found is not None:
+            return found
         row = self.conn.execute(
             "SELECT id, user_id, course_iri, registration, created_at, last_lesson_iri FROM enrolments"
             " WHERE user_id = ? AND course_iri = ?",
-            (user_id, course_iri),
+            key,
         ).fetchone()
-        return Enrolment(*row) if row else None
+        if row is None:
+            return None
+        enrolment = Enrolment(*row)
+        with self._kept_lock:
+            if self._kept_version == version:
+                if len(self._enrolments) >= MAX_SIGNED_IN:
+                    oldest = next(iter(self._enrolments))
+                    self._enrolment_keys.pop(self._enrolments.pop(oldest).id, None)
+                self._enrolments[key] = enrolment
+                self._enrolment_keys[enrolment.id] = key
+        return enrolment
 
     def enrol(self, user_id: int, course_iri: str) -> tuple[Enrolment, bool]:
         """The learner's enrolment, made on first use; True when it is new."""
@@ -350,6 +421,7 @@ class Store:
         with self.transaction() as conn:
             conn.execute("DELETE FROM enrolments WHERE user_id = ? AND course_iri = ?", (user_id, course_iri))
         self._forget_records()
+        self._forget_enrolments()
 
     def record_view(self, enrolment_id: int, lesson_iri: str) -> bool:
         """Record a lesson view; True when it is the first."""
@@ -366,7 +438,7 @@ class Store:
             ).rowcount == 1
             if first:
                 # Records hold the first view only: later views change nothing they hold.
-                self._amend(enrolment_id, lambda records: records.views.__setitem__(lesson_iri, stamp))
+                self._amend(enrolment_id, lesson_iri, lambda records: records.views.__setitem__(lesson_iri, stamp))
             else:
                 conn.execute(
                     "UPDATE lesson_views SET views = views + 1, last_at = ? WHERE enrolment_id = ? AND lesson_iri = ?",
@@ -376,6 +448,10 @@ class Store:
                 "UPDATE enrolments SET last_lesson_iri = ?, last_seen_at = ? WHERE id = ?",
                 (lesson_iri, stamp, enrolment_id),
             )
+            with self._kept_lock:  # as reading it again would give (a rollback forgets every kept enrolment)
+                key = self._enrolment_keys.get(enrolment_id)
+                if key is not None and key in self._enrolments:
+                    self._enrolments[key] = replace(self._enrolments[key], last_lesson_iri=lesson_iri)
         return first
 
     def add_attempt(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, response: Any,
@@ -396,7 +472,7 @@ class Store:
             (enrolment_id, block_iri, lesson_iri, number, text, score, int(success), stamp),
         )
 
-        self._amend(enrolment_id, lambda records: records.add_attempt(block_iri, number, text, float(score),
+        self._amend(enrolment_id, lesson_iri, lambda records: records.add_attempt(block_iri, number, text, float(score),
                                                                       success, stamp, lesson_iri))
         return number
 
@@ -410,7 +486,7 @@ class Store:
             " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (enrolment_id, block_iri, lesson_iri, kind, text, now()),
         )
-        self._amend(enrolment_id, lambda records: records.add_response(block_iri, text, lesson_iri))
+        self._amend(enrolment_id, lesson_iri, lambda records: records.add_response(block_iri, text, lesson_iri))
 
     def add_completion(self, enrolment_id: int, object_iri: str, kind: str, score: float | None) -> bool:
         """Record a completion once; True when it is new. The caller holds the transaction."""
@@ -421,20 +497,22 @@ class Store:
             (enrolment_id, object_iri, kind, stamp, score),
         ).rowcount == 1
         if new:
-            self._amend(enrolment_id, lambda records: records.completions.__setitem__(object_iri, (stamp, score)))
+            self._amend(enrolment_id, object_iri,
+                        lambda records: records.completions.__setitem__(object_iri, (stamp, score)))
         return new
 
-    def _amend(self, enrolment_id: int, change: Callable[[Records], None]) -> None:
-        """Apply a write this store just made to the enrolment's kept records, as reading them again would.
+    def _amend(self, enrolment_id: int, iri: str, change: Callable[[Records], None]) -> None:
+        """Apply a write this store just made about ``iri`` (a lesson, or a module or course completed) to the
+        enrolment's kept records, as reading them again would.
 
         The caller holds the transaction; if it is rolled back, every kept record goes (``transaction``). What
-        progress worked out from the records goes with the change.
+        progress worked out from the records goes with the change, but for other lessons (``Records.changed``).
         """
         with self._kept_lock:
             kept = self._kept.get(enrolment_id)
             if kept is not None:
                 change(kept)
-                kept.derived.clear()
+                kept.changed(iri)
 
     def records(self, enrolment_id: int) -> Records:
         """Everything recorded for the enrolment; kept between requests while nothing else writes to the file.

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..security import RateLimiter, load_secret
 from ..settings import Settings
-from ..storage.db import Store
+from ..storage.db import Store, one_request
 from ..xapi import lrs
 from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter
@@ -84,7 +84,8 @@ class Guard:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_cookie)
+            with one_request():
+                await self.app(scope, limited_receive, send_with_cookie)
         except BodyTooLarge:
             await PlainTextResponse("Request body too large.", status_code=413)(scope, receive, send)
 
