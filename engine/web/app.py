@@ -42,8 +42,9 @@ class BodyTooLarge(Exception):
 class Guard:
     """Pure ASGI middleware: refuse oversized bodies, and give every browser a random id for CSRF tokens."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int, secure: bool) -> None:
+    def __init__(self, app: ASGIApp, *, store: Store, max_body: int, secure: bool) -> None:
         self.app = app
+        self.store = store
         self.max_body = max_body
         self.secure = secure
 
@@ -75,12 +76,26 @@ class Guard:
                 raise BodyTooLarge
             return message
 
+        replaced = False
+
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and fresh:
-                value = f"{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
-                if self.secure:
-                    value += "; Secure"
-                message.setdefault("headers", []).append((b"set-cookie", value.encode()))
+            nonlocal replaced
+            if replaced:
+                return  # the rest of a response that the failed commit below replaced
+            if message["type"] == "http.response.start":
+                # Nothing is acknowledged before it is stored: wait for the commit holding this request's writes.
+                failure = await self.store.committed()
+                if failure is not None:
+                    replaced = True
+                    log.error("a group of actions could not be committed: %s", failure)
+                    await PlainTextResponse("Sorry, that could not be saved. Try again.", status_code=503)(
+                        scope, receive, send)
+                    return
+                if fresh:
+                    value = f"{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
+                    if self.secure:
+                        value += "; Secure"
+                    message.setdefault("headers", []).append((b"set-cookie", value.encode()))
             await send(message)
 
         try:
@@ -171,7 +186,7 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
     )
     app.router = SegmentRouter(app.router.routes, lifespan=lifespan)
     app.state.service = service
-    return Guard(app, max_body=settings.max_body_bytes, secure=settings.secure_cookies)  # type: ignore[return-value]
+    return Guard(app, store=store, max_body=settings.max_body_bytes, secure=settings.secure_cookies)  # type: ignore[return-value]
 
 
 def _file(path: Path, media_type: str) -> Response:

@@ -1,0 +1,169 @@
+"""Group commit (decision 0010): the actions of requests handled in one turn of the event loop share a transaction,
+each in its own savepoint, and a request is answered only after that transaction commits."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from engine.storage.db import Store, one_request
+from engine.web.app import Guard
+
+
+def _store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "t.db")
+    # A foreign key checked only at COMMIT: the one way to make a commit fail on purpose.
+    store.conn.execute("CREATE TABLE notes (text TEXT, user_id INTEGER REFERENCES users(id)"
+                       " DEFERRABLE INITIALLY DEFERRED)")
+    return store
+
+
+def _count(path: Path) -> int:
+    other = sqlite3.connect(path)
+    try:
+        return int(other.execute("SELECT COUNT(*) FROM notes").fetchone()[0])
+    finally:
+        other.close()
+
+
+def test_actions_of_one_loop_turn_commit_together_and_are_answered_after_the_commit(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    commits: list[str] = []
+    store.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    seen_before: list[int] = []
+
+    async def request(text: str) -> BaseException | None:
+        with one_request():
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+                with store.transaction():  # nested: part of the same action
+                    conn.execute("INSERT INTO notes (text) VALUES (?)", (text + " again",))
+            seen_before.append(_count(tmp_path / "t.db"))  # another connection: not yet committed
+            return await store.committed()
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(request("a"), request("b"), request("c"))
+
+    assert asyncio.run(main()) == [None, None, None]
+    assert seen_before == [0, 0, 0]
+    assert commits == ["COMMIT"]  # one commit for the three requests
+    assert _count(tmp_path / "t.db") == 6
+
+
+def test_a_failing_action_is_undone_alone(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+
+    async def request(text: str, fail: bool) -> BaseException | None:
+        with one_request():
+            try:
+                with store.transaction() as conn:
+                    conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+                    if fail:
+                        raise ValueError("the rest of the action failed")
+            except ValueError:
+                pass
+            return await store.committed()
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(request("kept", False), request("undone", True), request("kept too", False))
+
+    assert asyncio.run(main()) == [None, None, None]
+    assert sorted(t for (t,) in store.conn.execute("SELECT text FROM notes")) == ["kept", "kept too"]
+
+
+def test_a_failed_commit_undoes_the_group_and_tells_each_request(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
+    enrolment, _ = store.enrol(user.id, "https://example.org/course")
+    kept = store.records(enrolment.id)
+
+    async def request(user_id: int) -> BaseException | None:
+        with one_request():
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text, user_id) VALUES ('x', ?)", (user_id,))
+                store.record_view(enrolment.id, "https://example.org/a")
+            return await store.committed()
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(request(user.id), request(999))  # 999: no such user, refused at COMMIT
+
+    outcomes = asyncio.run(main())
+    assert all(isinstance(o, sqlite3.IntegrityError) for o in outcomes)
+    assert _count(tmp_path / "t.db") == 0
+    assert store.records(enrolment.id) is not kept  # what was kept went with the undone writes
+    assert store.records(enrolment.id).views == {}
+    with store.transaction() as conn:  # and the store goes on working
+        conn.execute("INSERT INTO notes (text) VALUES ('after')")
+    assert _count(tmp_path / "t.db") == 1
+
+
+def test_outside_a_request_or_off_the_loop_each_transaction_commits_at_once(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO notes (text) VALUES ('no loop')")
+    assert _count(tmp_path / "t.db") == 1
+
+    async def in_loop_without_request() -> None:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO notes (text) VALUES ('no request')")
+        assert _count(tmp_path / "t.db") == 2
+
+    async def in_request_in_a_thread() -> None:
+        def work() -> None:
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text) VALUES ('worker thread')")
+            assert _count(tmp_path / "t.db") == 3
+
+        with one_request():
+            await asyncio.to_thread(work)  # the context goes with it; the loop does not
+            assert await store.committed() is None
+
+    asyncio.run(in_loop_without_request())
+    asyncio.run(in_request_in_a_thread())
+
+
+def test_an_await_inside_a_transaction_is_refused_when_another_request_acts_meanwhile(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+
+    async def slow() -> None:
+        with one_request(), store.transaction() as conn:
+            conn.execute("INSERT INTO notes (text) VALUES ('slow')")
+            await asyncio.sleep(0)
+
+    async def quick() -> None:
+        with one_request(), store.transaction() as conn:
+            conn.execute("INSERT INTO notes (text) VALUES ('quick')")
+
+    async def main() -> None:
+        await asyncio.gather(slow(), quick())
+
+    with pytest.raises(RuntimeError, match="must not await"):
+        asyncio.run(main())
+
+
+def test_the_guard_answers_only_after_the_commit_and_503_when_it_fails(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
+
+    async def note(request: Request) -> Response:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO notes (text, user_id) VALUES ('x', ?)", (int(request.path_params["user"]),))
+        return PlainTextResponse("saved")
+
+    app = Guard(Starlette(routes=[Route("/note/{user}", note, methods=["POST"])]), store=store, max_body=1000,
+                secure=False)
+    with TestClient(app) as client:  # type: ignore[arg-type]
+        saved = client.post(f"/note/{user.id}")
+        assert (saved.status_code, saved.text) == (200, "saved")
+        assert _count(tmp_path / "t.db") == 1  # committed before the answer
+        refused = client.post("/note/999")
+        assert refused.status_code == 503 and "could not be saved" in refused.text
+    assert _count(tmp_path / "t.db") == 1
