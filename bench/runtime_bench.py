@@ -707,6 +707,9 @@ def masterclass_server(port: int, db: str) -> None:
 
     settings = load_settings(None)
     app = create_app(settings=settings, store=Store(db), courses=discover_courses(CONTENT))
+    from engine.cli import settle_garbage_collector
+
+    settle_garbage_collector()
     print(f"Serving at http://127.0.0.1:{port}/ with loop {_loop()}", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
                 log_level="info", proxy_headers=False, loop=_loop())

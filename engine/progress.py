@@ -19,7 +19,9 @@ from .storage.db import PER_LESSON, Records
 Status = Literal["not_started", "in_progress", "completed", "locked"]
 
 
-@dataclass
+# Slots: a store keeps these for thousands of learners, and the garbage collector walks every one of them
+# (without slots, each brings a dict of its own to walk).
+@dataclass(slots=True)
 class LessonProgress:
     lesson: Lesson
     status: Status
@@ -27,7 +29,7 @@ class LessonProgress:
     """Mean of the lesson's question scores (unanswered counts 0); None without questions."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ModuleProgress:
     module: Module
     status: Status
@@ -121,7 +123,7 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Modules:
     """What ``evaluate`` works out from the records alone, kept with them (``Records.derived``): a lesson view
     evaluates the same records for its completions and again for the page."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import astuple
 from pathlib import Path
 
 from engine.storage.db import Store, one_request
@@ -106,7 +107,7 @@ def test_kept_enrolments_follow_views_rollbacks_deletions_and_other_connections(
     store.record_view(enrolment.id, "https://example.org/a")
     kept = store.enrolment(user_id, course)
     assert kept is not None and kept.last_lesson_iri == "https://example.org/a"
-    assert tuple(vars(kept).values()) == _fresh_enrolment(store, user_id, course)
+    assert astuple(kept) == _fresh_enrolment(store, user_id, course)
 
     try:
         with store.transaction():

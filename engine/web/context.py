@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -78,14 +79,24 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+MAX_FORM_FIELDS = 200
+URLENCODED = "application/x-www-form-urlencoded"
+
+
 async def form_data(request: Request) -> dict[str, list[str]]:
     """The posted form as lists of values, after checking its CSRF token."""
-    try:
-        form = await request.form(max_files=0, max_fields=200)
-    except Exception:  # malformed multipart or urlencoded body
-        raise HTTPException(400, "The form could not be read.") from None
     values: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
+    try:
+        if request.headers.get("content-type", "").partition(";")[0].strip().lower() == URLENCODED:
+            # What every form of the service posts: parsed in one call (the standard library's parser, decoding
+            # as Starlette's does), a third of the cost of Starlette's streaming parser for an answer.
+            body = (await request.body()).decode("latin-1")
+            pairs: list[tuple[str, Any]] = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        else:
+            pairs = list((await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)).multi_items())
+    except Exception:  # malformed multipart or urlencoded body, or too many fields
+        raise HTTPException(400, "The form could not be read.") from None
+    for key, value in pairs:
         if isinstance(value, str):
             values.setdefault(key, []).append(value)
     token = (values.get("csrf_token") or [request.headers.get("x-csrf-token", "")])[0]
