@@ -25,7 +25,7 @@ from ...storage import lrs as storage
 from ...storage.db import Store, now
 from ...storage.statements import IndexedStatement
 from ..keys import index
-from ..statement_json import equivalent, loads_statements
+from ..statement_json import dumps_compact, equivalent, loads_statements
 from ..validate import VOIDED, XAPIValidationError, validate_statement
 from .attachments import _attachment_objects, attachment_parts, check_attachments
 from .protocol import LRSError, Req, _param_uuid, _raw_json
@@ -66,9 +66,8 @@ def _with_array_groups(statement: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _unchanged(full: dict[str, Any], statement: dict[str, Any]) -> bool:
-    """Whether the completed statement has the sent one's context (and SubStatement) as they were."""
-    return full.get("context") is statement.get("context") and full.get("object") is statement.get("object")
+def _dumps(statement: dict[str, Any]) -> str:
+    return json.dumps(statement, ensure_ascii=False, separators=(",", ":"))
 
 
 def _batch_prefix(i: int) -> str:
@@ -165,8 +164,8 @@ class StatementWrites:
     def endpoints(self) -> list[str]:
         raise NotImplementedError
 
-    def _payload(self, req: Req) -> tuple[Any, list[str] | None, dict[str, tuple[str, bytes]]]:
-        """The statements sent, the JSON text of each (None when not a statement or an array of them) and the
+    def _payload(self, req: Req) -> tuple[Any, bool, dict[str, tuple[str, bytes]]]:
+        """The statements sent, whether orjson may write them back (see :func:`loads_statements`) and the
         attachment parts by SHA-2."""
         if req.mime == "application/json":
             return (*loads_statements(req.body), {})
@@ -199,7 +198,7 @@ class StatementWrites:
     def _prepare(self, req: Req) -> _Write:
         """Everything about a write that needs no database: parse, validate, complete and index the statements."""
         assert req.credential is not None
-        payload, texts, parts = self._payload(req)
+        payload, compact, parts = self._payload(req)
         if req.method == "PUT":
             ident = _param_uuid(req.params, "statementId") if "statementId" in req.params else None
             if ident is None:
@@ -211,7 +210,6 @@ class StatementWrites:
                                rule="statement-id")
             statements = [{"id": ident, **payload}]
             batch = False
-            texts = None
         elif isinstance(payload, list):
             statements, batch = payload, True
         elif isinstance(payload, dict):
@@ -234,35 +232,23 @@ class StatementWrites:
                 seen.add(statement["id"])
         stamp = now()
         authority = {"objectType": "Agent", "account": {"homePage": self.base_url, "name": req.credential.name}}
-        authority_text = json.dumps(authority, ensure_ascii=False, separators=(",", ":"))
         version = "2.0.0" if req.version.startswith("2.") else "1.0.0"
+        dumps = dumps_compact if compact else _dumps
         completed = []
         indexed = []
-        for i, statement in enumerate(statements):
+        for statement in statements:
             # A shallow copy: the statement as sent is kept unchanged, to compare with one already stored.
             full = _with_array_groups(statement)
-            added = ""
             if "id" not in full:
                 full["id"] = str(uuid.uuid4())
-                added += f',"id":"{full["id"]}"'
             if "timestamp" not in full:
                 full["timestamp"] = stamp
-                added += f',"timestamp":"{stamp}"'
             if "version" not in full:
                 full["version"] = version
-                added += f',"version":"{version}"'
             full["stored"] = stamp
             full["authority"] = authority
-            text = texts[i] if texts is not None else None
-            if text is not None and "stored" not in statement and "authority" not in statement \
-                    and _unchanged(full, statement):
-                # The statement's own text with what the LRS adds appended: the same JSON as serialising
-                # ``full`` again, without the cost (keys only appended, none replaced).
-                body = f'{text[:-1]}{added},"stored":"{stamp}","authority":{authority_text}}}'
-            else:
-                body = json.dumps(full, ensure_ascii=False, separators=(",", ":"))
             completed.append(full)
-            indexed.append(index(full, body))
+            indexed.append(index(full, dumps(full)))
         return _Write(sent=statements, completed=completed, indexed=indexed, parts=parts, batch=batch, stamp=stamp)
 
     def _write_group(self, writes: list[_Write]) -> list[BaseException | None]:
