@@ -70,6 +70,10 @@ def _dumps(statement: dict[str, Any]) -> str:
     return json.dumps(statement, ensure_ascii=False, separators=(",", ":"))
 
 
+class StaleCredential(Exception):
+    """The remembered credential a write was made with has been removed or replaced: nothing was stored."""
+
+
 def _batch_prefix(i: int) -> str:
     return f"[{i}]."
 
@@ -90,6 +94,8 @@ class _Write:
     parts: dict[str, tuple[str, bytes]]
     batch: bool
     stamp: str
+    credential: storage.Credential | None = None
+    """The credential to find unchanged in the transaction (remembered, not read for this request)."""
     saved: bool = False
 
     @property
@@ -175,13 +181,16 @@ class StatementWrites:
         first, attachments = attachment_parts(req.content_type, req.body)
         return (*loads_statements(first), attachments)
 
-    async def store_statements(self, req: Req) -> Response:
+    async def store_statements(self, req: Req, *, confirm: bool = False) -> Response:
         """PUT or POST statements: checked and made complete on the event loop (in a worker thread when the
-        body is large), then written by the group committer with the statements of concurrent requests."""
+        body is large), then written by the group committer with the statements of concurrent requests.
+        With ``confirm``, the transaction first finds ``req.credential`` unchanged (else StaleCredential)."""
         if len(req.body) <= INLINE_BODY:
             write = self._prepare(req)
         else:
             write = await anyio.to_thread.run_sync(self._prepare, req, limiter=self._preparers())
+        if confirm:
+            write.credential = req.credential
         await self._committer.submit(write)
         req.saved = write.saved
         if req.method == "PUT":
@@ -277,6 +286,8 @@ class StatementWrites:
     def _write_together(self, conn: Any, writes: list[_Write], endpoints: list[str]) -> list[BaseException | None]:
         """Check each request against what is stored and what earlier requests in the group add, as if they
         were written one after the other, then store every statement that passed at once."""
+        kept = {w.credential.key for w in writes if w.credential is not None}
+        current = storage.credentials_by_key(conn, kept) if kept else {}
         existing = storage.statements_by_id(conn, [s["id"] for w in writes for s in w.sent if "id" in s])
         targets = [s["object"]["id"] for w in writes for s in w.completed if _is_voiding(s)]
         stored_targets = storage.statements_by_id(conn, targets) if targets else {}
@@ -286,6 +297,9 @@ class StatementWrites:
         bodies: list[tuple[str, str, bytes]] = []
         outcomes: list[BaseException | None] = []
         for write in writes:
+            if write.credential is not None and current.get(write.credential.key) != write.credential:
+                outcomes.append(StaleCredential())
+                continue
             try:
                 fresh = self._fresh(write, existing, added, stored_targets)
             except LRSError as exc:
