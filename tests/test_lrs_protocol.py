@@ -96,6 +96,35 @@ def test_a_removed_credential_stops_working_at_once(x: XAPI) -> None:
     assert x.get("/statements", auth=auth).status_code == 401
 
 
+def test_a_writer_removed_or_changed_after_writing_stops_at_once(x: XAPI) -> None:
+    """Statement writers' credentials are remembered and checked in the writing transaction, not read per
+    request: removing or changing one still takes effect at once, and answers as before."""
+    removed = x.credential("gone", "write")
+    assert x.post("/statements", json=statement(), auth=removed).status_code == 200
+    result = CliRunner().invoke(lrs_group, ["credentials", "remove", "gone", "--db", x.store.path])
+    assert result.exit_code == 0, result.output
+    sent = statement(id=new_id())
+    refused = x.post("/statements", json=sent, auth=removed)
+    assert (refused.status_code, refused.json()["rule"]) == (401, "credentials")
+    assert x.get("/statements", params={"statementId": sent["id"]}).status_code == 404
+    # A bad statement with it is a 401 too, as when the row is read before the statement is looked at.
+    assert x.post("/statements", json={"actor": {}}, auth=removed).status_code == 401
+    assert x.put("/statements", params={"statementId": new_id()}, json=statement(), auth=removed).status_code == 401
+
+    narrowed = x.credential("narrowed", "all")
+    assert x.post("/statements", json=statement(), auth=narrowed).status_code == 200
+    with x.store.transaction() as conn:
+        conn.execute("UPDATE lrs_credentials SET scope = 'read' WHERE name = 'narrowed'")
+    sent = statement(id=new_id())
+    forbidden = x.post("/statements", json=sent, auth=narrowed)
+    assert (forbidden.status_code, forbidden.json()["rule"]) == (403, "scope")
+    assert x.get("/statements", params={"statementId": sent["id"]}).status_code == 404
+    with x.store.transaction() as conn:
+        conn.execute("UPDATE lrs_credentials SET scope = 'write', name = 'renamed' WHERE name = 'narrowed'")
+    [ident] = x.post("/statements", json=statement(), auth=narrowed).json()
+    assert x.get("/statements", params={"statementId": ident}).json()["authority"]["account"]["name"] == "renamed"
+
+
 def test_repeated_failures_are_rate_limited(tmp_path: Path) -> None:
     x = make_lrs(tmp_path, failed_attempts=2)
     assert x.get("/statements").status_code == 200

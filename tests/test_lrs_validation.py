@@ -337,3 +337,21 @@ def test_equivalence_ignores_what_the_lrs_may_change() -> None:
     b["result"] = {"completion": True}
     assert not equivalent(a, b)
     assert equivalent(statement(), {**statement(), "timestamp": "2024-01-01T00:00:00Z"})
+
+
+def test_an_activity_found_valid_once_is_remembered_exactly() -> None:
+    """Activities with definitions are remembered once valid (statements repeat them): only the very same JSON
+    passes unchecked, and an invalid one is never remembered."""
+    good = interaction("choice", choices=choices("a", "b"))
+    validate_statement(statement(object=good))
+    validate_statement(statement(object=copy.deepcopy(good)))
+    for bad, field in ((interaction("choice", choices=choices("a", "a")), "object.definition.choices[1].id"),
+                       ({**good, "definition": {**good["definition"], "type": "not an iri"}}, "object.definition.type"),
+                       ({**good, "id": "not an iri"}, "object.id")):
+        for where, sent, path in ((f"{field}", statement(object=bad), field),
+                                  ("context", statement(context={"contextActivities": {"parent": [bad]}}),
+                                   "context.contextActivities.parent[0]." + field.removeprefix("object."))):
+            for _ in range(2):
+                with pytest.raises(XAPIValidationError) as caught:
+                    validate_statement(sent)
+                assert caught.value.field == path, where

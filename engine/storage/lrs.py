@@ -98,6 +98,14 @@ def credential(conn: sqlite3.Connection, key: str) -> Credential | None:
     return Credential(*row) if row else None
 
 
+def credentials_by_key(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, Credential]:
+    wanted = sorted(set(keys))
+    marks = ", ".join("?" * len(wanted))
+    return {row[0]: Credential(*row) for row in conn.execute(
+        f"SELECT key, name, secret_hash, scope, created_at FROM lrs_credentials WHERE key IN ({marks})",  # noqa: S608
+        wanted)}
+
+
 def credentials(conn: sqlite3.Connection) -> list[Credential]:
     return [Credential(*row) for row in conn.execute(
         "SELECT key, name, secret_hash, scope, created_at FROM lrs_credentials ORDER BY name")]

@@ -39,6 +39,16 @@ def _agents_of(agent: Any) -> set[str]:
     return keys
 
 
+def _add_agents(agent: Any, keys: set[str]) -> None:
+    """:func:`_agents_of` into ``keys``; an Agent without members (the usual actor) costs one key."""
+    if type(agent) is dict:
+        key = agent_key(agent)
+        if key:
+            keys.add(key)
+        if "member" in agent:
+            keys.update(_agents_of(agent))
+
+
 def _related(statement: dict[str, Any], activities: set[str], agents: set[str]) -> None:
     """Every activity and agent anywhere in the statement, for related_activities / related_agents."""
     obj = statement.get("object") or {}
@@ -46,18 +56,21 @@ def _related(statement: dict[str, Any], activities: set[str], agents: set[str]) 
     if kind == "Activity" and "id" in obj:
         activities.add(obj["id"])
     elif kind in ("Agent", "Group"):
-        agents.update(_agents_of(obj))
+        _add_agents(obj, agents)
     elif kind == "SubStatement":
         _related(obj, activities, agents)
-    agents.update(_agents_of(statement.get("actor")))
-    agents.update(_agents_of(statement.get("authority")))
-    context = statement.get("context") or {}
-    agents.update(_agents_of(context.get("instructor")))
-    agents.update(_agents_of(context.get("team")))
-    for group in (context.get("contextActivities") or {}).values():
-        for activity in group if isinstance(group, list) else [group]:
-            if isinstance(activity, dict) and "id" in activity:
-                activities.add(activity["id"])
+    _add_agents(statement.get("actor"), agents)
+    _add_agents(statement.get("authority"), agents)
+    context = statement.get("context")
+    if context:
+        if "instructor" in context:
+            _add_agents(context["instructor"], agents)
+        if "team" in context:
+            _add_agents(context["team"], agents)
+        for group in (context.get("contextActivities") or {}).values():
+            for activity in group if isinstance(group, list) else [group]:
+                if isinstance(activity, dict) and "id" in activity:
+                    activities.add(activity["id"])
 
 
 def index(statement: dict[str, Any], body: str | None = None) -> IndexedStatement:
@@ -71,22 +84,25 @@ def index(statement: dict[str, Any], body: str | None = None) -> IndexedStatemen
     activities: set[str] = set()
     agents: set[str] = set()
     _related(statement, activities, agents)
-    actors = _agents_of(statement.get("actor"))
+    actors: set[str] = set()
+    _add_agents(statement.get("actor"), actors)
     if kind in ("Agent", "Group"):
-        actors |= _agents_of(obj)
+        _add_agents(obj, actors)
+    verb = statement["verb"]["id"]
+    attachments = statement.get("attachments")
     return IndexedStatement(
         id=statement["id"],
         stored=statement["stored"],
         timestamp=statement["timestamp"],
-        verb=statement["verb"]["id"],
+        verb=verb,
         actor=agent_key(statement["actor"]),
         object_activity=obj.get("id") if kind == "Activity" else None,
         object_statement=obj.get("id") if kind == "StatementRef" else None,
         registration=(statement.get("context") or {}).get("registration"),
-        voiding=statement["verb"]["id"] == VOIDED and kind == "StatementRef",
+        voiding=verb == VOIDED and kind == "StatementRef",
         body=json.dumps(statement, ensure_ascii=False, separators=(",", ":")) if body is None else body,
         activities=sorted(activities),
         agents=sorted(agents),
-        attachments=sorted({a["sha2"] for a in statement.get("attachments", []) or [] if "sha2" in a}),
+        attachments=sorted({a["sha2"] for a in attachments if "sha2" in a}) if attachments else [],
         actors=sorted(actors),
     )

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
+
 from .syntax import is_duration, is_iri, is_language_tag, is_uuid, parse_timestamp
 
 
@@ -185,6 +187,8 @@ def _language_map(value: Any, path: Path) -> None:
 
 
 _KNOWN_TAGS: set[str] = set()
+_KNOWN_ACTIVITIES: set[bytes] = set()
+"""Activities with a definition already found valid, as orjson writes them."""
 """Language tags already found well-formed (a statement repeats a few tags many times)."""
 
 
@@ -312,6 +316,24 @@ class _Walker:
 
     def activity(self, obj: Any, path: Path) -> None:
         obj = _object(obj, path)
+        if "definition" in obj:
+            # Statements repeat the same few activities, each with its whole definition: one found valid before
+            # (the same JSON exactly) is valid again, wherever it is. orjson writes JSON values one way only,
+            # but NaN and infinities as null: those can only stand where null is valid too (extension values).
+            try:
+                text = orjson.dumps(obj)
+            except orjson.JSONEncodeError:  # an integer beyond 64 bits: checked every time
+                self._activity(obj, path)
+                return
+            if text not in _KNOWN_ACTIVITIES:
+                self._activity(obj, path)
+                if len(_KNOWN_ACTIVITIES) >= 4_096:
+                    _KNOWN_ACTIVITIES.clear()
+                _KNOWN_ACTIVITIES.add(text)
+            return
+        self._activity(obj, path)
+
+    def _activity(self, obj: dict[str, Any], path: Path) -> None:
         _keys(obj, path, _ACTIVITY_KEYS, ("id",))
         if "objectType" in obj and obj["objectType"] != "Activity":
             _string(obj["objectType"], (path, "objectType"))

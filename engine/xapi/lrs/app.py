@@ -37,11 +37,13 @@ from .protocol import (
     version_of,
 )
 from .queries import StatementQueries
-from .writes import StatementWrites, _GroupCommit
+from .writes import StaleCredential, StatementWrites, _GroupCommit
 
 log = logging.getLogger("masterclass.lrs")
 
 IDLE_READERS = 8
+KEPT_WRITERS = 1_000
+"""Authorization headers of statement writers remembered with their credential (see :meth:`LRS._store`)."""
 """Read-only connections kept open between requests (more are opened while more requests read at once)."""
 
 
@@ -60,6 +62,8 @@ class LRS(StatementWrites, StatementQueries):
         self.failures = RateLimiter(failed_attempts)
         self._committer = _GroupCommit(self._write_group)
         self._preparer_limit: anyio.CapacityLimiter | None = None
+        self._writers: dict[str, storage.Credential] = {}
+        """Statement writers' Authorization headers and their credential when last read (see :meth:`_store`)."""
         self._readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
         """Idle read-only connections (see :meth:`_reader`)."""
         self._memory = store.path == ":memory:" or store.path.startswith("file::memory:")
@@ -165,22 +169,56 @@ class LRS(StatementWrites, StatementQueries):
             return _json({"version": VERSIONS})
         method = "GET" if req.method == "HEAD" else req.method
         header = req.headers.get("authorization")
+        if req.resource == "/statements" and method != "GET":
+            return await self._store(req, method, header)
+        await self._authorise(req, method, header)
+        return await run_in_threadpool(self._handle, req, method)
+
+    async def _authorise(self, req: Req, method: str, header: str | None) -> None:
+        """Credentials (their row read now), scope and parameters, for ``req.credential``."""
         credential = self._authenticate(header, req.client, verify=False)
         if credential is None:  # not verified yet in this process: argon2, off the event loop
             credential = await run_in_threadpool(self._authenticate, header, req.client)
         assert credential is not None
         req.credential = credential
+        self._permitted(req, method)
+
+    @staticmethod
+    def _permitted(req: Req, method: str) -> None:
+        assert req.credential is not None
         needed = "read" if method == "GET" else "write"
-        if credential.scope not in (needed, "all"):
+        if req.credential.scope not in (needed, "all"):
             raise LRSError(403, f"these credentials may not {needed}", rule="scope")
         known = PARAMS[(req.resource, method)]
         for name in req.params:
             if name not in known:
                 raise LRSError(400, f"{name} is not a parameter of {method} {req.resource}", field=name,
                                rule="unknown-parameter")
-        if req.resource == "/statements" and method != "GET":
-            return await self.store_statements(req)
-        return await run_in_threadpool(self._handle, req, method)
+
+    async def _store(self, req: Req, method: str, header: str | None) -> Response:
+        """A statement write. Credentials that wrote here before are taken as they were then, and the group
+        committer checks their row in the transaction that stores the statements (one read for a whole group,
+        on the writer's connection, instead of one per request): a credential removed or replaced meanwhile
+        stores nothing, and the request is answered as if its row had been read first."""
+        kept = self._writers.get(header) if header else None
+        if kept is not None:
+            req.credential = kept
+            try:
+                self._permitted(req, method)
+                return await self.store_statements(req, confirm=True)
+            except StaleCredential:
+                self._writers.pop(header or "", None)
+            except (LRSError, XAPIValidationError):
+                # Refused: the answer a request would have had with its row read first, should it differ.
+                await self._authorise(req, method, header)
+                raise
+            req.saved = False
+        await self._authorise(req, method, header)
+        if header and req.credential is not None:
+            if len(self._writers) >= KEPT_WRITERS:
+                self._writers.clear()
+            self._writers[header] = req.credential
+        return await self.store_statements(req, confirm=False)
 
     def _handle(self, req: Req, method: str) -> Response:
         if req.resource == "/statements":

@@ -25,7 +25,7 @@ from ...storage import lrs as storage
 from ...storage.db import Store, now
 from ...storage.statements import IndexedStatement
 from ..keys import index
-from ..statement_json import equivalent, loads_statements
+from ..statement_json import dumps_compact, equivalent, loads_statements
 from ..validate import VOIDED, XAPIValidationError, validate_statement
 from .attachments import _attachment_objects, attachment_parts, check_attachments
 from .protocol import LRSError, Req, _param_uuid, _raw_json
@@ -66,9 +66,12 @@ def _with_array_groups(statement: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _unchanged(full: dict[str, Any], statement: dict[str, Any]) -> bool:
-    """Whether the completed statement has the sent one's context (and SubStatement) as they were."""
-    return full.get("context") is statement.get("context") and full.get("object") is statement.get("object")
+def _dumps(statement: dict[str, Any]) -> str:
+    return json.dumps(statement, ensure_ascii=False, separators=(",", ":"))
+
+
+class StaleCredential(Exception):
+    """The remembered credential a write was made with has been removed or replaced: nothing was stored."""
 
 
 def _batch_prefix(i: int) -> str:
@@ -91,6 +94,8 @@ class _Write:
     parts: dict[str, tuple[str, bytes]]
     batch: bool
     stamp: str
+    credential: storage.Credential | None = None
+    """The credential to find unchanged in the transaction (remembered, not read for this request)."""
     saved: bool = False
 
     @property
@@ -165,8 +170,8 @@ class StatementWrites:
     def endpoints(self) -> list[str]:
         raise NotImplementedError
 
-    def _payload(self, req: Req) -> tuple[Any, list[str] | None, dict[str, tuple[str, bytes]]]:
-        """The statements sent, the JSON text of each (None when not a statement or an array of them) and the
+    def _payload(self, req: Req) -> tuple[Any, bool, dict[str, tuple[str, bytes]]]:
+        """The statements sent, whether orjson may write them back (see :func:`loads_statements`) and the
         attachment parts by SHA-2."""
         if req.mime == "application/json":
             return (*loads_statements(req.body), {})
@@ -176,13 +181,16 @@ class StatementWrites:
         first, attachments = attachment_parts(req.content_type, req.body)
         return (*loads_statements(first), attachments)
 
-    async def store_statements(self, req: Req) -> Response:
+    async def store_statements(self, req: Req, *, confirm: bool = False) -> Response:
         """PUT or POST statements: checked and made complete on the event loop (in a worker thread when the
-        body is large), then written by the group committer with the statements of concurrent requests."""
+        body is large), then written by the group committer with the statements of concurrent requests.
+        With ``confirm``, the transaction first finds ``req.credential`` unchanged (else StaleCredential)."""
         if len(req.body) <= INLINE_BODY:
             write = self._prepare(req)
         else:
             write = await anyio.to_thread.run_sync(self._prepare, req, limiter=self._preparers())
+        if confirm:
+            write.credential = req.credential
         await self._committer.submit(write)
         req.saved = write.saved
         if req.method == "PUT":
@@ -199,7 +207,7 @@ class StatementWrites:
     def _prepare(self, req: Req) -> _Write:
         """Everything about a write that needs no database: parse, validate, complete and index the statements."""
         assert req.credential is not None
-        payload, texts, parts = self._payload(req)
+        payload, compact, parts = self._payload(req)
         if req.method == "PUT":
             ident = _param_uuid(req.params, "statementId") if "statementId" in req.params else None
             if ident is None:
@@ -211,7 +219,6 @@ class StatementWrites:
                                rule="statement-id")
             statements = [{"id": ident, **payload}]
             batch = False
-            texts = None
         elif isinstance(payload, list):
             statements, batch = payload, True
         elif isinstance(payload, dict):
@@ -234,35 +241,23 @@ class StatementWrites:
                 seen.add(statement["id"])
         stamp = now()
         authority = {"objectType": "Agent", "account": {"homePage": self.base_url, "name": req.credential.name}}
-        authority_text = json.dumps(authority, ensure_ascii=False, separators=(",", ":"))
         version = "2.0.0" if req.version.startswith("2.") else "1.0.0"
+        dumps = dumps_compact if compact else _dumps
         completed = []
         indexed = []
-        for i, statement in enumerate(statements):
+        for statement in statements:
             # A shallow copy: the statement as sent is kept unchanged, to compare with one already stored.
             full = _with_array_groups(statement)
-            added = ""
             if "id" not in full:
                 full["id"] = str(uuid.uuid4())
-                added += f',"id":"{full["id"]}"'
             if "timestamp" not in full:
                 full["timestamp"] = stamp
-                added += f',"timestamp":"{stamp}"'
             if "version" not in full:
                 full["version"] = version
-                added += f',"version":"{version}"'
             full["stored"] = stamp
             full["authority"] = authority
-            text = texts[i] if texts is not None else None
-            if text is not None and "stored" not in statement and "authority" not in statement \
-                    and _unchanged(full, statement):
-                # The statement's own text with what the LRS adds appended: the same JSON as serialising
-                # ``full`` again, without the cost (keys only appended, none replaced).
-                body = f'{text[:-1]}{added},"stored":"{stamp}","authority":{authority_text}}}'
-            else:
-                body = json.dumps(full, ensure_ascii=False, separators=(",", ":"))
             completed.append(full)
-            indexed.append(index(full, body))
+            indexed.append(index(full, dumps(full)))
         return _Write(sent=statements, completed=completed, indexed=indexed, parts=parts, batch=batch, stamp=stamp)
 
     def _write_group(self, writes: list[_Write]) -> list[BaseException | None]:
@@ -291,6 +286,8 @@ class StatementWrites:
     def _write_together(self, conn: Any, writes: list[_Write], endpoints: list[str]) -> list[BaseException | None]:
         """Check each request against what is stored and what earlier requests in the group add, as if they
         were written one after the other, then store every statement that passed at once."""
+        kept = {w.credential.key for w in writes if w.credential is not None}
+        current = storage.credentials_by_key(conn, kept) if kept else {}
         existing = storage.statements_by_id(conn, [s["id"] for w in writes for s in w.sent if "id" in s])
         targets = [s["object"]["id"] for w in writes for s in w.completed if _is_voiding(s)]
         stored_targets = storage.statements_by_id(conn, targets) if targets else {}
@@ -300,6 +297,9 @@ class StatementWrites:
         bodies: list[tuple[str, str, bytes]] = []
         outcomes: list[BaseException | None] = []
         for write in writes:
+            if write.credential is not None and current.get(write.credential.key) != write.credential:
+                outcomes.append(StaleCredential())
+                continue
             try:
                 fresh = self._fresh(write, existing, added, stored_targets)
             except LRSError as exc:
