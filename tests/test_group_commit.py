@@ -14,7 +14,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from engine.storage.db import Store, one_request
+from engine.storage.db import Store
+from engine.storage.grouping import one_request
 from engine.web.app import Guard
 
 

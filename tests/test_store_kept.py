@@ -6,7 +6,8 @@ import sqlite3
 from dataclasses import astuple
 from pathlib import Path
 
-from engine.storage.db import Store, one_request
+from engine.storage.db import Store
+from engine.storage.grouping import one_request
 
 
 def fresh_user(store: Store, email: str = "ada@example.gov.uk", role: str = "learner") -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import secrets
@@ -12,7 +11,6 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .grouping import GroupCommit, request_state
 from .migrations import MIGRATIONS
 
 
@@ -138,34 +137,6 @@ def _user(row: tuple[Any, ...] | None) -> User | None:
     return User(*row) if row else None
 
 
-_request: ContextVar[dict[Any, Any] | None] = ContextVar("masterclass_request", default=None)
-"""Within a web request: each store's data_version as first asked (by id(store)), and "group", the group of
-actions holding the request's writes, if it wrote."""
-
-
-@dataclass
-class _Group:
-    """Actions of several requests in one transaction, committed together (``Store.transaction``)."""
-
-    done: asyncio.Future[BaseException | None]
-    """Set at the commit: None, or the error that undid the whole group."""
-
-
-@contextmanager
-def one_request() -> Iterator[None]:
-    """Around a web request: within it, a store asks SQLite whether another connection has committed once, not at
-    every read (``PRAGMA data_version`` costs about 10 µs, and a lesson page read kept things three times).
-
-    A commit by another process during the request is then noticed by the next request, as if this one had run
-    a moment earlier. The store's own writes never change what it keeps from under it (``_amend``).
-    """
-    token = _request.set({})
-    try:
-        yield
-    finally:
-        _request.reset(token)
-
-
 class Store:
     """One connection per process; writes for one learner action run in one transaction."""
 
@@ -175,10 +146,6 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._lock = threading.RLock()
-        self._group: _Group | None = None
-        """The event loop's open group of actions (``transaction``), if any."""
-        self._group_depth = 0
-        self._group_task: asyncio.Task[Any] | None = None
         self._kept: dict[int, Records] = {}
         self._kept_version = -1
         self._kept_lock = threading.Lock()
@@ -194,6 +161,7 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        self._groups = GroupCommit(conn, self._lock, self._forget_all)
         self.migrate()
         self._stop_checkpoints = threading.Event()
         self._checkpointer: threading.Thread | None = None
@@ -208,7 +176,7 @@ class Store:
             self._checkpointer.start()
 
     def close(self) -> None:
-        self._end_group()
+        self._groups.end()
         self._stop_checkpoints.set()
         if self._checkpointer is not None:
             # Its connection closed first, this one is the last: closing it checkpoints and removes the log.
@@ -244,17 +212,17 @@ class Store:
         of its own, as always.
         """
         with self._lock:
-            if self._group is not None:  # only the loop's thread gets here while a group is open
-                with self._in_group(self._group):
+            groups = self._groups
+            if groups.open is not None:  # only the loop's thread gets here while a group is open
+                with groups.action(groups.open):
                     yield self.conn
                 return
             if self.conn.in_transaction:
                 yield self.conn
                 return
-            loop = self._group_loop()
+            loop = groups.loop()
             if loop is not None:
-                group = self._open_group(loop)
-                with self._in_group(group):
+                with groups.action(groups.start(loop)):
                     yield self.conn
                 return
             self.conn.execute("BEGIN IMMEDIATE")
@@ -271,85 +239,9 @@ class Store:
         self._forget_sessions()
         self._forget_enrolments()
 
-    # --- group commit (decision 0010) -------------------------------------------------------
-
-    def _group_loop(self) -> asyncio.AbstractEventLoop | None:
-        """The running event loop, when this is a web request on it: its writes may join a group."""
-        request = _request.get()
-        if request is None:
-            return None
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:  # a worker thread of the request (run_in_threadpool copies the context)
-            return None
-
-    def _open_group(self, loop: asyncio.AbstractEventLoop) -> _Group:
-        self.conn.execute("BEGIN IMMEDIATE")
-        group = _Group(loop.create_future())
-        # The lock stays held past this block, until the group commits: another thread's transaction waits for
-        # it, as it would for any transaction of this connection.
-        self._lock.acquire()
-        self._group = group
-        loop.call_soon(self._end_group)
-        return group
-
-    @contextmanager
-    def _in_group(self, group: _Group) -> Iterator[None]:
-        """One action in the open group: a savepoint, undone alone if the action fails."""
-        task = asyncio.current_task()
-        if self._group_depth:
-            # A transaction() inside an action: part of the same savepoint. Any other task here would mean an
-            # await inside a transaction, which would interleave two requests' actions in one savepoint.
-            if task is not self._group_task:
-                raise RuntimeError("store.transaction() must not await: another request's action is open")
-            self._group_depth += 1
-            try:
-                yield
-            finally:
-                self._group_depth -= 1
-            return
-        self.conn.execute("SAVEPOINT action")
-        self._group_depth, self._group_task = 1, task
-        try:
-            yield
-        except BaseException:
-            self._forget_all()
-            self.conn.execute("ROLLBACK TO action")
-            self.conn.execute("RELEASE action")
-            raise
-        else:
-            self.conn.execute("RELEASE action")
-            request = _request.get()
-            if request is not None:
-                request["group"] = group
-        finally:
-            self._group_depth, self._group_task = 0, None
-
-    def _end_group(self) -> None:
-        """Commit the open group (called at the next turn of the loop) and tell its requests how it went."""
-        group, self._group = self._group, None
-        if group is None:
-            return
-        try:
-            self.conn.execute("COMMIT")
-            failure: BaseException | None = None
-        except BaseException as exc:  # e.g. the disk is full: nothing of the group is kept, and each request says so
-            failure = exc
-            self._forget_all()
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-        finally:
-            self._lock.release()
-        if not group.done.done():
-            group.done.set_result(failure)
-
     async def committed(self) -> BaseException | None:
         """Wait until the group holding this request's writes has committed; None, or why it could not."""
-        request = _request.get()
-        group = request.get("group") if request is not None else None
-        if group is None:
-            return None
-        return await group.done  # type: ignore[no-any-return]
+        return await self._groups.committed()
 
     def _forget_records(self, enrolment_id: int | None = None) -> None:
         """Drop kept records: one enrolment's after this store wrote to them, or all."""
@@ -374,7 +266,7 @@ class Store:
 
         Asked once per web request (``one_request``), and at every call outside one.
         """
-        seen = _request.get()
+        seen = request_state()
         if seen is not None:
             known = seen.get(id(self))
             if known is not None:

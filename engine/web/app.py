@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..security import RateLimiter, load_secret
 from ..settings import Settings
-from ..storage.db import Store, one_request
+from ..storage.db import Store
+from ..storage.grouping import one_request
 from ..xapi import lrs
 from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter

@@ -1,0 +1,142 @@
+"""Group commit for the runtime (decision 0010): the actions of the web requests handled in one turn of the event
+loop share one transaction, each in a savepoint of its own, committed at the start of the next turn; a request
+that wrote is answered only after that commit.
+
+This module also marks the span of a web request (``one_request``), which the store uses to ask SQLite once per
+request whether another connection has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+_request: ContextVar[dict[Any, Any] | None] = ContextVar("masterclass_request", default=None)
+"""Within a web request: each store's data_version as first asked (by id(store)), and "group", the group of
+actions holding the request's writes, if it wrote."""
+
+
+@contextmanager
+def one_request() -> Iterator[None]:
+    """Around a web request (the Guard middleware): within it, writes on the event loop join groups, and a store
+    asks SQLite whether another connection has committed once, not at every read (``PRAGMA data_version`` costs
+    about 10 µs, and a lesson page read kept things three times).
+
+    A commit by another process during the request is then noticed by the next request, as if this one had run
+    a moment earlier. The store's own writes never change what it keeps from under it (``Store._amend``).
+    """
+    token = _request.set({})
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
+def request_state() -> dict[Any, Any] | None:
+    """What is noted for the web request running now, or None outside one."""
+    return _request.get()
+
+
+@dataclass
+class Group:
+    """Actions of several requests in one transaction, committed together."""
+
+    done: asyncio.Future[BaseException | None]
+    """Set at the commit: None, or the error that undid the whole group."""
+
+
+class GroupCommit:
+    """The groups of one store's connection. The store calls it with its lock held (``Store.transaction``)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, forget: Callable[[], None]) -> None:
+        self.conn = conn
+        self.lock = lock
+        self.forget = forget
+        """Drops whatever the store keeps in memory: called when writes it may reflect are undone."""
+        self.open: Group | None = None
+        """The event loop's open group, if any. While there is one, the loop's thread holds the lock."""
+        self._depth = 0
+        self._task: asyncio.Task[Any] | None = None
+
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The running event loop, when this is a web request on it: its writes may join a group."""
+        if _request.get() is None:
+            return None
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread of the request (run_in_threadpool copies the context)
+            return None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> Group:
+        self.conn.execute("BEGIN IMMEDIATE")
+        group = Group(loop.create_future())
+        # The lock stays held past the caller's block, until the group commits: another thread's transaction
+        # waits for it, as it would for any transaction of this connection.
+        self.lock.acquire()
+        self.open = group
+        loop.call_soon(self.end)
+        return group
+
+    @contextmanager
+    def action(self, group: Group) -> Iterator[None]:
+        """One action in the open group: a savepoint, undone alone if the action fails."""
+        task = asyncio.current_task()
+        if self._depth:
+            # A transaction() inside an action: part of the same savepoint. Any other task here would mean an
+            # await inside a transaction, which would interleave two requests' actions in one savepoint.
+            if task is not self._task:
+                raise RuntimeError("store.transaction() must not await: another request's action is open")
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("SAVEPOINT action")
+        self._depth, self._task = 1, task
+        try:
+            yield
+        except BaseException:
+            self.forget()
+            self.conn.execute("ROLLBACK TO action")
+            self.conn.execute("RELEASE action")
+            raise
+        else:
+            self.conn.execute("RELEASE action")
+            request = _request.get()
+            if request is not None:
+                request["group"] = group
+        finally:
+            self._depth, self._task = 0, None
+
+    def end(self) -> None:
+        """Commit the open group (called at the next turn of the loop) and tell its requests how it went."""
+        group, self.open = self.open, None
+        if group is None:
+            return
+        try:
+            self.conn.execute("COMMIT")
+            failure: BaseException | None = None
+        except BaseException as exc:  # e.g. the disk is full: nothing of the group is kept, and each request says so
+            failure = exc
+            self.forget()
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self.lock.release()
+        if not group.done.done():
+            group.done.set_result(failure)
+
+    async def committed(self) -> BaseException | None:
+        """Wait until the group holding this request's writes has committed; None, or why it could not."""
+        request = _request.get()
+        group = request.get("group") if request is not None else None
+        if group is None:
+            return None
+        return await group.done  # type: ignore[no-any-return]
