@@ -625,10 +625,6 @@ writers back while it copies the last frames and syncs the file (10 to 40 ms her
 frames that was every half second under load, a stall in every percentile above the 95th."""
 
 
-CATCH_UP_PASSES = 4
-"""PASSIVE checkpoints tried, once the log is long, before a RESTART."""
-
-
 def _checkpoints(path: str, store: weakref.ref[Store], stop: threading.Event) -> None:
     """Copy the write-ahead log into the database now and then, until the store is closed or gone.
 
@@ -644,18 +640,9 @@ def _checkpoints(path: str, store: weakref.ref[Store], stop: threading.Event) ->
     try:
         while not stop.wait(CHECKPOINT_SECONDS) and store() is not None:
             try:
-                _busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if frames >= RESTART_FRAMES:
-                    # Catch up with PASSIVE checkpoints first: each copies only what was written during the one
-                    # before, without holding anyone back. Caught up, the next write starts the log again by itself;
-                    # if writes keep it from catching up, RESTART has only the last moment's frames to copy and sync
-                    # while it holds writers back.
-                    for _ in range(CATCH_UP_PASSES):
-                        if copied >= frames:
-                            break
-                        _busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    if copied < frames or frames >= 2 * RESTART_FRAMES:  # not caught up, or no write restarted it
-                        conn.execute("PRAGMA wal_checkpoint(RESTART)")
+                    conn.execute("PRAGMA wal_checkpoint(RESTART)")
             except sqlite3.Error:  # busy, or the file is going away: try again next time
                 pass
     finally:
