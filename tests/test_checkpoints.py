@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.storage import db
+from engine.storage import checkpoints
 from engine.storage.db import Store
 
 FRAME = 4096 + 24
@@ -26,8 +26,8 @@ def _write_for(store: Store, seconds: float) -> int:
 
 
 def test_the_log_starts_again_under_continuous_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db, "CHECKPOINT_SECONDS", 0.02)
-    monkeypatch.setattr(db, "RESTART_FRAMES", 100)
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_SECONDS", 0.02)
+    monkeypatch.setattr(checkpoints, "RESTART_FRAMES", 100)
     store = Store(tmp_path / "t.db")
     store.conn.execute("CREATE TABLE notes (text TEXT)")
     written = _write_for(store, 3.0)

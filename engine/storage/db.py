@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .checkpoints import Checkpointer
 from .grouping import GroupCommit, request_state
 from .migrations import MIGRATIONS
 
@@ -163,24 +164,16 @@ class Store:
         conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         self._groups = GroupCommit(conn, self._lock, self._forget_all)
         self.migrate()
-        self._stop_checkpoints = threading.Event()
-        self._checkpointer: threading.Thread | None = None
+        self._checkpointer: Checkpointer | None = None
         if self.path not in ("", ":memory:"):
-            # A checkpoint copies the log into the database file and syncs it: tens of milliseconds, sometimes
-            # seconds on a busy disk. SQLite runs one after the commit that fills the log, which here is on the
-            # event loop, stalling every request; so a thread of the store's own does them on its own connection.
             conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpointer = threading.Thread(
-                target=_checkpoints, args=(self.path, weakref.ref(self), self._stop_checkpoints),
-                name="sqlite-checkpoints", daemon=True)
-            self._checkpointer.start()
+            self._checkpointer = Checkpointer(self.path, weakref.ref(self))
 
     def close(self) -> None:
         self._groups.end()
-        self._stop_checkpoints.set()
         if self._checkpointer is not None:
             # Its connection closed first, this one is the last: closing it checkpoints and removes the log.
-            self._checkpointer.join(5)
+            self._checkpointer.stop()
         self.conn.close()
 
     @property
@@ -618,37 +611,6 @@ class Store:
 WRITER_CACHE_KIB = 64 * 1024
 """The store connection's page cache (SQLite's default is 2 MB). A group of LRS writes dirties a page or more per
 statement for each index; with a small cache SQLite writes them to the log before the commit, then again at it."""
-CHECKPOINT_SECONDS = 0.5
-RESTART_FRAMES = 32_768
-"""Log frames (pages, 128 MB) after which the log is started again from its beginning. A RESTART checkpoint holds
-writers back while it copies the last frames and syncs the file (10 to 40 ms here); at SQLite's default of 1,000
-frames that was every half second under load, a stall in every percentile above the 95th."""
-
-
-def _checkpoints(path: str, store: weakref.ref[Store], stop: threading.Event) -> None:
-    """Copy the write-ahead log into the database now and then, until the store is closed or gone.
-
-    PASSIVE copies what no reader still needs and syncs the file without blocking anyone; it is nearly all the
-    work. But with writes arriving all the time the log would never be found fully copied, so it would grow
-    without end: once it is long, RESTART copies the few frames written meanwhile, holding writers back for
-    that moment only, so the next write starts the log again.
-    """
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1)
-    except sqlite3.Error:
-        return
-    try:
-        while not stop.wait(CHECKPOINT_SECONDS) and store() is not None:
-            try:
-                _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if frames >= RESTART_FRAMES:
-                    conn.execute("PRAGMA wal_checkpoint(RESTART)")
-            except sqlite3.Error:  # busy, or the file is going away: try again next time
-                pass
-    finally:
-        conn.close()
-
-
 def _rows(conn: sqlite3.Connection, sql: str, *args: Any) -> list[dict[str, Any]]:
     cursor = conn.execute(sql, args)
     names = [d[0] for d in cursor.description]
