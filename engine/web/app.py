@@ -89,7 +89,7 @@ class Guard:
                 if failure is not None:
                     replaced = True
                     log.error("a group of actions could not be committed: %s", failure)
-                    await PlainTextResponse("Sorry, that could not be saved. Try again.", status_code=503)(
+                    await error_response(Request(scope), 503, "Nothing you sent was saved. Try again.")(
                         scope, receive, send)
                     return
                 if fresh:
