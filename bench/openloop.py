@@ -7,6 +7,11 @@ on the first free connection of the pool, and its latency counts from when it wa
 behind shows it in the percentiles (no coordinated omission). When a connection falls more than two seconds
 behind its schedule, it sends no more and the result says so: the server cannot keep up.
 
+A warm-up before the measured window can ramp the rate up from nothing (``ramp=True``), as a service's traffic
+rises in the morning, rather than start at full rate: with the full rate from the first second, every client the
+load cycles through arrives in the first second or two, a burst no running service sees, and a server with
+little headroom is still working off that backlog when the window opens.
+
 The client speaks just enough HTTP/1.1 over keep-alive connections for the benchmarks' requests: prepared
 request bytes out, status line, headers and a Content-Length (or chunked) body in.
 """
@@ -14,8 +19,10 @@ request bytes out, status line, headers and a Content-Length (or chunked) body i
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -124,15 +131,29 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def _stream(host: str, port: int, stream: Stream, seconds: float, began: float, warmup: float
-                  ) -> OpenResult:
+def _schedule(rate: float, warmup: float, ramp: bool) -> tuple[int, Callable[[int], float]]:
+    """How many requests fall in the warm-up, and when request ``n`` is due (seconds from the start).
+
+    Ramped, the rate rises linearly from 0 to ``rate`` over the warm-up, so ``rate * warmup / 2`` requests are
+    due in it, request ``n`` at ``sqrt(2 * warmup * n / rate)``; then the full rate."""
+    if not ramp or warmup <= 0:
+        return int(warmup * rate), lambda n: n / rate
+    ramped = rate * warmup / 2
+
+    def due(n: int) -> float:
+        return math.sqrt(2 * warmup * n / rate) if n < ramped else warmup + (n - ramped) / rate
+
+    return math.ceil(ramped), due
+
+
+async def _stream(host: str, port: int, stream: Stream, seconds: float, began: float, warmup: float,
+                  ramp: bool = False) -> OpenResult:
     """Connection ``i`` of ``C`` sends requests ``i``, ``i + C``, ``i + 2C``... each at its due time (as wrk2
     does): together they send at the stream's rate. A request sent late, because the connection was still
     waiting for the last answer, still counts its latency from when it was due."""
     result = OpenResult(stream.label, stream.rate, stream.connections)
-    interval = 1 / stream.rate
-    total = max(1, int((warmup + seconds) * stream.rate))
-    counted = int(warmup * stream.rate)  # the requests due in the warm-up are sent, not counted
+    counted, due_at = _schedule(stream.rate, warmup, ramp)  # the requests due in the warm-up are sent, not counted
+    total = max(1, counted + int(seconds * stream.rate))
     clock = time.perf_counter  # not the loop's clock: uvloop's counts whole milliseconds
     requests = stream.requests
     count = stream.connections
@@ -141,7 +162,7 @@ async def _stream(host: str, port: int, stream: Stream, seconds: float, began: f
         conn = Connection(host, port)
         try:
             for n in range(first, total, count):
-                due = began + n * interval
+                due = began + due_at(n)
                 wait = due - clock()
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -178,18 +199,21 @@ BEHIND = 2.0
 cannot keep up. In the warm-up it sends its late requests one after another until it is back on schedule."""
 
 
-async def _run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float) -> list[OpenResult]:
+async def _run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float, ramp: bool
+               ) -> list[OpenResult]:
     began = time.perf_counter() + 0.2  # every stream starts on the same schedule
-    return list(await asyncio.gather(*(_stream(host, port, s, seconds, began, warmup) for s in streams)))
+    return list(await asyncio.gather(*(_stream(host, port, s, seconds, began, warmup, ramp) for s in streams)))
 
 
-def run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float = 0.0) -> list[OpenResult]:
-    """Send every stream at its rate for ``warmup`` and then ``seconds``, together; what was due in the warm-up
-    is not counted (as wrk2 calibrates first). The results in the streams' order."""
+def run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float = 0.0, *,
+        ramp: bool = False) -> list[OpenResult]:
+    """Send every stream at its rate for ``warmup`` (rising to it from nothing with ``ramp``) and then
+    ``seconds``, together; what was due in the warm-up is not counted (as wrk2 calibrates first). The results in
+    the streams' order."""
     try:
         import uvloop  # the generator's own loop: the cheaper it is, the more of its CPU is left to keep time
 
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    return runner(_run(host, port, streams, seconds, warmup))
+    return runner(_run(host, port, streams, seconds, warmup, ramp))
