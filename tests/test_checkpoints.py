@@ -36,3 +36,19 @@ def test_the_log_starts_again_under_continuous_writes(tmp_path: Path, monkeypatc
     assert log < written / 3
     assert store.conn.execute("SELECT COUNT(*) FROM notes").fetchone()[0] == written // 3 * 20
     store.close()
+
+
+def test_a_quiet_log_starts_again_without_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between bursts of writes a PASSIVE checkpoint copies the whole log, and the next write starts it again:
+    the log never reaches the RESTART threshold, so a quiet service never waits for a RESTART."""
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_SECONDS", 0.02)
+    monkeypatch.setattr(checkpoints, "RESTART_FRAMES", 1_000_000)
+    store = Store(tmp_path / "t.db")
+    store.conn.execute("CREATE TABLE notes (text TEXT)")
+    for _ in range(10):
+        with store.transaction() as conn:
+            conn.executemany("INSERT INTO notes VALUES (?)", [("x" * 400,)] * 2000)  # about 200 pages
+        time.sleep(0.3)
+    log = os.path.getsize(tmp_path / "t.db-wal") / FRAME
+    assert 150 < log < 2 * 260  # one burst's frames (and the next one's), not ten
+    store.close()
