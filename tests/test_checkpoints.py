@@ -25,9 +25,21 @@ def _write_for(store: Store, seconds: float) -> int:
     return frames
 
 
-def test_the_log_starts_again_under_continuous_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("way", ["the writer catches up", "a RESTART checkpoint"])
+def test_the_log_starts_again_under_continuous_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      way: str) -> None:
     monkeypatch.setattr(checkpoints, "CHECKPOINT_SECONDS", 0.02)
-    monkeypatch.setattr(checkpoints, "RESTART_FRAMES", 100)
+    catching_up = way == "the writer catches up"
+    monkeypatch.setattr(checkpoints, "CATCH_UP_FRAMES", 100 if catching_up else 10**9)
+    monkeypatch.setattr(checkpoints, "RESTART_FRAMES", 10**9 if catching_up else 100)
+    caught_up = []
+    real_catch_up = checkpoints.Checkpointer.catch_up
+
+    def catch_up(self: checkpoints.Checkpointer, conn: object) -> None:
+        caught_up.append(self.catch_up_wanted)
+        real_catch_up(self, conn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checkpoints.Checkpointer, "catch_up", catch_up)
     store = Store(tmp_path / "t.db")
     store.conn.execute("CREATE TABLE notes (text TEXT)")
     written = _write_for(store, 3.0)
@@ -35,6 +47,7 @@ def test_the_log_starts_again_under_continuous_writes(tmp_path: Path, monkeypatc
     assert written > 1500  # enough writing that a log never started again would be far larger than the bound
     assert log < written / 3
     assert store.conn.execute("SELECT COUNT(*) FROM notes").fetchone()[0] == written // 3 * 20
+    assert any(caught_up) == catching_up
     store.close()
 
 

@@ -12,39 +12,63 @@ import threading
 from collections.abc import Callable
 
 CHECKPOINT_SECONDS = 0.5
-RESTART_FRAMES = 262_144
-"""Log frames (pages: 1 GiB at most) after which the log is started again from its beginning. A RESTART checkpoint
-holds writers back while it copies the frames written since the last PASSIVE one and syncs the log and the
-database file: 150 to 270 ms on this machine's shared disk, whatever the threshold, and the event loop's next
-write waits that long. The rarer the restarts, the fewer requests wait: at SQLite's default of 1,000 frames that
-was every half second under load; at 32,768 every 4 s with one client answering questions (p99 157 ms) and
-every 8 s under the benchmark's mixed load; at this threshold about once a minute under that load. Reads do not
-get slower as the log grows, because the PASSIVE checkpoints keep it copied: a reader searches only the frames
-not yet copied. A quiet service's log stays short: between requests a PASSIVE checkpoint copies all of it, and
-the next write starts it again."""
+CATCH_UP_FRAMES = 262_144
+"""Log frames (pages: 1 GiB) after which the store's writer copies the last frames itself, between two of its
+transactions (``Checkpointer.catch_up``), so that its next write starts the log again from its beginning. The
+writer waits while it does: the copy is small, but syncing the log and the database file took 130 to 170 ms on
+this machine's shared disk. So the rarer the better: at 32,768 frames that was every 3 to 4 s with one client
+answering questions (p99 118 to 134 ms); at this threshold about every 30 s, and about once a minute under the
+benchmark's mixed load. A long log does not make reads slower, because the thread's checkpoints keep it copied
+and a reader searches only the frames not yet copied; and a quiet service's log stays short, because between
+requests the thread copies all of it and the next write starts it again."""
+RESTART_FRAMES = 2 * CATCH_UP_FRAMES
+"""Log frames after which the thread forces the log to start again with a RESTART checkpoint, should the
+writer's catch-up not have managed it (another connection reading an old snapshot, say). A RESTART holds writers
+back longer than the catch-up (300 to 370 ms here), as the writer's busy handler sleeps past its end."""
 
 
 class Checkpointer:
-    """A daemon thread checkpointing ``path`` until ``stop`` or until ``owner()`` (a weak reference) is gone."""
+    """A daemon thread checkpointing ``path`` until ``stop`` or until ``owner()`` (a weak reference) is gone.
+
+    With writes arriving all the time, the thread's PASSIVE checkpoints never find the log fully copied, and a
+    log starts again only when it is. SQLite's answer, a RESTART checkpoint, holds every writer back while it
+    copies and syncs, and the writer's busy handler sleeps past its end: 300 to 370 ms on this machine, a stall
+    of the event loop each time. Instead, once the log is long, the thread asks the store's writer to copy the
+    last frames itself, between two of its transactions (``catch_up``): with the writer idle for that moment,
+    the copy is complete, so the writer's next transaction starts the log again. The writer waits only for the
+    frames written since the thread's last checkpoint, and the syncs.
+    """
 
     def __init__(self, path: str, owner: Callable[[], object | None]) -> None:
+        self.catch_up_wanted = False
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=_checkpoints, args=(path, owner, self._stopping),
+        self._thread = threading.Thread(target=_checkpoints, args=(path, owner, self._stopping, self),
                                         name="sqlite-checkpoints", daemon=True)
         self._thread.start()
+
+    def catch_up(self, conn: sqlite3.Connection) -> None:
+        """Called by the store right after a commit, with its lock held: copy the rest of a long log on the
+        writer's own connection, so the next write starts it again."""
+        if not self.catch_up_wanted:
+            return
+        self.catch_up_wanted = False
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error:  # busy, say: the thread asks again at its next checkpoint
+            pass
 
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(5)
 
 
-def _checkpoints(path: str, owner: Callable[[], object | None], stop: threading.Event) -> None:
+def _checkpoints(path: str, owner: Callable[[], object | None], stop: threading.Event,
+                 checkpointer: Checkpointer) -> None:
     """Copy the write-ahead log into the database now and then, until stopped or the owner is gone.
 
     PASSIVE copies what no reader still needs and syncs the file without blocking anyone; it is nearly all the
-    work. But with writes arriving all the time the log would never be found fully copied, so it would grow
-    without end: once it is long, RESTART copies the few frames written meanwhile, holding writers back for
-    that moment only, so the next write starts the log again.
+    work. Once the log is long, the store's writer is asked to copy the rest itself (``Checkpointer.catch_up``);
+    should the log grow on regardless, a RESTART starts it again, holding writers back while it does.
     """
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1)
@@ -56,6 +80,8 @@ def _checkpoints(path: str, owner: Callable[[], object | None], stop: threading.
                 _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if frames >= RESTART_FRAMES:
                     conn.execute("PRAGMA wal_checkpoint(RESTART)")
+                elif frames >= CATCH_UP_FRAMES:
+                    checkpointer.catch_up_wanted = True
             except sqlite3.Error:  # busy, or the file is going away: try again next time
                 pass
     finally:

@@ -163,11 +163,12 @@ class Store:
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         self._groups = GroupCommit(conn, self._lock, self._forget_all)
-        self.migrate()
         self._checkpointer: Checkpointer | None = None
+        self.migrate()
         if self.path not in ("", ":memory:"):
             conn.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpointer = Checkpointer(self.path, weakref.ref(self))
+            self._groups.after_commit = self._checkpointer.catch_up
 
     def close(self) -> None:
         self._groups.end()
@@ -226,6 +227,8 @@ class Store:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            if self._checkpointer is not None:
+                self._checkpointer.catch_up(self.conn)
 
     def _forget_all(self) -> None:
         self._forget_records()

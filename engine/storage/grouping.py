@@ -59,6 +59,8 @@ class GroupCommit:
         self.lock = lock
         self.forget = forget
         """Drops whatever the store keeps in memory: called when writes it may reflect are undone."""
+        self.after_commit: Callable[[sqlite3.Connection], None] | None = None
+        """Called after each commit, with the lock still held (the checkpoint thread's catch-up)."""
         self.open: Group | None = None
         """The event loop's open group, if any. While there is one, the loop's thread holds the lock."""
         self._depth = 0
@@ -128,6 +130,9 @@ class GroupCommit:
             self.forget()
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+        else:
+            if self.after_commit is not None:
+                self.after_commit(self.conn)
         finally:
             self.lock.release()
         if not group.done.done():
