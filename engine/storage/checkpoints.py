@@ -12,16 +12,17 @@ import threading
 from collections.abc import Callable
 
 CHECKPOINT_SECONDS = 0.5
-CATCH_UP_FRAMES = 262_144
-"""Log frames (pages: 1 GiB) after which the store's writer copies the last frames itself, between two of its
+CATCH_UP_FRAMES = 32_768
+"""Log frames (pages: 128 MB) after which the store's writer copies the last frames itself, between two of its
 transactions (``Checkpointer.catch_up``), so that its next write starts the log again from its beginning. The
 writer waits while it does: the copy is small, but syncing the log and the database file took 130 to 170 ms on
-this machine's shared disk. So the rarer the better: at 32,768 frames that was every 3 to 4 s with one client
-answering questions (p99 118 to 134 ms); at this threshold about every 30 s, and about once a minute under the
-benchmark's mixed load. A long log does not make reads slower, because the thread's checkpoints keep it copied
-and a reader searches only the frames not yet copied; and a quiet service's log stays short, because between
-requests the thread copies all of it and the next write starts it again."""
-RESTART_FRAMES = 2 * CATCH_UP_FRAMES
+this machine's shared disk, every 3 to 4 s with one client answering questions flat out. A threshold of 262,144
+frames made that rarer but the log file eight times larger, and a file that grows instead of being written over
+cost the server more kernel time: under the benchmark's mixed load its p99 was worse, not better (351 against
+896 ms in back-to-back runs). A long log does not make reads slower, because the thread's checkpoints keep it
+copied and a reader searches only the frames not yet copied; and a quiet service's log stays short, because
+between requests the thread copies all of it and the next write starts it again."""
+RESTART_FRAMES = 4 * CATCH_UP_FRAMES
 """Log frames after which the thread forces the log to start again with a RESTART checkpoint, should the
 writer's catch-up not have managed it (another connection reading an old snapshot, say). A RESTART holds writers
 back longer than the catch-up (300 to 370 ms here), as the writer's busy handler sleeps past its end."""
