@@ -170,8 +170,9 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
     requires ("voided if and only if the LRS contains a voiding statement for it").
     """
     assert conn.in_transaction, "save_statements must run inside store.transaction()"
-    conn.executemany("INSERT OR IGNORE INTO attachments (sha2, content_type, body) VALUES (?, ?, ?)",
-                     list(attachments))
+    bodies = list(attachments)
+    if bodies:
+        conn.executemany("INSERT OR IGNORE INTO attachments (sha2, content_type, body) VALUES (?, ?, ?)", bodies)
     if not statements:
         return []
     first = int(conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
@@ -196,8 +197,10 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
     _insert(conn, "INSERT OR IGNORE INTO statement_attachments (seq, sha2)",
             [(seq, sha2) for seq, s in pairs for sha2 in s.attachments])
     # A voiding statement cannot itself be voided: the specification says to ignore that.
-    conn.executemany(f"UPDATE statements SET voided = 1 WHERE id = ? AND verb != '{VOIDED}'",  # noqa: S608
-                     [(s.object_statement,) for s in statements if s.voiding and s.object_statement])
+    targets = [(s.object_statement,) for s in statements if s.voiding and s.object_statement]
+    if targets:
+        conn.executemany(f"UPDATE statements SET voided = 1 WHERE id = ? AND verb != '{VOIDED}'",  # noqa: S608
+                         targets)
     _insert(conn, "INSERT INTO outbox (endpoint, seq, next_at)",
             [(endpoint, seq, now) for seq in seqs for endpoint in endpoints])
     ids = [s.id for s in statements if not s.voiding]
@@ -209,7 +212,8 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
             "SELECT DISTINCT object_statement FROM statements INDEXED BY statements_target"  # noqa: S608
             f" WHERE object_statement IN ({marks})"
             " AND verb = ?", [*chunk, VOIDED])]
-        conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", voided)
+        if voided:
+            conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", voided)
     return seqs
 
 

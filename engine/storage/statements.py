@@ -109,19 +109,25 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
             conn.execute("INSERT INTO statement_objects VALUES (?, ?)", (ids[s.object_activity], seq))
         if s.registration is not None:
             conn.execute("INSERT INTO statement_registrations VALUES (?, ?)", (ids[s.registration], seq))
-        conn.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)",
-                         [(ids[a], seq) for a in s.activities])
-        conn.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", [(ids[a], seq) for a in s.agents])
-        conn.executemany("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)",
-                         [(ids[a], ids[s.verb], seq) for a in s.actors])
-        conn.executemany("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)",
-                         [(seq, sha2) for sha2 in s.attachments])
+        # Each call into SQLite lets go of the interpreter lock and waits to take it back: none for nothing.
+        if s.activities:
+            conn.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)",
+                             [(ids[a], seq) for a in s.activities])
+        if s.agents:
+            conn.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", [(ids[a], seq) for a in s.agents])
+        if s.actors:
+            conn.executemany("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)",
+                             [(ids[a], ids[s.verb], seq) for a in s.actors])
+        if s.attachments:
+            conn.executemany("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)",
+                             [(seq, sha2) for sha2 in s.attachments])
         if s.voiding and s.object_statement:
             # A voiding statement cannot itself be voided: the spec says to ignore that.
             conn.execute(
                 "UPDATE statements SET voided = 1 WHERE id = ? AND verb != 'http://adlnet.gov/expapi/verbs/voided'",
                 (s.object_statement,),
             )
-        conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
-                         [(endpoint, seq, now) for endpoint in endpoints])
+        if endpoints:
+            conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
+                             [(endpoint, seq, now) for endpoint in endpoints])
     return seqs
