@@ -71,10 +71,14 @@ def term_ids(conn: sqlite3.Connection, terms: set[str], known: dict[str, int] | 
     missing.sort()
     for start in range(0, len(missing), _TERMS_PER_QUERY):
         chunk = missing[start:start + _TERMS_PER_QUERY]
-        marks = ", ".join(["(?)"] * len(chunk))
-        conn.execute(f"INSERT OR IGNORE INTO lrs_terms (term) VALUES {marks}", chunk)  # noqa: S608
         marks = ", ".join("?" * len(chunk))
-        rows = conn.execute(f"SELECT term, id FROM lrs_terms WHERE term IN ({marks})", chunk)  # noqa: S608
+        select = f"SELECT term, id FROM lrs_terms WHERE term IN ({marks})"  # noqa: S608
+        rows = conn.execute(select, chunk).fetchall()
+        if len(rows) < len(chunk):
+            # Most terms are numbered already: numbering the new ones is a second and third call, not every time.
+            values = ", ".join(["(?)"] * len(chunk))
+            conn.execute(f"INSERT OR IGNORE INTO lrs_terms (term) VALUES {values}", chunk)  # noqa: S608
+            rows = conn.execute(select, chunk).fetchall()
         for term, number in rows:
             found[term] = number
             if learned is not None:
