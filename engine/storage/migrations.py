@@ -563,9 +563,9 @@ MIGRATIONS: list[str] = [
     """,
     # 9: the LRS's index tables hold numbers, not text. Each verb IRI, activity IRI, agent key and registration
     # they refer to is stored once in lrs_terms and numbered; an index entry holds its number (one to three
-    # bytes) instead of the text (36 to 100 bytes). A write adds about nine entries at scattered places, and
-    # with entries a fifth of the size or less the indexes have a fifth to a tenth of the pages, so a group of writes dirties,
-    # logs and checkpoints far fewer pages, and more of the indexes stays in the page cache. The statements
+    # bytes) instead of the text (36 to 100 bytes). A write adds about nine entries at scattered places; with
+    # the indexes a fifth to a tenth of their size in pages, a group of writes dirties, logs and checkpoints
+    # far fewer pages, and more of the indexes stays in the page cache. The statements
     # table keeps its text columns, so every query still checks the exact values on the statement it reads.
     # The verb, object activity and registration indexes of the statements table become tables of their own
     # (filled from those indexes, without reading the statements); a trigger deletes their rows with the
