@@ -1099,9 +1099,13 @@ def sqlite_floor(folder: Path, pragmas: list[str], count: int, group: int) -> No
         statement.update(stored=stamp(datetime.now(UTC)), authority=authority, version="1.0.0")
         rows.append(index(statement))
     began, cpu = time.perf_counter(), time.process_time()
+    known: dict[str, int] = {}
     for start in range(0, count, group):
+        learned: dict[str, int] = {}
         with store.transaction() as conn:
-            save_statements(conn, rows[start:start + group], attachments=[], endpoints=[], now=rows[start].stored)
+            save_statements(conn, rows[start:start + group], attachments=[], endpoints=[], now=rows[start].stored,
+                            known=known, learned=learned)
+        known.update(learned)  # as the LRS does: term numbers kept once committed
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     store.close()
     print(json.dumps({"wall": count / wall, "cpu": count / cpu}))

@@ -1,7 +1,7 @@
 """What the LRS's SQLite writes cost, variant by variant: the SQLite floor of lrs_bench.py, with bytes written.
 
     .venv/bin/python bench/lrs_floor.py                                  # 30,000 statements, 1,500 a transaction
-    .venv/bin/python bench/lrs_floor.py --count 20000 --group 500 base drop:statements_verb cache2mb memory
+    .venv/bin/python bench/lrs_floor.py --count 20000 --group 500 base drop:statements_stored cache2mb memory
 
 Each variant writes the same statements (as ``bench/lrs_bench.py`` makes them, indexed by
 ``engine.xapi.keys.index``) with ``engine.storage.lrs.save_statements`` into a new database opened by ``Store``
@@ -70,9 +70,13 @@ def run(variant: str, rows: list[IndexedStatement], group: int, folder: Path) ->
         store.conn.execute(f"PRAGMA {pragma}")
     disk, calls = io()
     began, cpu = time.perf_counter(), time.process_time()
+    known: dict[str, int] = {}
     for start in range(0, len(rows), group):
+        learned: dict[str, int] = {}
         with store.transaction() as conn:
-            save_statements(conn, rows[start:start + group], attachments=[], endpoints=[], now=rows[start].stored)
+            save_statements(conn, rows[start:start + group], attachments=[], endpoints=[], now=rows[start].stored,
+                            known=known, learned=learned)
+        known.update(learned)  # as the LRS does: term numbers kept once committed
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     disk, calls = io()[0] - disk, io()[1] - calls
     store.close()

@@ -266,7 +266,8 @@ def test_statements_from_the_lrs_are_indexed_for_queries(x: XAPI) -> None:
     with x.store.transaction() as conn:
         row = conn.execute("SELECT verb, actor, object_activity, registration FROM statements WHERE id = ?",
                            (ident,)).fetchone()
-        agents = {a for (a,) in conn.execute("SELECT agent FROM statement_agents")}
+        agents = {a for (a,) in conn.execute(
+            "SELECT t.term FROM statement_agents a JOIN lrs_terms t ON t.id = a.agent")}
     assert row == (VERB, "mbox:mailto:ada@example.gov.uk", ACTIVITY, sent["context"]["registration"])
     assert "mbox:mailto:cy@example.gov.uk" in agents
 

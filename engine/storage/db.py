@@ -319,9 +319,11 @@ class Store:
         """Deletes the account, every record about it (through foreign keys) and its statements."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-            # statement_actors holds every actor's statements (migration 8 dropped the index on actor).
-            conn.executemany("DELETE FROM statements WHERE seq IN (SELECT seq FROM statement_actors WHERE agent = ?)"
-                             " AND actor = ?", [(key, key) for key in actor_keys])
+            # statement_actors holds every actor's statements (migration 8 dropped the index on actor), by the
+            # number of the actor's key (migration 9).
+            conn.executemany("DELETE FROM statements WHERE seq IN (SELECT seq FROM statement_actors WHERE agent ="
+                             " (SELECT id FROM lrs_terms WHERE term = ?)) AND actor = ?",
+                             [(key, key) for key in actor_keys])
             self._forget_sessions()
         self._forget_records()
         self._forget_enrolments()

@@ -6,8 +6,10 @@ request reads a consistent snapshot and writes all or nothing.
 Statement queries page by ``seq`` (the insertion order), never by offset: a page
 starts after the last ``seq`` of the previous one, so statements stored while a
 client pages cannot shift, repeat or skip results. Each filter is driven by an
-index (``statement_agents``/``statement_actors``/``statement_activities`` primary keys, or the
-``statements_verb/activity/registration`` indexes), so a query never scans the table.
+index table (``statement_agents``, ``statement_actors``, ``statement_activities``, ``statement_objects``,
+``statement_registrations``, ``statement_verbs``), so a query never scans the table. Those tables hold terms
+by their number in ``lrs_terms`` (migration 9); a query looks the number up in SQL (no number: nothing
+matches), and checks the exact text on each statement it reads.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..xapi.keys import agent_key
-from .statements import IndexedStatement
+from .statements import IndexedStatement, term_ids, terms_of
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
@@ -153,9 +155,12 @@ def statement_by_id(conn: sqlite3.Connection, ident: str) -> StoredStatement | N
 
 
 def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement], *,
-                    attachments: Iterable[tuple[str, str, bytes]], endpoints: list[str], now: str) -> list[int]:
+                    attachments: Iterable[tuple[str, str, bytes]], endpoints: list[str], now: str,
+                    known: dict[str, int] | None = None, learned: dict[str, int] | None = None) -> list[int]:
     """Store complete statements and their attachment bodies, voiding their targets and queueing each for
     every external endpoint; the caller holds the transaction. Returns their ``seq`` numbers.
+
+    ``known`` and ``learned`` are the term numbers of :func:`engine.storage.statements.term_ids`.
 
     Writes the same rows as :func:`engine.storage.statements.insert_statements`, but a table at a time, many
     rows per INSERT (link rows sorted by key), which costs far less for many statements. The ``seq`` numbers
@@ -165,8 +170,9 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
     requires ("voided if and only if the LRS contains a voiding statement for it").
     """
     assert conn.in_transaction, "save_statements must run inside store.transaction()"
-    conn.executemany("INSERT OR IGNORE INTO attachments (sha2, content_type, body) VALUES (?, ?, ?)",
-                     list(attachments))
+    bodies = list(attachments)
+    if bodies:
+        conn.executemany("INSERT OR IGNORE INTO attachments (sha2, content_type, body) VALUES (?, ?, ?)", bodies)
     if not statements:
         return []
     first = int(conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM statements").fetchone()[0])
@@ -176,17 +182,25 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
             " object_statement, registration, body)",
             [(seq, s.id, s.stored, s.timestamp, s.verb, s.actor, s.object_activity, s.object_statement,
               s.registration, s.body) for seq, s in pairs])
+    number = term_ids(conn, terms_of(statements), known, learned)
+    _insert(conn, "INSERT INTO statement_verbs (verb, seq)", sorted((number[s.verb], seq) for seq, s in pairs))
+    _insert(conn, "INSERT INTO statement_objects (activity, seq)",
+            sorted((number[s.object_activity], seq) for seq, s in pairs if s.object_activity is not None))
+    _insert(conn, "INSERT INTO statement_registrations (registration, seq)",
+            sorted((number[s.registration], seq) for seq, s in pairs if s.registration is not None))
     _insert(conn, "INSERT OR IGNORE INTO statement_activities (activity, seq)",
-            sorted((a, seq) for seq, s in pairs for a in s.activities))
+            sorted((number[a], seq) for seq, s in pairs for a in s.activities))
     _insert(conn, "INSERT OR IGNORE INTO statement_agents (agent, seq)",
-            sorted((a, seq) for seq, s in pairs for a in s.agents))
+            sorted((number[a], seq) for seq, s in pairs for a in s.agents))
     _insert(conn, "INSERT OR IGNORE INTO statement_actors (agent, verb, seq)",
-            sorted((a, s.verb, seq) for seq, s in pairs for a in s.actors))
+            sorted((number[a], number[s.verb], seq) for seq, s in pairs for a in s.actors))
     _insert(conn, "INSERT OR IGNORE INTO statement_attachments (seq, sha2)",
             [(seq, sha2) for seq, s in pairs for sha2 in s.attachments])
     # A voiding statement cannot itself be voided: the specification says to ignore that.
-    conn.executemany(f"UPDATE statements SET voided = 1 WHERE id = ? AND verb != '{VOIDED}'",  # noqa: S608
-                     [(s.object_statement,) for s in statements if s.voiding and s.object_statement])
+    targets = [(s.object_statement,) for s in statements if s.voiding and s.object_statement]
+    if targets:
+        conn.executemany(f"UPDATE statements SET voided = 1 WHERE id = ? AND verb != '{VOIDED}'",  # noqa: S608
+                         targets)
     _insert(conn, "INSERT INTO outbox (endpoint, seq, next_at)",
             [(endpoint, seq, now) for seq in seqs for endpoint in endpoints])
     ids = [s.id for s in statements if not s.voiding]
@@ -198,7 +212,8 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
             "SELECT DISTINCT object_statement FROM statements INDEXED BY statements_target"  # noqa: S608
             f" WHERE object_statement IN ({marks})"
             " AND verb = ?", [*chunk, VOIDED])]
-        conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", voided)
+        if voided:
+            conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", voided)
     return seqs
 
 
@@ -295,6 +310,10 @@ def _functions(conn: sqlite3.Connection) -> None:
     conn.create_function("xapi_agent_direct", 2, _agent_direct, deterministic=True)
 
 
+_TERM = "(SELECT id FROM lrs_terms WHERE term = ?)"
+"""A term's number (migration 9), or NULL, which matches nothing."""
+
+
 def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], list[Any]]:
     """FROM clause, WHERE conditions and parameters for the non-time filters.
 
@@ -312,34 +331,47 @@ def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], li
         if drive and q.verb and not q.related_agents:
             # Only the agent's entries with this verb, in seq order (statement_actors, migration 8).
             source = "statement_actors d CROSS JOIN statements s ON s.seq = d.seq"
-            conds.append("d.agent = ? AND d.verb = ?")
+            conds.append(f"d.agent = {_TERM} AND d.verb = {_TERM}")
             params += [q.agent, q.verb]
             order = "d.seq"
             drive = False
         elif drive:
             source = "statement_agents d CROSS JOIN statements s ON s.seq = d.seq"
-            conds.append("d.agent = ?")
+            conds.append(f"d.agent = {_TERM}")
             params.append(q.agent)
             order = "d.seq"
             drive = False
         else:
-            conds.append("EXISTS (SELECT 1 FROM statement_agents a WHERE a.agent = ? AND a.seq = s.seq)")
+            conds.append(f"EXISTS (SELECT 1 FROM statement_agents a WHERE a.agent = {_TERM} AND a.seq = s.seq)")  # noqa: S608
             params.append(q.agent)
         if not q.related_agents:
             # CASE, not OR: SQLite evaluates both sides of an OR outside WHERE, and this one parses JSON.
             conds.append("CASE WHEN s.actor = ? THEN 1 ELSE xapi_agent_direct(s.body, ?) END")
             params += [q.agent, q.agent]
-    if q.activity:
-        if q.related_activities:
-            if drive:
-                source = "statement_activities d CROSS JOIN statements s ON s.seq = d.seq"
-                conds.append("d.activity = ?")
-                order = "d.seq"
-                drive = False
-            else:
-                conds.append("EXISTS (SELECT 1 FROM statement_activities c WHERE c.activity = ? AND c.seq = s.seq)")
+    if q.activity and q.related_activities:
+        if drive:
+            source = "statement_activities d CROSS JOIN statements s ON s.seq = d.seq"
+            conds.append(f"d.activity = {_TERM}")
+            order = "d.seq"
+            drive = False
         else:
-            conds.append("s.object_activity = ?")
+            conds.append(
+                f"EXISTS (SELECT 1 FROM statement_activities c WHERE c.activity = {_TERM} AND c.seq = s.seq)")  # noqa: S608
+        params.append(q.activity)
+    if drive:
+        # The rest are checked on the statement's own text; one of them picks the statements to read, the one
+        # likely to match fewest: a registration is one learner's, an object activity one of thousands.
+        for table, column, value in (("statement_registrations", "registration", q.registration),
+                                     ("statement_objects", "activity", q.activity),
+                                     ("statement_verbs", "verb", q.verb)):
+            if value:
+                source = f"{table} d CROSS JOIN statements s ON s.seq = d.seq"
+                conds.append(f"d.{column} = {_TERM}")
+                params.append(value)
+                order = "d.seq"
+                break
+    if q.activity and not q.related_activities:
+        conds.append("s.object_activity = ?")
         params.append(q.activity)
     if q.registration:
         conds.append("s.registration = ?")
@@ -531,15 +563,15 @@ def query_statements(conn: sqlite3.Connection, q: StatementQuery, *, after: int 
 def statements_about_activity(conn: sqlite3.Connection, activity: str, limit: int) -> list[str]:
     """The bodies of the latest statements that mention an activity anywhere, newest first."""
     return [body for (body,) in conn.execute(
-        "SELECT s.body FROM statement_activities a CROSS JOIN statements s ON s.seq = a.seq"
-        " WHERE a.activity = ? ORDER BY a.seq DESC LIMIT ?", (activity, limit))]
+        "SELECT s.body FROM statement_activities a CROSS JOIN statements s ON s.seq = a.seq"  # noqa: S608
+        f" WHERE a.activity = {_TERM} ORDER BY a.seq DESC LIMIT ?", (activity, limit))]
 
 
 def statements_about_agent(conn: sqlite3.Connection, key: str, limit: int) -> list[str]:
     """The bodies of the latest statements that mention an agent anywhere, newest first."""
     return [body for (body,) in conn.execute(
-        "SELECT s.body FROM statement_agents a CROSS JOIN statements s ON s.seq = a.seq"
-        " WHERE a.agent = ? ORDER BY a.seq DESC LIMIT ?", (key, limit))]
+        "SELECT s.body FROM statement_agents a CROSS JOIN statements s ON s.seq = a.seq"  # noqa: S608
+        f" WHERE a.agent = {_TERM} ORDER BY a.seq DESC LIMIT ?", (key, limit))]
 
 
 # --- documents (state, activity profile, agent profile) ------------------------------------------

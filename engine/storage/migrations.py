@@ -561,4 +561,93 @@ MIGRATIONS: list[str] = [
             OR instr(s.body, '"Group"') > 0
         ORDER BY 1, 2, 3;
     """,
+    # 9: the LRS's index tables hold numbers, not text. Each verb IRI, activity IRI, agent key and registration
+    # they refer to is stored once in lrs_terms and numbered; an index entry holds its number (one to three
+    # bytes) instead of the text (36 to 100 bytes). A write adds about nine entries at scattered places; with
+    # the indexes a fifth to a tenth of their size in pages, a group of writes dirties, logs and checkpoints
+    # far fewer pages, and more of the indexes stays in the page cache. The statements
+    # table keeps its text columns, so every query still checks the exact values on the statement it reads.
+    # The verb, object activity and registration indexes of the statements table become tables of their own
+    # (filled from those indexes, without reading the statements); a trigger deletes their rows with the
+    # statement. Terms are never deleted, so a number always means the same term.
+    """
+    CREATE TABLE lrs_terms (
+        id INTEGER PRIMARY KEY,
+        term TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO lrs_terms (term)
+        SELECT verb FROM statements INDEXED BY statements_verb
+        UNION SELECT object_activity FROM statements INDEXED BY statements_activity WHERE object_activity IS NOT NULL
+        UNION SELECT registration FROM statements INDEXED BY statements_registration WHERE registration IS NOT NULL
+        UNION SELECT activity FROM statement_activities
+        UNION SELECT agent FROM statement_agents
+        UNION SELECT agent FROM statement_actors
+        ORDER BY 1;
+    CREATE TABLE statement_verbs (
+        verb INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (verb, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_verbs
+        SELECT t.id, s.seq FROM statements s INDEXED BY statements_verb CROSS JOIN lrs_terms t ON t.term = s.verb
+        ORDER BY 1, 2;
+    CREATE TABLE statement_objects (
+        activity INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (activity, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_objects
+        SELECT t.id, s.seq FROM statements s INDEXED BY statements_activity
+            CROSS JOIN lrs_terms t ON t.term = s.object_activity
+        WHERE s.object_activity IS NOT NULL ORDER BY 1, 2;
+    CREATE TABLE statement_registrations (
+        registration INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (registration, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_registrations
+        SELECT t.id, s.seq FROM statements s INDEXED BY statements_registration
+            CROSS JOIN lrs_terms t ON t.term = s.registration
+        WHERE s.registration IS NOT NULL ORDER BY 1, 2;
+    DROP INDEX statements_verb;
+    DROP INDEX statements_activity;
+    DROP INDEX statements_registration;
+    CREATE TRIGGER statements_unindex AFTER DELETE ON statements BEGIN
+        DELETE FROM statement_verbs WHERE verb = (SELECT id FROM lrs_terms WHERE term = OLD.verb) AND seq = OLD.seq;
+        DELETE FROM statement_objects
+            WHERE activity = (SELECT id FROM lrs_terms WHERE term = OLD.object_activity) AND seq = OLD.seq;
+        DELETE FROM statement_registrations
+            WHERE registration = (SELECT id FROM lrs_terms WHERE term = OLD.registration) AND seq = OLD.seq;
+    END;
+    CREATE TABLE statement_activities_9 (
+        activity INTEGER NOT NULL,
+        seq INTEGER NOT NULL REFERENCES statements(seq) ON DELETE CASCADE,
+        PRIMARY KEY (activity, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_activities_9
+        SELECT t.id, a.seq FROM statement_activities a CROSS JOIN lrs_terms t ON t.term = a.activity ORDER BY 1, 2;
+    DROP TABLE statement_activities;
+    ALTER TABLE statement_activities_9 RENAME TO statement_activities;
+    CREATE TABLE statement_agents_9 (
+        agent INTEGER NOT NULL,
+        seq INTEGER NOT NULL REFERENCES statements(seq) ON DELETE CASCADE,
+        PRIMARY KEY (agent, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_agents_9
+        SELECT t.id, a.seq FROM statement_agents a CROSS JOIN lrs_terms t ON t.term = a.agent ORDER BY 1, 2;
+    DROP TABLE statement_agents;
+    ALTER TABLE statement_agents_9 RENAME TO statement_agents;
+    CREATE TABLE statement_actors_9 (
+        agent INTEGER NOT NULL,
+        verb INTEGER NOT NULL,
+        seq INTEGER NOT NULL REFERENCES statements(seq) ON DELETE CASCADE,
+        PRIMARY KEY (agent, verb, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_actors_9
+        SELECT t.id, v.id, a.seq FROM statement_actors a CROSS JOIN lrs_terms t ON t.term = a.agent
+            CROSS JOIN lrs_terms v ON v.term = a.verb
+        ORDER BY 1, 2, 3;
+    DROP TABLE statement_actors;
+    ALTER TABLE statement_actors_9 RENAME TO statement_actors;
+    """,
 ]

@@ -1,4 +1,9 @@
-"""Statements in the built-in LRS, and the outbox that delivers them to external LRSs."""
+"""Statements in the built-in LRS, and the outbox that delivers them to external LRSs.
+
+The index tables (``statement_verbs``, ``statement_objects``, ``statement_registrations``,
+``statement_activities``, ``statement_agents``, ``statement_actors``) refer to verbs, activities, agents and
+registrations by their number in ``lrs_terms`` (migration 9); the statements table keeps the text.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,62 @@ class IndexedStatement:
     """The agents the ``agent`` query parameter matches: the actor, an Agent or Group object, and their members."""
 
 
+def terms_of(statements: list[IndexedStatement]) -> set[str]:
+    """Every term the index tables refer to for these statements."""
+    terms: set[str] = set()
+    for s in statements:
+        terms.add(s.verb)
+        if s.object_activity is not None:
+            terms.add(s.object_activity)
+        if s.registration is not None:
+            terms.add(s.registration)
+        terms.update(s.activities)
+        terms.update(s.agents)
+        terms.update(s.actors)
+    return terms
+
+
+def term_ids(conn: sqlite3.Connection, terms: set[str], known: dict[str, int] | None = None,
+             learned: dict[str, int] | None = None) -> dict[str, int]:
+    """The numbers of these terms in ``lrs_terms`` (migration 9), numbering the new ones; the caller holds the
+    transaction.
+
+    ``known`` holds numbers found in committed transactions (a term is never deleted or renumbered, so they
+    stay true); only the others are looked up. Those are added to ``learned``, which the caller may add to
+    ``known`` once this transaction has committed: a number given in a transaction that is undone may be
+    given to another term later.
+    """
+    found: dict[str, int] = {}
+    missing: list[str] = []
+    for term in terms:
+        number = known.get(term) if known is not None else None
+        if number is None:
+            missing.append(term)
+        else:
+            found[term] = number
+    if not missing:
+        return found
+    missing.sort()
+    for start in range(0, len(missing), _TERMS_PER_QUERY):
+        chunk = missing[start:start + _TERMS_PER_QUERY]
+        marks = ", ".join("?" * len(chunk))
+        select = f"SELECT term, id FROM lrs_terms WHERE term IN ({marks})"  # noqa: S608
+        rows = conn.execute(select, chunk).fetchall()
+        if len(rows) < len(chunk):
+            # Most terms are numbered already: numbering the new ones is a second and third call, not every time.
+            values = ", ".join(["(?)"] * len(chunk))
+            conn.execute(f"INSERT OR IGNORE INTO lrs_terms (term) VALUES {values}", chunk)  # noqa: S608
+            rows = conn.execute(select, chunk).fetchall()
+        for term, number in rows:
+            found[term] = number
+            if learned is not None:
+                learned[term] = number
+    return found
+
+
+_TERMS_PER_QUERY = 500
+
+
 def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatement], *,
                       endpoints: list[str], now: str) -> list[int]:
     """Store statements, void their targets, and queue each for every external endpoint.
@@ -36,6 +97,7 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
     written together or not at all.
     """
     assert conn.in_transaction, "insert_statements must run inside a transaction"
+    ids = term_ids(conn, terms_of(statements))
     seqs = []
     for s in statements:
         cursor = conn.execute(
@@ -46,18 +108,30 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
         )
         seq = int(cursor.lastrowid or 0)
         seqs.append(seq)
-        conn.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)", [(a, seq) for a in s.activities])
-        conn.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", [(a, seq) for a in s.agents])
-        conn.executemany("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)",
-                         [(a, s.verb, seq) for a in s.actors])
-        conn.executemany("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)",
-                         [(seq, sha2) for sha2 in s.attachments])
+        conn.execute("INSERT INTO statement_verbs VALUES (?, ?)", (ids[s.verb], seq))
+        if s.object_activity is not None:
+            conn.execute("INSERT INTO statement_objects VALUES (?, ?)", (ids[s.object_activity], seq))
+        if s.registration is not None:
+            conn.execute("INSERT INTO statement_registrations VALUES (?, ?)", (ids[s.registration], seq))
+        # Each call into SQLite lets go of the interpreter lock and waits to take it back: none for nothing.
+        if s.activities:
+            conn.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)",
+                             [(ids[a], seq) for a in s.activities])
+        if s.agents:
+            conn.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", [(ids[a], seq) for a in s.agents])
+        if s.actors:
+            conn.executemany("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)",
+                             [(ids[a], ids[s.verb], seq) for a in s.actors])
+        if s.attachments:
+            conn.executemany("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)",
+                             [(seq, sha2) for sha2 in s.attachments])
         if s.voiding and s.object_statement:
             # A voiding statement cannot itself be voided: the spec says to ignore that.
             conn.execute(
                 "UPDATE statements SET voided = 1 WHERE id = ? AND verb != 'http://adlnet.gov/expapi/verbs/voided'",
                 (s.object_statement,),
             )
-        conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
-                         [(endpoint, seq, now) for endpoint in endpoints])
+        if endpoints:
+            conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
+                             [(endpoint, seq, now) for endpoint in endpoints])
     return seqs

@@ -36,6 +36,8 @@ PREPARERS = 1
 """Large bodies checked at once in worker threads: with the GIL, more only take turns (measured slower)."""
 GROUP_STATEMENTS = 5_000
 """The most statements the group committer writes in one transaction."""
+KNOWN_TERMS = 200_000
+"""The most term numbers kept in memory (see :func:`engine.storage.statements.term_ids`); then they start again."""
 
 
 def _is_voiding(statement: dict[str, Any]) -> bool:
@@ -166,6 +168,8 @@ class StatementWrites:
     base_url: str
     _committer: _GroupCommit
     _preparer_limit: anyio.CapacityLimiter | None
+    _terms: dict[str, int]
+    """Term numbers found in committed transactions: most writes need no lookup in ``lrs_terms``."""
 
     def endpoints(self) -> list[str]:
         raise NotImplementedError
@@ -267,23 +271,39 @@ class StatementWrites:
         and does not stop the others; should anything else fail, each request is tried again alone, in its
         own savepoint, so only the one at fault fails."""
         endpoints = self.endpoints()
+        learned: dict[str, int] = {}
+        """Term numbers looked up in savepoints that were kept: known once the transaction commits."""
         with self.store.transaction() as conn:
+            outcomes = self._write_savepoints(conn, writes, endpoints, learned)
+        if len(self._terms) + len(learned) > KNOWN_TERMS:
+            self._terms.clear()
+        self._terms.update(learned)
+        return outcomes
+
+    def _write_savepoints(self, conn: Any, writes: list[_Write], endpoints: list[str],
+                          learned: dict[str, int]) -> list[BaseException | None]:
+        try:
+            with storage.savepoint(conn):
+                looked_up: dict[str, int] = {}
+                outcomes = self._write_together(conn, writes, endpoints, looked_up)
+            learned.update(looked_up)
+            return outcomes
+        except Exception:
+            if len(writes) == 1:
+                raise
+        outcomes = []
+        for write in writes:
             try:
                 with storage.savepoint(conn):
-                    return self._write_together(conn, writes, endpoints)
-            except Exception:
-                if len(writes) == 1:
-                    raise
-            outcomes: list[BaseException | None] = []
-            for write in writes:
-                try:
-                    with storage.savepoint(conn):
-                        outcomes += self._write_together(conn, [write], endpoints)
-                except Exception as exc:
-                    outcomes.append(exc)
-            return outcomes
+                    looked_up = {}
+                    outcomes += self._write_together(conn, [write], endpoints, looked_up)
+                learned.update(looked_up)
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
 
-    def _write_together(self, conn: Any, writes: list[_Write], endpoints: list[str]) -> list[BaseException | None]:
+    def _write_together(self, conn: Any, writes: list[_Write], endpoints: list[str],
+                        learned: dict[str, int]) -> list[BaseException | None]:
         """Check each request against what is stored and what earlier requests in the group add, as if they
         were written one after the other, then store every statement that passed at once."""
         kept = {w.credential.key for w in writes if w.credential is not None}
@@ -314,7 +334,8 @@ class StatementWrites:
                            if sha2 in wanted]
             write.saved = bool(fresh and endpoints)
             outcomes.append(None)
-        storage.save_statements(conn, accepted, attachments=bodies, endpoints=endpoints, now=writes[-1].stamp)
+        storage.save_statements(conn, accepted, attachments=bodies, endpoints=endpoints, now=writes[-1].stamp,
+                                known=self._terms, learned=learned)
         return outcomes
 
     @staticmethod
