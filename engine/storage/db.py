@@ -162,13 +162,12 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-        self._groups = GroupCommit(conn, self._lock, self._forget_all)
+        self._groups = GroupCommit(conn, self._lock, self._forget_all, self._after_commit)
         self._checkpointer: Checkpointer | None = None
         self.migrate()
         if self.path not in ("", ":memory:"):
             conn.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpointer = Checkpointer(self.path, weakref.ref(self))
-            self._groups.after_commit = self._checkpointer.catch_up
 
     def close(self) -> None:
         self._groups.end()
@@ -227,8 +226,13 @@ class Store:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
-            if self._checkpointer is not None:
-                self._checkpointer.catch_up(self.conn)
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """After every commit of this connection, grouped or not, with the lock held: the checkpoint thread may
+        have asked the writer to copy the rest of a long log (decision 0013)."""
+        if self._checkpointer is not None:
+            self._checkpointer.catch_up(self.conn)
 
     def _forget_all(self) -> None:
         self._forget_records()

@@ -54,13 +54,14 @@ class Group:
 class GroupCommit:
     """The groups of one store's connection. The store calls it with its lock held (``Store.transaction``)."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, forget: Callable[[], None]) -> None:
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, forget: Callable[[], None],
+                 after_commit: Callable[[], None]) -> None:
         self.conn = conn
         self.lock = lock
         self.forget = forget
         """Drops whatever the store keeps in memory: called when writes it may reflect are undone."""
-        self.after_commit: Callable[[sqlite3.Connection], None] | None = None
-        """Called after each commit, with the lock still held (the checkpoint thread's catch-up)."""
+        self.after_commit = after_commit
+        """Called after each commit, with the lock still held (the store's, as after its own commits)."""
         self.open: Group | None = None
         """The event loop's open group, if any. While there is one, the loop's thread holds the lock."""
         self._depth = 0
@@ -131,8 +132,7 @@ class GroupCommit:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
         else:
-            if self.after_commit is not None:
-                self.after_commit(self.conn)
+            self.after_commit()
         finally:
             self.lock.release()
         if not group.done.done():
