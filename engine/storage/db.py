@@ -21,6 +21,7 @@ import sqlite_utils
 from .checkpoints import Checkpointer
 from .grouping import GroupCommit, request_state
 from .migrations import MIGRATIONS
+from .statements import TermNumbers
 
 
 def now() -> str:
@@ -157,6 +158,8 @@ class Store:
         """(user id, course IRI) → the enrolment, kept like records: every request in a course asks."""
         self._enrolment_keys: dict[int, tuple[int, str]] = {}
         """Enrolment id → its key in ``_enrolments``, for the writes that know the id only."""
+        self.terms = TermNumbers()
+        """Numbers of the LRS's terms that committed transactions gave (``statements.term_ids``)."""
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -229,12 +232,15 @@ class Store:
             self._after_commit()
 
     def _after_commit(self) -> None:
-        """After every commit of this connection, grouped or not, with the lock held: the checkpoint thread may
-        have asked the writer to copy the rest of a long log (decision 0013)."""
+        """After every commit of this connection, grouped or not, with the lock held: term numbers found are
+        known from now on; the checkpoint thread may have asked the writer to copy the rest of a long log
+        (decision 0013)."""
+        self.terms.commit()
         if self._checkpointer is not None:
             self._checkpointer.catch_up(self.conn)
 
     def _forget_all(self) -> None:
+        self.terms.undo()
         self._forget_records()
         self._forget_sessions()
         self._forget_enrolments()

@@ -48,6 +48,38 @@ def terms_of(statements: list[IndexedStatement]) -> set[str]:
     return terms
 
 
+KNOWN_TERMS = 200_000
+"""The most term numbers a store keeps in memory (see :class:`TermNumbers`); then they start again."""
+
+
+class TermNumbers:
+    """The numbers of ``lrs_terms`` that committed transactions gave, kept by the store for every writer on its
+    connection (the runtime's statements and the LRS's): most writes then need no lookup (``term_ids``).
+
+    A number is only known once the transaction that found it has committed: one given in a transaction that
+    is undone may be given to another term later. ``pending`` holds what the store's own actions found, until
+    the store commits (``commit``) or undoes (``undo``) them.
+    """
+
+    def __init__(self, limit: int = KNOWN_TERMS) -> None:
+        self.known: dict[str, int] = {}
+        self.pending: dict[str, int] = {}
+        self.limit = limit
+
+    def keep(self, learned: dict[str, int]) -> None:
+        """Numbers found in a transaction that has now committed."""
+        if len(self.known) + len(learned) > self.limit:
+            self.known.clear()
+        self.known.update(learned)
+
+    def commit(self) -> None:
+        self.keep(self.pending)
+        self.pending.clear()
+
+    def undo(self) -> None:
+        self.pending.clear()
+
+
 def term_ids(conn: sqlite3.Connection, terms: set[str], known: dict[str, int] | None = None,
              learned: dict[str, int] | None = None) -> dict[str, int]:
     """The numbers of these terms in ``lrs_terms`` (migration 9), numbering the new ones; the caller holds the
@@ -90,14 +122,18 @@ _TERMS_PER_QUERY = 500
 
 
 def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatement], *,
-                      endpoints: list[str], now: str) -> list[int]:
+                      endpoints: list[str], now: str, terms: TermNumbers | None = None) -> list[int]:
     """Store statements, void their targets, and queue each for every external endpoint.
 
     The caller holds the transaction, so a learner action and its statements are
-    written together or not at all.
+    written together or not at all. With ``terms`` (the store's), numbers known are not looked up again, and
+    those found go to ``terms.pending`` until the store commits.
     """
     assert conn.in_transaction, "insert_statements must run inside a transaction"
-    ids = term_ids(conn, terms_of(statements))
+    if terms is None:
+        ids = term_ids(conn, terms_of(statements))
+    else:
+        ids = term_ids(conn, terms_of(statements), terms.known, terms.pending)
     seqs = []
     for s in statements:
         cursor = conn.execute(

@@ -174,6 +174,6 @@ class Emitter:
         for statement in statements:
             statement.update(stored=stored, authority=self.authority, version="1.0.0")
             rows.append(index(statement))
-        insert_statements(store.conn, rows, endpoints=self.endpoints, now=stored)
+        insert_statements(store.conn, rows, endpoints=self.endpoints, now=stored, terms=store.terms)
         if self.on_saved is not None and self.endpoints:
             self.on_saved()

@@ -62,7 +62,7 @@ class LRS(StatementWrites, StatementQueries):
         self.failures = RateLimiter(failed_attempts)
         self._committer = _GroupCommit(self._write_group)
         self._preparer_limit: anyio.CapacityLimiter | None = None
-        self._terms: dict[str, int] = {}
+        self._terms = store.terms.known  # one cache of term numbers per connection: the store's
         self._writers: dict[str, storage.Credential] = {}
         """Statement writers' Authorization headers and their credential when last read (see :meth:`_store`)."""
         self._readers: queue.SimpleQueue[Any] = queue.SimpleQueue()

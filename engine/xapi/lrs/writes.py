@@ -36,8 +36,6 @@ PREPARERS = 1
 """Large bodies checked at once in worker threads: with the GIL, more only take turns (measured slower)."""
 GROUP_STATEMENTS = 5_000
 """The most statements the group committer writes in one transaction."""
-KNOWN_TERMS = 200_000
-"""The most term numbers kept in memory (see :func:`engine.storage.statements.term_ids`); then they start again."""
 
 
 def _is_voiding(statement: dict[str, Any]) -> bool:
@@ -275,9 +273,7 @@ class StatementWrites:
         """Term numbers looked up in savepoints that were kept: known once the transaction commits."""
         with self.store.transaction() as conn:
             outcomes = self._write_savepoints(conn, writes, endpoints, learned)
-        if len(self._terms) + len(learned) > KNOWN_TERMS:
-            self._terms.clear()
-        self._terms.update(learned)
+        self.store.terms.keep(learned)
         return outcomes
 
     def _write_savepoints(self, conn: Any, writes: list[_Write], endpoints: list[str],

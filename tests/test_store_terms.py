@@ -1,0 +1,153 @@
+"""The store keeps the LRS term numbers (``lrs_terms``) that committed transactions gave, for the engine's own
+statements as for the LRS's: a statement whose terms are known looks none of them up, and a number found in a
+write that was undone (a plain transaction, an action of a group, a group whose commit failed) is never kept,
+because SQLite may give it to another term later."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_lrs_helpers import ACTIVITY, VERB, agent, new_id, statement
+
+from engine.storage.db import Store
+from engine.storage.grouping import one_request
+from engine.storage.statements import IndexedStatement, TermNumbers, insert_statements
+from engine.xapi.keys import index
+
+STAMP = "2026-01-01T00:00:00.000Z"
+AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "engine"}}
+
+
+def _indexed(**changes: Any) -> IndexedStatement:
+    return index({**statement(**changes), "id": new_id(), "stored": STAMP, "timestamp": STAMP,
+                  "authority": AUTHORITY, "version": "1.0.0"})
+
+
+def _save(store: Store, s: IndexedStatement) -> None:
+    with store.transaction() as conn:
+        insert_statements(conn, [s], endpoints=[], now=STAMP, terms=store.terms)
+
+
+def _stored_terms(path: Path) -> dict[str, int]:
+    other = sqlite3.connect(path)
+    try:
+        return dict(other.execute("SELECT term, id FROM lrs_terms").fetchall())
+    finally:
+        other.close()
+
+
+def _verb_of(path: Path, statement_id: str) -> str:
+    """The verb the index table gives a statement, through its number: what a ?verb= query relies on."""
+    other = sqlite3.connect(path)
+    try:
+        row = other.execute(
+            "SELECT t.term FROM statements s JOIN statement_verbs v ON v.seq = s.seq JOIN lrs_terms t ON t.id = v.verb"
+            " WHERE s.id = ?", (statement_id,)).fetchone()
+        return str(row[0])
+    finally:
+        other.close()
+
+
+def test_known_terms_are_not_looked_up_again(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    _save(store, _indexed(actor=agent("ada")))
+    assert store.terms.known == _stored_terms(tmp_path / "t.db")
+    assert store.terms.pending == {}
+    lookups: list[str] = []
+    store.conn.set_trace_callback(lambda sql: lookups.append(sql) if "lrs_terms" in sql else None)
+    _save(store, _indexed(actor=agent("ada")))
+    assert lookups == []
+    _save(store, _indexed(actor=agent("bob")))  # a new agent: only what is new is looked up
+    assert any("bob@example.gov.uk" in sql for sql in lookups)
+    assert not any("ada@example.gov.uk" in sql or VERB in sql or ACTIVITY in sql for sql in lookups)
+    store.conn.set_trace_callback(None)
+    assert store.terms.known == _stored_terms(tmp_path / "t.db")
+    store.close()
+
+
+def test_numbers_from_an_undone_transaction_are_not_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    undone = _indexed(actor=agent("ada"), verb={"id": "https://example.com/verbs/undone"})
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        insert_statements(conn, [undone], endpoints=[], now=STAMP, terms=store.terms)
+        assert store.terms.pending  # found in the transaction, not yet known
+        raise RuntimeError("the rest of the action failed")
+    assert store.terms.known == {} and store.terms.pending == {}
+    # The numbers go to other terms now; statements still index the right ones.
+    later = _indexed(actor=agent("bob"), verb={"id": "https://example.com/verbs/later"})
+    _save(store, later)
+    assert _verb_of(tmp_path / "t.db", later.id) == "https://example.com/verbs/later"
+    assert store.terms.known == _stored_terms(tmp_path / "t.db")
+    store.close()
+
+
+def test_an_undone_action_of_a_group_keeps_no_numbers_from_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    kept = _indexed(actor=agent("ada"), verb={"id": "https://example.com/verbs/kept"})
+    undone = _indexed(actor=agent("bob"), verb={"id": "https://example.com/verbs/undone"})
+
+    async def request(s: IndexedStatement, fail: bool) -> BaseException | None:
+        with one_request():
+            try:
+                with store.transaction() as conn:
+                    insert_statements(conn, [s], endpoints=[], now=STAMP, terms=store.terms)
+                    if fail:
+                        raise ValueError("the rest of the action failed")
+            except ValueError:
+                pass
+            return await store.committed()
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(request(kept, False), request(undone, True))
+
+    assert asyncio.run(main()) == [None, None]
+    stored = _stored_terms(tmp_path / "t.db")
+    assert "https://example.com/verbs/undone" not in stored and "mbox:mailto:bob@example.gov.uk" not in stored
+    assert set(store.terms.known.items()) <= set(stored.items())
+    assert "https://example.com/verbs/undone" not in store.terms.known
+    later = _indexed(actor=agent("cy"), verb={"id": "https://example.com/verbs/later"})
+    _save(store, later)
+    assert _verb_of(tmp_path / "t.db", later.id) == "https://example.com/verbs/later"
+    assert _verb_of(tmp_path / "t.db", kept.id) == "https://example.com/verbs/kept"
+    store.close()
+
+
+def test_a_group_whose_commit_fails_keeps_no_numbers(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    # A foreign key checked only at COMMIT: the one way to make a commit fail on purpose.
+    store.conn.execute("CREATE TABLE notes (user_id INTEGER REFERENCES users(id) DEFERRABLE INITIALLY DEFERRED)")
+    failing = _indexed(actor=agent("ada"), verb={"id": "https://example.com/verbs/lost"})
+
+    async def request() -> BaseException | None:
+        with one_request():
+            with store.transaction() as conn:
+                insert_statements(conn, [failing], endpoints=[], now=STAMP, terms=store.terms)
+                conn.execute("INSERT INTO notes VALUES (999)")  # no such user: refused at COMMIT
+            return await store.committed()
+
+    assert isinstance(asyncio.run(request()), sqlite3.IntegrityError)
+    assert store.terms.known == {} and store.terms.pending == {}
+    assert _stored_terms(tmp_path / "t.db") == {}
+    store.close()
+
+
+def test_the_lrs_and_the_engine_share_the_store_s_numbers(tmp_path: Path) -> None:
+    from test_lrs_helpers import make_lrs
+
+    x = make_lrs(tmp_path)
+    x.store_statements([statement(actor=agent("ada"))])
+    assert x.lrs._terms is x.store.terms.known
+    assert {VERB, ACTIVITY, "mbox:mailto:ada@example.gov.uk"} <= set(x.store.terms.known)
+
+
+def test_term_numbers_start_again_past_their_limit() -> None:
+    terms = TermNumbers(limit=3)
+    terms.keep({"a": 1, "b": 2})
+    terms.keep({"c": 3})
+    assert terms.known == {"a": 1, "b": 2, "c": 3}
+    terms.keep({"d": 4})
+    assert terms.known == {"d": 4}
