@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import astuple
 from pathlib import Path
+
+import pytest
 
 from engine.storage.db import Store
 from engine.storage.grouping import one_request
@@ -153,3 +156,30 @@ def test_within_one_request_the_store_asks_once_whether_another_connection_commi
         assert later is not None and later.name == "Ada Lovelace"
     outside = store.session_user(token)  # outside a request, every call asks
     assert outside is later and len(asked) == 3
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="lists open files through /proc")
+def test_an_action_s_savepoint_journal_stays_in_memory(tmp_path: Path) -> None:
+    """An action of a group commit runs in a savepoint, and SQLite copies each page it changes to a sub-journal,
+    which spills to a temporary file past 64 KB. The store keeps it in memory: no file is created for it."""
+    store = Store(tmp_path / "t.db")
+    store.conn.execute("CREATE TABLE notes (text TEXT)")
+    with store.transaction() as conn:
+        conn.executemany("INSERT INTO notes VALUES (?)", [("x" * 2000,)] * 400)  # about 200 pages
+
+    def temporary_files() -> list[str]:
+        names = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                names.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass
+        return [n for n in names if "etilqs" in n]
+
+    with store.transaction() as conn:
+        conn.execute("SAVEPOINT action")  # as GroupCommit.action does
+        conn.execute("UPDATE notes SET text = 'y' || text")  # every page changed in the savepoint
+        assert temporary_files() == []
+        conn.execute("RELEASE action")
+    assert store.conn.execute("SELECT COUNT(*) FROM notes WHERE text LIKE 'y%'").fetchone() == (400,)
+    store.close()

@@ -70,8 +70,9 @@ def _checkpoints(path: str, owner: Callable[[], object | None], stop: threading.
     """Copy the write-ahead log into the database now and then, until stopped or the owner is gone.
 
     PASSIVE copies what no reader still needs without blocking anyone, and the thread syncs the database file
-    after it; that is nearly all the work. Once the log is long, the store's writer is asked to copy the rest itself (``Checkpointer.catch_up``);
-    should the log grow on regardless, a RESTART starts it again, holding writers back while it does.
+    after it; that is nearly all the work. Once the log is long, the store's writer is asked to copy the rest
+    itself (``Checkpointer.catch_up``); should the log grow on regardless, a RESTART starts it again, holding
+    writers back while it does.
     """
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=1)
