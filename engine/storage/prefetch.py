@@ -46,9 +46,13 @@ class ReadAhead:
     its rows coming from the disk; :meth:`close` when the store closes. Thread-safe.
     """
 
-    def __init__(self, path: str, *, threads: int = READ_AHEAD_THREADS) -> None:
+    def __init__(self, path: str, *, threads: int = READ_AHEAD_THREADS, slow_rows: float | None = None) -> None:
         self.path = path
         self.threads = max(1, threads)
+        self.slow_rows = PROBE_SECONDS if slow_rows is None else slow_rows
+        """Seconds for PROBE_ROWS rows above which a query asks for read-ahead (0: always; for tests)."""
+        self.keys_read = 0
+        """Keys the helpers have read to the end (for tests and diagnosis)."""
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="lrs-read-ahead")
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -127,6 +131,8 @@ class ReadAhead:
                 try:
                     # fetchall: the statement runs to its end and is reset, so no read transaction stays open.
                     conn.execute(sql.format(marks=", ".join("?" * len(keys))), list(keys)).fetchall()
+                    with self._lock:
+                        self.keys_read += len(keys)
                 except sqlite3.Error:
                     pass  # interrupted (the query is done), busy or failing: this read was only ever a hint
                 finally:
@@ -175,6 +181,7 @@ class Session:
         self._cancelled = False
         self._running: set[sqlite3.Connection] = set()
         self._futures: list[Future[None]] = []
+        self.slow_rows = owner.slow_rows
         self.requested = 0
         """Keys asked for so far (for tests and diagnosis)."""
 
@@ -220,7 +227,7 @@ class Probe:
     """Times a query's rows and says, once, when they come from the disk (see PROBE_SECONDS)."""
 
     def __init__(self, session: Session | None) -> None:
-        self.session = session
+        self._limit = session.slow_rows if session is not None else 0.0
         self._mark = time.perf_counter()
         self._fired = session is None
 
@@ -229,7 +236,7 @@ class Probe:
         if self._fired or rows % PROBE_ROWS:
             return False
         now = time.perf_counter()
-        slow, self._mark = now - self._mark > PROBE_SECONDS, now
+        slow, self._mark = now - self._mark >= self._limit, now
         self._fired = slow
         return slow
 
