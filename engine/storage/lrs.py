@@ -598,7 +598,7 @@ def _page(conn: sqlite3.Connection, q: StatementQuery, after: int | None, limit:
             _, _, _, driver = _conditions(q, driving=True)
             if driver:
                 ahead.read(seqs=prefetch.driven_seqs(conn, *driver, ascending=q.ascending, after=rows[-1][0],
-                                                     count=limit + 1 - len(rows)))
+                                                     count=limit + 1 - len(rows)), descending=not q.ascending)
     if q.filtered:
         # Only statements between the cursor and the (limit+1)th direct match can change this page.
         bound = rows[limit][0] if len(rows) > limit else None

@@ -77,7 +77,8 @@ class ReadAhead:
         finally:
             batch.cancel()
 
-    def _submit(self, session: Session, seqs: Sequence[int], ids: Sequence[str]) -> list[Future[None]]:
+    def _submit(self, session: Session, seqs: Sequence[int], ids: Sequence[str],
+                descending: bool) -> list[Future[None]]:
         total = len(seqs) + len(ids)
         if self._closed or total == 0:
             return []
@@ -87,7 +88,7 @@ class ReadAhead:
         submitted: list[Future[None]] = []
         try:
             for n in range(helpers):
-                future = self._executor.submit(self._read, session, seqs[n::helpers], ids[n::helpers])
+                future = self._executor.submit(self._read, session, seqs[n::helpers], ids[n::helpers], descending)
                 with self._lock:
                     self._pending.add(future)
                 future.add_done_callback(self._done)
@@ -122,10 +123,10 @@ class ReadAhead:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _read(self, batch: Session, seqs: Sequence[int], ids: Sequence[str]) -> None:
+    def _read(self, batch: Session, seqs: Sequence[int], ids: Sequence[str], descending: bool) -> None:
         conn = self._take()
         try:
-            for sql, keys in ((_BY_SEQ, seqs), (_BY_ID, ids)):
+            for sql, keys in ((_BY_SEQ_DESC if descending else _BY_SEQ, seqs), (_BY_ID, ids)):
                 if not keys or not batch.start(conn):
                     continue
                 try:
@@ -163,10 +164,11 @@ class ReadAhead:
             self._idle.put(conn)
 
 
-# Reading ``length(body)`` reads the whole row, overflow pages included (SQLite counts a text's characters);
-# the sum keeps the rows inside SQLite, so a helper takes the interpreter lock once per stripe, not per row.
-_BY_SEQ = "SELECT sum(length(body)) FROM statements WHERE seq IN ({marks})"
-# The id index alone (it holds each id's seq): what a query's StatementRef check reads for each target.
+# Reading ``length(body)`` reads the whole row, overflow pages included (SQLite counts a text's characters).
+_BY_SEQ = "SELECT length(body) FROM statements WHERE seq IN ({marks}) ORDER BY seq"
+_BY_SEQ_DESC = "SELECT length(body) FROM statements WHERE seq IN ({marks}) ORDER BY seq DESC"
+# The id index alone (it holds each id's seq), in sorted order as SQLite looks an IN list up: what a query's
+# StatementRef check reads for each target.
 _BY_ID = "SELECT count(*) FROM statements WHERE id IN ({marks})"
 
 
@@ -185,11 +187,12 @@ class Session:
         self.requested = 0
         """Keys asked for so far (for tests and diagnosis)."""
 
-    def read(self, *, seqs: Sequence[int] = (), ids: Sequence[str] = ()) -> None:
+    def read(self, *, seqs: Sequence[int] = (), ids: Sequence[str] = (), descending: bool = False) -> None:
         """Have the helpers read the statements with these ``seq`` numbers (whole rows) and look these ids up in
-        the id index, now, while the query goes on."""
+        the id index, now, while the query goes on; each helper reads its ``seq`` numbers in the query's order
+        (``descending`` or not), so the query finds its next rows read first."""
         self.requested += len(seqs) + len(ids)
-        futures = self._owner._submit(self, seqs, ids)
+        futures = self._owner._submit(self, seqs, ids, descending)
         with self._lock:
             self._futures += futures
 
