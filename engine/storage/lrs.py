@@ -595,7 +595,10 @@ def _page(conn: sqlite3.Connection, q: StatementQuery, after: int | None, limit:
     for seq, body in conn.execute(sql, [*params, limit + 1]):
         rows.append((int(seq), body))
         if probe.slow(len(rows)) and ahead is not None:
-            _read_rest_ahead(conn, q, after, limit + 1 - len(rows), rows[-1][0], ahead)
+            _, _, _, driver = _conditions(q, driving=True)
+            if driver:
+                ahead.read(seqs=prefetch.driven_seqs(conn, *driver, ascending=q.ascending, after=rows[-1][0],
+                                                     count=limit + 1 - len(rows)), descending=not q.ascending)
     if q.filtered:
         # Only statements between the cursor and the (limit+1)th direct match can change this page.
         bound = rows[limit][0] if len(rows) > limit else None
@@ -605,17 +608,6 @@ def _page(conn: sqlite3.Connection, q: StatementQuery, after: int | None, limit:
             merged.update(extra)
             rows = sorted(merged.items(), reverse=not q.ascending)
     return rows[:limit], len(rows) > limit
-
-
-def _read_rest_ahead(conn: sqlite3.Connection, q: StatementQuery, after: int | None, left: int, last: int,
-                     ahead: prefetch.Session) -> None:
-    """Hand the helpers the next ``left`` candidates past ``last`` and the ids the StatementRef check will look
-    up: those of the references up to the page's (limit+1)th match, at or past its (limit+1)th candidate."""
-    _, _, _, driver = _conditions(q, driving=True)
-    seqs = prefetch.driven_seqs(conn, *driver, ascending=q.ascending, after=last, count=left) if driver else []
-    until = last if left == 0 else seqs[-1] if seqs and len(seqs) == left else None
-    ahead.read(seqs=seqs, descending=not q.ascending,
-               ids=prefetch.reference_targets(conn, ascending=q.ascending, after=after, until=until))
 
 
 def statements_about_activity(conn: sqlite3.Connection, activity: str, limit: int) -> list[str]:

@@ -185,7 +185,6 @@ class Session:
         self._cancelled = False
         self._running: set[sqlite3.Connection] = set()
         self._futures: list[Future[None]] = []
-        self._ids: set[str] = set()
         self.slow_rows = owner.slow_rows
         self.requested = 0
         """Keys asked for so far (for tests and diagnosis)."""
@@ -194,8 +193,6 @@ class Session:
         """Have the helpers read the statements with these ``seq`` numbers (whole rows) and look these ids up in
         the id index, now, while the query goes on; each helper reads its ``seq`` numbers in the query's order
         (``descending`` or not), so the query finds its next rows read first."""
-        ids = [ident for ident in ids if ident not in self._ids]  # each id once per query
-        self._ids.update(ids)
         self.requested += len(seqs) + len(ids)
         futures = self._owner._submit(self, seqs, ids, descending)
         with self._lock:
