@@ -439,11 +439,12 @@ def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[
     """Which of these statement ids meet the non-time filters, directly or through a statement they target by
     StatementRef (recursively, at most REFERENCE_DEPTH further; a cycle of references matches nothing).
 
-    One query per level of references (and per 500 ids) rather than one per statement. Each reads the id index
-    and, only for ids whose index entries pass the index-table conditions (the agent's, the activity's), the
-    statement itself: SQLite seeks a row only when a column of it is wanted, and which id a reference targets
-    comes from the ``statements_target`` index, not the row. (Reading every target's row cost a random disk read
-    per StatementRef in the window, hundreds per query in a large store.)
+    One query per level of references (and per 500 ids) rather than one per statement. When the filters start
+    with an index-table condition (the agent's or the related activity's entry), each reads the id index and,
+    only for ids whose entries pass, the statement itself: SQLite seeks a row only when a column of it is
+    wanted, so which id a reference targets comes from the ``statements_target`` index, not the row. (Reading
+    every target's row cost a random disk read per StatementRef in the window, hundreds per query in a large
+    store.) Otherwise the test reads every row anyway, and the row says what it targets.
     """
     _, conds, params, _ = _conditions(q, driving=False)
     # Nested CASE, not AND: SQLite evaluates every operand of an AND outside WHERE; this stops at the first
@@ -455,6 +456,8 @@ def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[
     """id -> (the id it targets, whether it matches directly), for each id found."""
     references: dict[int, str] | None = None
     """seq -> the id it targets, for every StatementRef (read once, when an id does not match directly)."""
+    index_first = bool(conds) and conds[0].startswith("EXISTS")
+    second = "s.seq" if index_first else "s.object_statement"
     level = set(targets)
     for _ in range(REFERENCE_DEPTH + 1):
         wanted = sorted(level - facts.keys())
@@ -466,19 +469,20 @@ def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[
             probe = prefetch.Probe(ahead)
             found = []
             for found_row in conn.execute(
-                f"SELECT s.id, s.seq, {test} FROM statements s WHERE s.id IN ({marks})",  # noqa: S608
+                f"SELECT s.id, {second}, {test} FROM statements s WHERE s.id IN ({marks})",  # noqa: S608
                 [*params, *chunk],
             ):
                 found.append(found_row)
                 if probe.slow(len(found)) and ahead is not None:
                     # SQLite looks the ids up in sorted order: those past the last found are still to come.
                     ahead.read(ids=[ident for ident in wanted[start:] if ident > found_row[0]])
-            for ident, seq, direct in found:
-                if not direct and references is None:
+            for ident, key, direct in found:
+                if index_first and not direct and references is None:
                     references = dict(conn.execute(
                         "SELECT seq, object_statement FROM statements INDEXED BY statements_target"
                         " WHERE object_statement IS NOT NULL").fetchall())
-                facts[ident] = (None if direct or references is None else references.get(seq), bool(direct))
+                target = key if not index_first else None if direct or references is None else references.get(key)
+                facts[ident] = (target, bool(direct))
         level = {target for ident in wanted if ident in facts
                  for target, direct in [facts[ident]] if not direct and target is not None}
 
