@@ -146,7 +146,8 @@ class ReadAhead:
             return self._idle.get_nowait()
         except queue.Empty:
             pass
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        # A short busy timeout: a hint is not worth waiting for (SQLite's busy wait does not see an interrupt).
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.1)
         conn.execute("PRAGMA query_only=ON")
         conn.execute(f"PRAGMA cache_size=-{HELPER_CACHE_KIB}")
         with self._lock:
