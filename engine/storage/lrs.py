@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..xapi.keys import agent_key
+from . import prefetch
+from .prefetch import ReadAhead
 from .statements import IndexedStatement, term_ids, terms_of
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -314,8 +316,12 @@ _TERM = "(SELECT id FROM lrs_terms WHERE term = ?)"
 """A term's number (migration 9), or NULL, which matches nothing."""
 
 
-def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], list[Any]]:
-    """FROM clause, WHERE conditions and parameters for the non-time filters.
+_Driver = tuple[str, str, list[Any]]
+"""The index table that drives a query, its condition on ``d`` and that condition's parameters."""
+
+
+def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], list[Any], _Driver | None]:
+    """FROM clause, WHERE conditions and parameters for the non-time filters, and the driving index table.
 
     With ``driving`` the most selective filter's index is the outer loop (CROSS JOIN
     keeps SQLite from reordering), so rows come out in ``seq`` order straight from the
@@ -327,18 +333,21 @@ def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], li
     params: list[Any] = []
     order = "s.seq"
     drive = driving
+    driver: _Driver | None = None
     if q.agent:
         if drive and q.verb and not q.related_agents:
             # Only the agent's entries with this verb, in seq order (statement_actors, migration 8).
             source = "statement_actors d CROSS JOIN statements s ON s.seq = d.seq"
             conds.append(f"d.agent = {_TERM} AND d.verb = {_TERM}")
             params += [q.agent, q.verb]
+            driver = ("statement_actors", conds[-1], [q.agent, q.verb])
             order = "d.seq"
             drive = False
         elif drive:
             source = "statement_agents d CROSS JOIN statements s ON s.seq = d.seq"
             conds.append(f"d.agent = {_TERM}")
             params.append(q.agent)
+            driver = ("statement_agents", conds[-1], [q.agent])
             order = "d.seq"
             drive = False
         else:
@@ -354,6 +363,7 @@ def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], li
             conds.append(f"d.activity = {_TERM}")
             order = "d.seq"
             drive = False
+            driver = ("statement_activities", conds[-1], [q.activity])
         else:
             conds.append(
                 f"EXISTS (SELECT 1 FROM statement_activities c WHERE c.activity = {_TERM} AND c.seq = s.seq)")  # noqa: S608
@@ -369,6 +379,7 @@ def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], li
                 conds.append(f"d.{column} = {_TERM}")
                 params.append(value)
                 order = "d.seq"
+                driver = (table, conds[-1], [value])
                 break
     if q.activity and not q.related_activities:
         conds.append("s.object_activity = ?")
@@ -379,7 +390,7 @@ def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], li
     if q.verb:
         conds.append("s.verb = ?")
         params.append(q.verb)
-    return f"{source}|{order}", conds, params
+    return f"{source}|{order}", conds, params, driver
 
 
 def _window(q: StatementQuery, order: str, after: int | None, before: int | None) -> tuple[list[str], list[Any]]:
@@ -402,7 +413,7 @@ def _window(q: StatementQuery, order: str, after: int | None, before: int | None
 
 
 def _direct_sql(q: StatementQuery, after: int | None) -> tuple[str, list[Any]]:
-    source_order, conds, params = _conditions(q, driving=True)
+    source_order, conds, params, _ = _conditions(q, driving=True)
     source, order = source_order.split("|")
     window, window_params = _window(q, order, after, None)
     where = " AND ".join(conds + window)
@@ -423,13 +434,19 @@ REFERENCE_DEPTH = 16
 """How far a chain of StatementRefs is followed to decide whether a statement matches."""
 
 
-def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[str]) -> set[str]:
+def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[str],
+                      ahead: prefetch.Session | None = None) -> set[str]:
     """Which of these statement ids meet the non-time filters, directly or through a statement they target by
     StatementRef (recursively, at most REFERENCE_DEPTH further; a cycle of references matches nothing).
 
-    One query per level of references (and per 500 ids) rather than one per statement.
+    One query per level of references (and per 500 ids) rather than one per statement. When the filters start
+    with an index-table condition (the agent's or the related activity's entry), each reads the id index and,
+    only for ids whose entries pass, the statement itself: SQLite seeks a row only when a column of it is
+    wanted, so which id a reference targets comes from the ``statements_target`` index, not the row. (Reading
+    every target's row cost a random disk read per StatementRef in the window, hundreds per query in a large
+    store.) Otherwise the test reads every row anyway, and the row says what it targets.
     """
-    _, conds, params = _conditions(q, driving=False)
+    _, conds, params, _ = _conditions(q, driving=False)
     # Nested CASE, not AND: SQLite evaluates every operand of an AND outside WHERE; this stops at the first
     # that fails (the agent's index entry is checked before the JSON body is parsed).
     test = "1"
@@ -437,6 +454,10 @@ def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[
         test = f"CASE WHEN {cond} THEN {test} ELSE 0 END"
     facts: dict[str, tuple[str | None, bool]] = {}
     """id -> (the id it targets, whether it matches directly), for each id found."""
+    references: dict[int, str] | None = None
+    """seq -> the id it targets, for every StatementRef (read once, when an id does not match directly)."""
+    index_first = bool(conds) and conds[0].startswith("EXISTS")
+    second = "s.seq" if index_first else "s.object_statement"
     level = set(targets)
     for _ in range(REFERENCE_DEPTH + 1):
         wanted = sorted(level - facts.keys())
@@ -445,10 +466,22 @@ def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             marks = ", ".join("?" * len(chunk))
-            for ident, target, direct in conn.execute(
-                f"SELECT s.id, s.object_statement, {test} FROM statements s WHERE s.id IN ({marks})",  # noqa: S608
+            probe = prefetch.Probe(ahead)
+            found = []
+            for found_row in conn.execute(
+                f"SELECT s.id, {second}, {test} FROM statements s WHERE s.id IN ({marks})",  # noqa: S608
                 [*params, *chunk],
             ):
+                found.append(found_row)
+                if probe.slow(len(found)) and ahead is not None:
+                    # SQLite looks the ids up in sorted order: those past the last found are still to come.
+                    ahead.read(ids=[ident for ident in wanted[start:] if ident > found_row[0]])
+            for ident, key, direct in found:
+                if index_first and not direct and references is None:
+                    references = dict(conn.execute(
+                        "SELECT seq, object_statement FROM statements INDEXED BY statements_target"
+                        " WHERE object_statement IS NOT NULL").fetchall())
+                target = key if not index_first else None if direct or references is None else references.get(key)
                 facts[ident] = (target, bool(direct))
         level = {target for ident in wanted if ident in facts
                  for target, direct in [facts[ident]] if not direct and target is not None}
@@ -468,7 +501,7 @@ def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[
 
 
 def _targeting(conn: sqlite3.Connection, q: StatementQuery, after: int | None, before: int | None,
-               limit: int) -> list[tuple[int, str]]:
+               limit: int, ahead: prefetch.Session | None = None) -> list[tuple[int, str]]:
     """Statements that match only because a statement they target matches (xAPI 1.0.3 part three, 2.1.3).
 
     StatementRefs are found from the ``statements_target`` index alone (it holds each one's ``seq``), their
@@ -487,7 +520,7 @@ def _targeting(conn: sqlite3.Connection, q: StatementQuery, after: int | None, b
         f" WHERE object_statement IS NOT NULL{''.join(' AND ' + b for b in bounds)}", params).fetchall()
     if not refs:
         return []
-    matching = _matching_targets(conn, q, {target for _, target in refs})
+    matching = _matching_targets(conn, q, {target for _, target in refs}, ahead)
     seqs = sorted((seq for seq, target in refs if target in matching), reverse=not q.ascending)
     window, window_params = _window(q, "s.seq", None, None)
     found: list[tuple[int, str]] = []
@@ -540,19 +573,40 @@ def _time_window(conn: sqlite3.Connection, q: StatementQuery, after: int | None,
 
 
 def query_statements(conn: sqlite3.Connection, q: StatementQuery, *, after: int | None,
-                     limit: int) -> tuple[list[tuple[int, str]], bool]:
-    """One page: up to ``limit`` (seq, body) rows past ``after``, and whether more follow."""
+                     limit: int, read_ahead: ReadAhead | None = None) -> tuple[list[tuple[int, str]], bool]:
+    """One page: up to ``limit`` (seq, body) rows past ``after``, and whether more follow.
+
+    With ``read_ahead``, a filtered query whose rows come from the disk has its helpers read the rest of its
+    candidates (from its driving index table) meanwhile, and its StatementRef check the ids it has still to look
+    up when those come from the disk (:mod:`engine.storage.prefetch`); the page is the same either way.
+    """
     _functions(conn)
     if not q.filtered and (q.until or (q.since and q.ascending)):
         # Newest first with only ``since``, the plain scan from the newest finds the page at once.
         rows = _time_window(conn, q, after, limit + 1)
         return rows[:limit], len(rows) > limit
+    if read_ahead is None or not q.filtered:
+        return _page(conn, q, after, limit, None)
+    with read_ahead.session() as ahead:
+        return _page(conn, q, after, limit, ahead)
+
+
+def _page(conn: sqlite3.Connection, q: StatementQuery, after: int | None, limit: int,
+          ahead: prefetch.Session | None) -> tuple[list[tuple[int, str]], bool]:
     sql, params = _direct_sql(q, after)
-    rows = [(int(seq), body) for seq, body in conn.execute(sql, [*params, limit + 1])]
+    rows: list[tuple[int, str]] = []
+    probe = prefetch.Probe(ahead)
+    for seq, body in conn.execute(sql, [*params, limit + 1]):
+        rows.append((int(seq), body))
+        if probe.slow(len(rows)) and ahead is not None:
+            _, _, _, driver = _conditions(q, driving=True)
+            if driver:
+                ahead.read(seqs=prefetch.driven_seqs(conn, *driver, ascending=q.ascending, after=rows[-1][0],
+                                                     count=limit + 1 - len(rows)), descending=not q.ascending)
     if q.filtered:
         # Only statements between the cursor and the (limit+1)th direct match can change this page.
         bound = rows[limit][0] if len(rows) > limit else None
-        extra = _targeting(conn, q, after, bound, limit + 1)
+        extra = _targeting(conn, q, after, bound, limit + 1, ahead)
         if extra:
             merged = {seq: body for seq, body in rows}
             merged.update(extra)

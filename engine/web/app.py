@@ -174,6 +174,7 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         if task is not None:
             # Finish the batch in flight: the outbox keeps anything not yet confirmed for next start.
             await asyncio.wait([task], timeout=15)
+        lrs_app.close()  # its read-only connections and read-ahead threads
 
     lrs_app = lrs.make_app(store, base_url=settings.base_url,
                            on_saved=deliverer.wake.set if deliverer else None)

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from ...security import RateLimiter
 from ...storage import lrs as storage
 from ...storage.db import Store, now
+from ...storage.prefetch import READ_AHEAD_THREADS, ReadAhead
 from ..validate import XAPIValidationError
 from .auth import authenticate
 from .documents import documents
@@ -52,7 +53,7 @@ class LRS(StatementWrites, StatementQueries):
 
     def __init__(self, store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
                  on_saved: Callable[[], None] | None = None, max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT,
-                 failed_attempts: int = 20) -> None:
+                 failed_attempts: int = 20, read_ahead_threads: int = READ_AHEAD_THREADS) -> None:
         self.store = store
         self.base_url = base_url.rstrip("/")
         self._endpoints = endpoints
@@ -69,6 +70,9 @@ class LRS(StatementWrites, StatementQueries):
         """Idle read-only connections (see :meth:`_reader`)."""
         self._memory = store.path == ":memory:" or store.path.startswith("file::memory:")
         """An in-memory database cannot be opened twice: then reads use the store's connection."""
+        self._read_ahead = (ReadAhead(store.path, threads=read_ahead_threads)
+                            if read_ahead_threads > 0 and not self._memory else None)
+        """Helpers that read a query's statements from the disk several at a time (decision 0014)."""
 
     def endpoints(self) -> list[str]:
         if self._endpoints is None:
@@ -254,6 +258,16 @@ class LRS(StatementWrites, StatementQueries):
                 self._readers.put(reader)
             else:
                 reader.close()
+
+    def close(self) -> None:
+        """Close the idle read-only connections and stop the read-ahead helpers (the store stays open)."""
+        if self._read_ahead is not None:
+            self._read_ahead.close()
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                return
 
     def _credential(self, key: str) -> storage.Credential | None:
         # The row is read every time, so removing or replacing a credential takes effect at once.

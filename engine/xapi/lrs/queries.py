@@ -13,6 +13,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ...storage import lrs as storage
+from ...storage.prefetch import ReadAhead
 from ..keys import agent_key
 from ..validate import IFIS
 from .attachments import build_multipart
@@ -55,6 +56,7 @@ class StatementQueries:
     """GET of statements, activities and agents, for :class:`engine.xapi.lrs.app.LRS`."""
 
     max_limit: int
+    _read_ahead: ReadAhead | None
 
     def _reading(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
@@ -73,7 +75,7 @@ class StatementQueries:
             q, fmt, attachments, limit = self._query(req)
             cursor = None
         with self._reading() as conn:
-            rows, more = storage.query_statements(conn, q, after=cursor, limit=limit)
+            rows, more = storage.query_statements(conn, q, after=cursor, limit=limit, read_ahead=self._read_ahead)
             bodies = format_bodies(conn, [body for _, body in rows], fmt, preferred)
             files = storage.attachments_for(conn, [seq for seq, _ in rows]) if attachments else []
         link = ""

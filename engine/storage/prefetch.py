@@ -1,0 +1,277 @@
+"""Reading ahead, several at a time, the statements a query is about to read (decision 0014).
+
+In a large store the statements a filtered query returns lie scattered over the file: a learner's 500 are 500
+pages far apart. When those pages are not in the operating system's page cache, SQLite reads each with one
+synchronous ``pread``, one after another (a connection has one read in flight), and a virtual or solid-state
+disk that answers a read in about 0.4 ms answers 16 or 32 at once in barely more. So while the request's own
+connection runs its query, :class:`ReadAhead` has a few helper threads, each with a read-only connection of
+its own, read the same rows: Python's sqlite3 lets go of the interpreter lock while SQLite steps, so their
+reads are in flight together, and the request's connection then finds the pages in the page cache.
+
+The helpers only bring pages into the page cache. What a query returns is decided by the request's
+connection alone, on its snapshot, exactly as without them: a helper that reads a newer state, fails, is
+interrupted or never runs changes how long the query takes, never what it returns.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+READ_AHEAD_THREADS = 16
+"""Helper threads (and at most as many connections). The disk of the benchmark machine served 500 scattered
+reads in about 25 ms from 16 threads and about as fast from 32; one thread took about 200 ms."""
+
+HELPER_CACHE_KIB = 8 * 1024
+"""Each helper connection's own page cache, as large as a reader's: it keeps the b-trees' interior pages (about
+1,000 of the statements table's for 1,000,000 statements), so that a helper reads one page per statement, not two.
+A helper's read fills the operating system's page cache, which every connection shares; a page a helper happens to
+hold already is not read again through it, and then the request's connection reads that page itself."""
+
+ROWS_PER_HELPER = 4
+"""Fewer rows than this per helper are not worth a thread's hand-off (about as long as a read from the cache)."""
+
+
+class ReadAhead:
+    """Helper threads that read statements by ``seq`` or by id while a query reads them too.
+
+    A query opens a :meth:`session` and asks it to read what it is about to read once a :class:`Probe` finds
+    its rows coming from the disk; :meth:`close` when the store closes. Thread-safe.
+    """
+
+    def __init__(self, path: str, *, threads: int = READ_AHEAD_THREADS, slow_rows: float | None = None) -> None:
+        self.path = path
+        self.threads = max(1, threads)
+        self.slow_rows = PROBE_SECONDS if slow_rows is None else slow_rows
+        """Seconds for PROBE_ROWS rows above which a query asks for read-ahead (0: always; for tests)."""
+        self.keys_read = 0
+        """Keys the helpers have read to the end (for tests and diagnosis)."""
+        self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="lrs-read-ahead")
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._opened = 0
+        """Connections open now (idle or in a helper's hands)."""
+        self._closed = False
+        self._pending: set[Future[None]] = set()
+        """Helpers submitted and not yet finished (see :meth:`wait`)."""
+
+    @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return self._opened
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Read-ahead for one query: what it asks for (:meth:`Session.read`) is read on the helper threads while
+        the block runs; when the block ends, what is still running or waiting is stopped."""
+        batch = Session(self)
+        try:
+            yield batch
+        finally:
+            batch.cancel()
+
+    def _submit(self, session: Session, seqs: Sequence[int], ids: Sequence[str],
+                descending: bool) -> list[Future[None]]:
+        total = len(seqs) + len(ids)
+        if self._closed or total == 0:
+            return []
+        # Interleaved stripes (every n-th key to the same helper): each helper has some of the first rows the
+        # query wants as well as some of the last.
+        helpers = min(self.threads, math.ceil(total / ROWS_PER_HELPER))
+        submitted: list[Future[None]] = []
+        try:
+            for n in range(helpers):
+                future = self._executor.submit(self._read, session, seqs[n::helpers], ids[n::helpers], descending)
+                with self._lock:
+                    self._pending.add(future)
+                future.add_done_callback(self._done)
+                submitted.append(future)
+        except RuntimeError:  # closed meanwhile: the query goes on without help
+            pass
+        return submitted
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every helper submitted so far has finished or was cancelled (for tests)."""
+        with self._lock:
+            pending = list(self._pending)
+        futures.wait(pending, timeout=timeout)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def close(self) -> None:
+        """Stop the helpers (waiting for any still reading) and close their connections."""
+        with self._lock:
+            self._closed = True
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            conn.close()
+            with self._lock:
+                self._opened -= 1
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _read(self, batch: Session, seqs: Sequence[int], ids: Sequence[str], descending: bool) -> None:
+        conn = self._take()
+        try:
+            for sql, keys in ((_BY_SEQ_DESC if descending else _BY_SEQ, seqs), (_BY_ID, ids)):
+                if not keys or not batch.start(conn):
+                    continue
+                try:
+                    # fetchall: the statement runs to its end and is reset, so no read transaction stays open.
+                    conn.execute(sql.format(marks=", ".join("?" * len(keys))), list(keys)).fetchall()
+                    with self._lock:
+                        self.keys_read += len(keys)
+                except sqlite3.Error:
+                    pass  # interrupted (the query is done), busy or failing: this read was only ever a hint
+                finally:
+                    batch.stop(conn)
+        finally:
+            self._give(conn)
+
+    def _take(self) -> sqlite3.Connection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        # A short busy timeout: a hint is not worth waiting for (SQLite's busy wait does not see an interrupt).
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.1)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute(f"PRAGMA cache_size=-{HELPER_CACHE_KIB}")
+        with self._lock:
+            self._opened += 1
+        return conn
+
+    def _give(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            closing = self._closed
+            if closing:
+                self._opened -= 1
+        if closing:
+            conn.close()
+        else:
+            self._idle.put(conn)
+
+
+# Reading ``length(body)`` reads the whole row, overflow pages included (SQLite counts a text's characters). The
+# ordered subquery runs as a co-routine in its order, and the sum keeps its rows inside SQLite: a helper takes the
+# interpreter lock once per stripe, not once per row, so it hardly competes with the query's own thread for it.
+_BY_SEQ = "SELECT sum(length(body)) FROM (SELECT body FROM statements WHERE seq IN ({marks}) ORDER BY seq)"
+_BY_SEQ_DESC = "SELECT sum(length(body)) FROM (SELECT body FROM statements WHERE seq IN ({marks}) ORDER BY seq DESC)"
+# The id index alone (it holds each id's seq), in sorted order as SQLite looks an IN list up: what a query's
+# StatementRef check reads for each target.
+_BY_ID = "SELECT count(*) FROM statements WHERE id IN ({marks})"
+
+
+class Session:
+    """The read-ahead of one query (see :meth:`ReadAhead.session`). Once the query is done, helpers not yet
+    started skip their reads and those reading are interrupted (``sqlite3_interrupt`` is safe from another
+    thread)."""
+
+    def __init__(self, owner: ReadAhead) -> None:
+        self._owner = owner
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._running: set[sqlite3.Connection] = set()
+        self._futures: list[Future[None]] = []
+        self.slow_rows = owner.slow_rows
+        self.requested = 0
+        """Keys asked for so far (for tests and diagnosis)."""
+
+    def read(self, *, seqs: Sequence[int] = (), ids: Sequence[str] = (), descending: bool = False) -> None:
+        """Have the helpers read the statements with these ``seq`` numbers (whole rows) and look these ids up in
+        the id index, now, while the query goes on; each helper reads its ``seq`` numbers in the query's order
+        (``descending`` or not), so the query finds its next rows read first."""
+        self.requested += len(seqs) + len(ids)
+        futures = self._owner._submit(self, seqs, ids, descending)
+        with self._lock:
+            self._futures += futures
+
+    def start(self, conn: sqlite3.Connection) -> bool:
+        with self._lock:
+            if self._cancelled:
+                return False
+            self._running.add(conn)
+            return True
+
+    def stop(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._running.discard(conn)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            for conn in self._running:
+                # A statement that has not started yet clears this flag when it does (SQLite resets it when no
+                # statement runs): it then reads its stripe to the end, a bounded waste.
+                conn.interrupt()
+            futures, self._futures = self._futures, []
+        for future in futures:
+            future.cancel()
+
+
+PROBE_ROWS = 8
+PROBE_SECONDS = 0.001
+"""A query asks for read-ahead once PROBE_ROWS rows in a row took longer than this: about 125 µs a row, where a row
+from SQLite's or the system's cache takes a few µs and one from the disk takes one or two reads of 80 µs (a fast
+NVMe disk) to 0.4 ms (this machine's). Queries whose pages are cached never start a helper."""
+
+
+class Probe:
+    """Times a query's rows and says, once, when they come from the disk (see PROBE_SECONDS)."""
+
+    def __init__(self, session: Session | None) -> None:
+        self._limit = session.slow_rows if session is not None else 0.0
+        self._mark = time.perf_counter()
+        self._fired = session is None
+
+    def slow(self, rows: int) -> bool:
+        """Call after each row with the number read so far: True the first time a run of PROBE_ROWS was slow."""
+        if self._fired or rows % PROBE_ROWS:
+            return False
+        now = time.perf_counter()
+        slow, self._mark = now - self._mark >= self._limit, now
+        self._fired = slow
+        return slow
+
+
+# --- what a query will read ------------------------------------------------------------------------
+
+def driven_seqs(conn: sqlite3.Connection, table: str, condition: str, params: Sequence[object], *,
+                ascending: bool, after: int | None, count: int) -> list[int]:
+    """The first ``count`` ``seq`` numbers past ``after`` of the index table that drives a query (``d``), in
+    the query's order: the statements it reads first. The index table's pages are dense (a learner's entries
+    sit together), so this costs a page or two where the statements cost one read each."""
+    bound = f" AND d.seq {'>' if ascending else '<'} ?" if after is not None else ""
+    return [seq for (seq,) in conn.execute(
+        f"SELECT d.seq FROM {table} d WHERE {condition}{bound}"  # noqa: S608
+        f" ORDER BY d.seq {'ASC' if ascending else 'DESC'} LIMIT ?",
+        [*params, *([after] if after is not None else []), count])]
+
+
+def reference_targets(conn: sqlite3.Connection, *, ascending: bool, after: int | None,
+                      until: int | None) -> list[str]:
+    """The ids targeted by the StatementRefs past ``after`` and up to ``until``: a filtered query looks each up
+    to learn whether the reference matches through it (from the ``statements_target`` index alone)."""
+    bounds, params = "", []
+    if after is not None:
+        bounds += f" AND seq {'>' if ascending else '<'} ?"
+        params.append(after)
+    if until is not None:
+        bounds += f" AND seq {'<=' if ascending else '>='} ?"
+        params.append(until)
+    return [target for (target,) in conn.execute(
+        "SELECT DISTINCT object_statement FROM statements INDEXED BY statements_target"  # noqa: S608
+        f" WHERE object_statement IS NOT NULL{bounds}", params)]
