@@ -10,6 +10,7 @@ import copy
 import functools
 import hashlib
 import json
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from engine.security import hash_password
-from engine.storage.db import Store, now
+from engine.storage.db import Store, _statements, now
 from engine.storage.lrs import add_credential
+from engine.storage.migrations import MIGRATIONS
+from engine.xapi.keys import index
 from engine.xapi.lrs import LRS, create_credential, make_app
 
 BASE_URL = "https://learn.example.gov.uk"
@@ -148,3 +151,39 @@ def parse_multipart_response(response: Any) -> list[tuple[dict[str, str], bytes]
     from engine.xapi.lrs import parse_multipart
 
     return parse_multipart(response.headers["content-type"], response.content)
+
+
+OLD_AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "engine"}}
+
+
+def old_database(path: Path, version: int, statements: list[dict[str, Any]]) -> list[str]:
+    """A database as the engine left it at schema ``version`` (7 or 8), with statements written as that engine
+    wrote them: text in every index table (schema 8 added ``statement_actors``). Returns their ids in order."""
+    assert version in (7, 8)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    for number, script in enumerate(MIGRATIONS[:version], start=1):
+        conn.execute("BEGIN")
+        for sql in _statements(script):
+            conn.execute(sql)
+        conn.execute(f"PRAGMA user_version={number}")
+        conn.execute("COMMIT")
+    conn.execute("BEGIN")
+    ids = []
+    for n, body in enumerate(statements):
+        full = {**body, "id": body.get("id", new_id()), "stored": f"2026-01-01T00:00:{n:02d}.000Z",
+                "timestamp": f"2026-01-01T00:00:{n:02d}.000Z", "authority": OLD_AUTHORITY, "version": "1.0.0"}
+        s = index(full)
+        seq = conn.execute(
+            "INSERT INTO statements (id, stored, timestamp, verb, actor, object_activity, object_statement,"
+            " registration, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (s.id, s.stored, s.timestamp, s.verb, s.actor, s.object_activity, s.object_statement, s.registration,
+             s.body)).lastrowid
+        conn.executemany("INSERT INTO statement_activities VALUES (?, ?)", [(a, seq) for a in s.activities])
+        conn.executemany("INSERT INTO statement_agents VALUES (?, ?)", [(a, seq) for a in s.agents])
+        if version >= 8:
+            conn.executemany("INSERT INTO statement_actors VALUES (?, ?, ?)", [(a, s.verb, seq) for a in s.actors])
+        ids.append(s.id)
+    conn.execute("COMMIT")
+    conn.close()
+    return ids

@@ -4,46 +4,17 @@ recreated, and its statements answer agent and agent+verb queries as new ones do
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from test_lrs_helpers import VERB, agent, make_lrs, new_id, statement
+from test_lrs_helpers import VERB, agent, make_lrs, old_database, statement
 
-from engine.storage.db import Store, _statements
+from engine.storage.db import Store
 from engine.storage.lrs import StatementQuery, explain_query
 from engine.storage.migrations import MIGRATIONS
-from engine.xapi.keys import index
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 ADA = {"mbox": "mailto:ada@example.gov.uk"}
-AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "engine"}}
-
-
-def _schema_7(path: Path, statements: list[dict[str, Any]]) -> None:
-    """A database as the engine left it at schema 7, with statements written as that engine wrote them."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    for number, script in enumerate(MIGRATIONS[:7], start=1):
-        conn.execute("BEGIN")
-        for sql in _statements(script):
-            conn.execute(sql)
-        conn.execute(f"PRAGMA user_version={number}")
-        conn.execute("COMMIT")
-    conn.execute("BEGIN")
-    for n, body in enumerate(statements):
-        full = {**body, "id": body.get("id", new_id()), "stored": f"2026-01-01T00:00:{n:02d}.000Z",
-                "timestamp": f"2026-01-01T00:00:{n:02d}.000Z", "authority": AUTHORITY, "version": "1.0.0"}
-        s = index(full)
-        seq = conn.execute(
-            "INSERT INTO statements (id, stored, timestamp, verb, actor, object_activity, object_statement,"
-            " registration, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (s.id, s.stored, s.timestamp, s.verb, s.actor, s.object_activity, s.object_statement, s.registration,
-             s.body)).lastrowid
-        conn.executemany("INSERT INTO statement_activities VALUES (?, ?)", [(a, seq) for a in s.activities])
-        conn.executemany("INSERT INTO statement_agents VALUES (?, ?)", [(a, seq) for a in s.agents])
-    conn.execute("COMMIT")
-    conn.close()
 
 
 def _old_statements() -> list[dict[str, Any]]:
@@ -60,7 +31,7 @@ def _old_statements() -> list[dict[str, Any]]:
 
 def test_a_schema_7_database_with_statements_is_upgraded(tmp_path: Path) -> None:
     old = _old_statements()
-    _schema_7(tmp_path / "x.db", old)
+    old_database(tmp_path / "x.db", 7, old)
     x = make_lrs(tmp_path)  # opens the store, which migrates it
     conn = x.store.conn
     assert x.store.version == len(MIGRATIONS) >= 8
@@ -105,7 +76,7 @@ def test_agent_and_verb_queries_read_only_that_verb(tmp_path: Path) -> None:
 
 def test_deleting_an_account_deletes_its_statements_after_the_upgrade(tmp_path: Path) -> None:
     learner = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "L-1"}}
-    _schema_7(tmp_path / "x.db", [statement(actor=learner), statement(actor=agent("bob"), object=learner)])
+    old_database(tmp_path / "x.db", 7, [statement(actor=learner), statement(actor=agent("bob"), object=learner)])
     store = Store(tmp_path / "x.db")
     store.delete_user(0, actor_keys=["account:https://learn.example.gov.uk|L-1"])
     left = [json.loads(body)["actor"] for (body,) in store.conn.execute("SELECT body FROM statements")]

@@ -5,14 +5,13 @@ was undone are never reused."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_lrs_helpers import ACTIVITY, VERB, agent, make_lrs, new_id, statement
+from test_lrs_helpers import ACTIVITY, VERB, agent, make_lrs, new_id, old_database, statement
 
-from engine.storage.db import Store, _statements
+from engine.storage.db import Store
 from engine.storage.lrs import save_statements
 from engine.storage.migrations import MIGRATIONS
 from engine.storage.statements import term_ids
@@ -21,39 +20,7 @@ from engine.xapi.keys import index
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 COURSE = "https://learn.example.gov.uk/course"
 OTHER = "https://learn.example.gov.uk/course/lesson-2"
-AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "engine"}}
 REGISTRATION = "6e9b4c62-8c1d-4c5e-9d1e-3f0a2b1c4d5e"
-
-
-def _schema_8(path: Path, statements: list[dict[str, Any]]) -> list[str]:
-    """A database as the engine left it at schema 8, with statements written as that engine wrote them (text in
-    every index). Returns their ids in order."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    for number, script in enumerate(MIGRATIONS[:8], start=1):
-        conn.execute("BEGIN")
-        for sql in _statements(script):
-            conn.execute(sql)
-        conn.execute(f"PRAGMA user_version={number}")
-        conn.execute("COMMIT")
-    conn.execute("BEGIN")
-    ids = []
-    for n, body in enumerate(statements):
-        full = {**body, "id": body.get("id", new_id()), "stored": f"2026-01-01T00:00:{n:02d}.000Z",
-                "timestamp": f"2026-01-01T00:00:{n:02d}.000Z", "authority": AUTHORITY, "version": "1.0.0"}
-        s = index(full)
-        seq = conn.execute(
-            "INSERT INTO statements (id, stored, timestamp, verb, actor, object_activity, object_statement,"
-            " registration, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (s.id, s.stored, s.timestamp, s.verb, s.actor, s.object_activity, s.object_statement, s.registration,
-             s.body)).lastrowid
-        conn.executemany("INSERT INTO statement_activities VALUES (?, ?)", [(a, seq) for a in s.activities])
-        conn.executemany("INSERT INTO statement_agents VALUES (?, ?)", [(a, seq) for a in s.agents])
-        conn.executemany("INSERT INTO statement_actors VALUES (?, ?, ?)", [(a, s.verb, seq) for a in s.actors])
-        ids.append(s.id)
-    conn.execute("COMMIT")
-    conn.close()
-    return ids
 
 
 def _statements_of_every_kind() -> list[dict[str, Any]]:
@@ -97,7 +64,7 @@ def _answers(x: Any) -> dict[str, set[str]]:
 def test_a_schema_8_database_is_upgraded_and_answers_as_a_new_one(tmp_path: Path) -> None:
     sent = _statements_of_every_kind()
     (tmp_path / "old").mkdir()
-    old_ids = _schema_8(tmp_path / "old" / "x.db", sent)
+    old_ids = old_database(tmp_path / "old" / "x.db", 8, sent)
     old = make_lrs(tmp_path / "old")  # opens the store, which migrates it
     assert old.store.version == len(MIGRATIONS) >= 9
     conn = old.store.conn
@@ -127,7 +94,7 @@ def test_a_schema_8_database_is_upgraded_and_answers_as_a_new_one(tmp_path: Path
 
 def test_deleting_statements_deletes_their_index_rows(tmp_path: Path) -> None:
     learner = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "L-1"}}
-    _schema_8(tmp_path / "x.db", [statement(actor=learner, context={"registration": REGISTRATION}),
+    old_database(tmp_path / "x.db", 8, [statement(actor=learner, context={"registration": REGISTRATION}),
                                   statement(actor=agent("bob"), object=learner)])
     store = Store(tmp_path / "x.db")
     store.delete_user(0, actor_keys=["account:https://learn.example.gov.uk|L-1"])
