@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .db import Store, _statements
-from .migrations import CASE_STUDY_BACKFILL, REPORT_BACKFILL
+from .report_tallies import CASE_STUDY_BACKFILL, REPORT_BACKFILL
 
 Tallies = dict[str, dict[str, int]]
 """department -> key -> count."""
