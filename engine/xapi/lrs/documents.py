@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ...storage import lrs as storage
+from ...storage import documents as storage
 from ...storage.db import Store, now
 from ..keys import agent_key
 from .protocol import (
