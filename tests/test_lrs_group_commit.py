@@ -12,6 +12,7 @@ import pytest
 from test_lrs_helpers import TEST_KEY, XAPI, make_lrs, new_id, statement
 
 from engine.storage import lrs as storage
+from engine.storage import lrs_credentials
 from engine.xapi.lrs import LRSError, Req
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -24,7 +25,7 @@ def x(tmp_path: Path) -> XAPI:
 
 def prepared(x: XAPI, payload: Any) -> Any:
     """A POST's statements checked and completed, as the group committer receives them."""
-    credential = storage.credential(x.store.conn, TEST_KEY)
+    credential = lrs_credentials.credential(x.store.conn, TEST_KEY)
     req = Req("POST", "/statements", "/xapi/statements", {}, {"content-type": "application/json"},
               json.dumps(payload).encode(), "1.0.3", credential)
     return x.lrs._prepare(req)

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from engine.security import hash_password
 from engine.storage.db import Store, _statements, now
-from engine.storage.lrs import add_credential
+from engine.storage.lrs_credentials import add_credential
 from engine.storage.migrations import MIGRATIONS
 from engine.xapi.keys import index
 from engine.xapi.lrs import LRS, create_credential, make_app

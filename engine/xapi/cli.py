@@ -34,7 +34,7 @@ def credentials_add(name: str, scope: str, db_path: str) -> None:
 
         masterclass lrs credentials add "Moodle reports" --scope read
     """
-    from ..storage.lrs import CredentialExists
+    from ..storage.lrs_credentials import CredentialExists
     from .lrs import create_credential
 
     store = _store(db_path)
@@ -53,7 +53,7 @@ def credentials_add(name: str, scope: str, db_path: str) -> None:
 @click.option("--db", "db_path", default="masterclass.db", show_default=True, help="The SQLite database file.")
 def credentials_list(db_path: str) -> None:
     """List credentials: name, key, scope and when each was made (never the secrets)."""
-    from ..storage.lrs import credentials
+    from ..storage.lrs_credentials import credentials
 
     store = _store(db_path)
     try:
@@ -72,7 +72,7 @@ def credentials_list(db_path: str) -> None:
 @click.option("--db", "db_path", default="masterclass.db", show_default=True, help="The SQLite database file.")
 def credentials_remove(name: str, db_path: str) -> None:
     """Remove the credential called NAME; requests using it are refused at once."""
-    from ..storage.lrs import remove_credential
+    from ..storage.lrs_credentials import remove_credential
 
     store = _store(db_path)
     try:

@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from ...security import RateLimiter
 from ...storage import lrs as storage
+from ...storage import lrs_credentials
 from ...storage.db import Store, now
 from ...storage.prefetch import READ_AHEAD_THREADS, ReadAhead
 from ..validate import XAPIValidationError
@@ -64,7 +65,7 @@ class LRS(StatementWrites, StatementQueries):
         self._committer = _GroupCommit(self._write_group)
         self._preparer_limit: anyio.CapacityLimiter | None = None
         self._terms = store.terms.known  # one cache of term numbers per connection: the store's
-        self._writers: dict[str, storage.Credential] = {}
+        self._writers: dict[str, lrs_credentials.Credential] = {}
         """Statement writers' Authorization headers and their credential when last read (see :meth:`_store`)."""
         self._readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
         """Idle read-only connections (see :meth:`_reader`)."""
@@ -269,15 +270,16 @@ class LRS(StatementWrites, StatementQueries):
             except queue.Empty:
                 return
 
-    def _credential(self, key: str) -> storage.Credential | None:
+    def _credential(self, key: str) -> lrs_credentials.Credential | None:
         # The row is read every time, so removing or replacing a credential takes effect at once.
         if self._memory:
             with self.store.transaction() as conn:
-                return storage.credential(conn, key)
+                return lrs_credentials.credential(conn, key)
         with self._reader() as reader:
-            return storage.credential(reader, key)
+            return lrs_credentials.credential(reader, key)
 
-    def _authenticate(self, header: str | None, client: str, *, verify: bool = True) -> storage.Credential | None:
+    def _authenticate(self, header: str | None, client: str, *,
+                      verify: bool = True) -> lrs_credentials.Credential | None:
         return authenticate(header, client, self._credential, self.failures, verify=verify)
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 
 from ...security import RateLimiter, hash_password, verify_password
-from ...storage import lrs as storage
+from ...storage import lrs_credentials
 from ...storage.db import Store, now
 from .protocol import LRSError
 
@@ -37,13 +37,13 @@ def create_credential(store: Store, name: str, scope: str) -> tuple[str, str]:
     key = secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
     with store.transaction() as conn:
-        storage.add_credential(conn, key=key, name=name, secret_hash=hash_password(secret), scope=scope,
+        lrs_credentials.add_credential(conn, key=key, name=name, secret_hash=hash_password(secret), scope=scope,
                                created_at=now())
     return key, secret
 
 
-def authenticate(header: str | None, client: str, lookup: Callable[[str], storage.Credential | None],
-                 failures: RateLimiter, *, verify: bool = True) -> storage.Credential | None:
+def authenticate(header: str | None, client: str, lookup: Callable[[str], lrs_credentials.Credential | None],
+                 failures: RateLimiter, *, verify: bool = True) -> lrs_credentials.Credential | None:
     """The credential in an HTTP Basic header, ``lookup`` reading its row by key. Without ``verify``, None when
     argon2 would be needed."""
     refused = LRSError(401, "Give LRS credentials with HTTP Basic authentication.", rule="credentials",

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.responses import Response
 
-from ...storage import lrs as storage
+from ...storage import lrs_credentials
 from ..syntax import parse_timestamp, utc_text
 from ..validate import (
     XAPIValidationError,
@@ -100,7 +100,7 @@ class Req:
     headers: dict[str, str]
     body: bytes
     version: str = "1.0.3"
-    credential: storage.Credential | None = None
+    credential: lrs_credentials.Credential | None = None
     client: str = ""
     saved: bool = False
     """Set when statements were stored (and queued for the external endpoints)."""

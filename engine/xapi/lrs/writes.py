@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ...storage import lrs as storage
+from ...storage import lrs_credentials
 from ...storage.db import Store, now
 from ...storage.statements import IndexedStatement
 from ..keys import index
@@ -94,7 +95,7 @@ class _Write:
     parts: dict[str, tuple[str, bytes]]
     batch: bool
     stamp: str
-    credential: storage.Credential | None = None
+    credential: lrs_credentials.Credential | None = None
     """The credential to find unchanged in the transaction (remembered, not read for this request)."""
     saved: bool = False
 
@@ -303,7 +304,7 @@ class StatementWrites:
         """Check each request against what is stored and what earlier requests in the group add, as if they
         were written one after the other, then store every statement that passed at once."""
         kept = {w.credential.key for w in writes if w.credential is not None}
-        current = storage.credentials_by_key(conn, kept) if kept else {}
+        current = lrs_credentials.credentials_by_key(conn, kept) if kept else {}
         existing = storage.statements_by_id(conn, [s["id"] for w in writes for s in w.sent if "id" in s])
         targets = [s["object"]["id"] for w in writes for s in w.completed if _is_voiding(s)]
         stored_targets = storage.statements_by_id(conn, targets) if targets else {}
