@@ -16,7 +16,8 @@ from course.certificate import DEFAULTS
 from .dates import govuk_date
 from .storage import certificates as db
 from .storage.capstone import completion as capstone_completion
-from .storage.db import Records, Store, User
+from .storage.db import Store
+from .storage.records import Records, User
 from .xapi.emit import EXT, Emitter
 
 if TYPE_CHECKING:

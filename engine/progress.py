@@ -14,7 +14,7 @@ from typing import Any, Literal
 from course import Course, Lesson, Module
 from course.model import Poll, Question
 
-from .storage.db import PER_LESSON, Records
+from .storage.records import PER_LESSON, Records
 
 Status = Literal["not_started", "in_progress", "completed", "locked"]
 

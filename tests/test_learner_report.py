@@ -35,7 +35,8 @@ from engine.reports.learner import (
     team_report,
 )
 from engine.storage import capstone as capstone_db
-from engine.storage.db import Store, User
+from engine.storage.db import Store
+from engine.storage.records import User
 from engine.web.templating import render
 from webhelpers import make_app
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from course import Course, build
 from course.model import Checklist, Poll, Question, Reflection
 from engine import progress
-from engine.storage.db import Records, Store
+from engine.storage.db import Store
+from engine.storage.records import Records
 
 COURSE_DIR = Path(__file__).parent.parent / "content" / "innovation-masterclass"
 

@@ -12,7 +12,8 @@ from course import Course
 
 from ..progress import CourseProgress
 from ..storage import capstone as db
-from ..storage.db import Store, User
+from ..storage.db import Store
+from ..storage.records import User
 from .rules import STATUS_TEXT, StageState, Status, load, stage_states
 
 __all__ = ["CapstoneStatus", "capstone_done", "capstone_status", "with_capstone"]

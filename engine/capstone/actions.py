@@ -13,7 +13,7 @@ from course.model import Capstone, Stage
 from .. import events
 from ..events import Learner
 from ..storage import capstone as db
-from ..storage.db import User
+from ..storage.records import User
 from . import rules
 from . import statements as st
 from .rules import CASE_LONG, LONG, MAX_MEASURES, SHORT, Form, Invalid

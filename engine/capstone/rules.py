@@ -11,7 +11,8 @@ from course import Course
 from course.model import Capstone, Stage
 
 from ..storage import capstone as db
-from ..storage.db import Store, User
+from ..storage.db import Store
+from ..storage.records import User
 
 Status = Literal["not_started", "in_progress", "completed"]
 STATUS_TEXT = {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed"}

@@ -9,7 +9,7 @@ from course.model import Stage
 
 from ..events import Learner
 from ..storage import capstone as db
-from ..storage.db import User
+from ..storage.records import User
 from ..xapi.emit import WORDS
 
 MC = "https://w3id.org/xapi/masterclass/"

@@ -24,7 +24,8 @@ from ..capstone import capstone_done, capstone_status, rules
 from ..dates import govuk_date
 from ..storage import capstone as capstone_db
 from ..storage import learner_report as db
-from ..storage.db import Enrolment, Records, Store, User
+from ..storage.db import Store
+from ..storage.records import Enrolment, Records, User
 from . import learning_seconds
 
 __all__ = [

@@ -12,7 +12,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from .db import Store, User, _user, now
+from .db import Store, _user, now
+from .records import User
 
 _USER_COLUMNS = "u.id, u.public_id, u.name, u.email, u.department, u.role, u.password_hash, u.created_at"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -11,7 +11,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import sqlite_utils
 from .checkpoints import Checkpointer
 from .grouping import GroupCommit, request_state
 from .migrations import MIGRATIONS
+from .records import Enrolment, Records, User
 from .statements import TermNumbers
 
 
@@ -41,86 +42,6 @@ class AttemptsExhausted(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class User:
-    id: int
-    public_id: str
-    name: str
-    email: str
-    department: str
-    role: str
-    password_hash: str = field(repr=False)
-    created_at: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Enrolment:
-    id: int
-    user_id: int
-    course_iri: str
-    registration: str
-    created_at: str
-    last_lesson_iri: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    block_iri: str
-    attempt_no: int
-    response: Any
-    score: float
-    success: bool
-    created_at: str
-
-
-@dataclass
-class Records:
-    """Everything recorded for one enrolment: the input to progress and completion."""
-
-    views: dict[str, str] = field(default_factory=dict)
-    """lesson IRI -> first viewed at."""
-    responses: dict[str, Any] = field(default_factory=dict)
-    """block IRI -> latest value (poll choice, reflection text, ticked items, watched)."""
-    latest: dict[str, Attempt] = field(default_factory=dict)
-    """question IRI -> latest attempt."""
-    attempts: dict[str, int] = field(default_factory=dict)
-    """question IRI -> number of attempts."""
-    completions: dict[str, tuple[str, float | None]] = field(default_factory=dict)
-    """object IRI -> (completed at, score)."""
-    touched: set[str] = field(default_factory=set)
-    """IRIs of lessons with any answer or response: the others need no closer look."""
-    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    """What has been worked out from these records (progress.evaluate), kept with them: a request that evaluates
-    the same records twice does the work once. The store empties it whenever it changes the records (``changed``),
-    except what was worked out for each other lesson (``PER_LESSON``)."""
-
-    def changed(self, lesson_iri: str) -> None:
-        """Forget what was worked out from these records, after a change to what they hold about ``lesson_iri``
-        (a lesson's view, answer or completion; or a module's or the course's completion, which no lesson's own
-        progress reads). What each other lesson's records gave stays: they have not changed."""
-        per_lesson = self.derived.get(PER_LESSON)
-        self.derived.clear()
-        if per_lesson is not None:
-            per_lesson[1].pop(lesson_iri, None)
-            self.derived[PER_LESSON] = per_lesson
-
-    # One way from stored rows to records, whether read all at once or added as the store writes them.
-
-    def add_response(self, block_iri: str, value_json: str, lesson_iri: str) -> None:
-        self.responses[block_iri] = json.loads(value_json)
-        self.touched.add(lesson_iri)
-
-    def add_attempt(self, block_iri: str, number: int, response_json: str, score: float, success: bool,
-                    created_at: str, lesson_iri: str) -> None:
-        """An attempt later than any held for the block."""
-        self.latest[block_iri] = Attempt(block_iri, number, json.loads(response_json), score, bool(success),
-                                         created_at)
-        self.attempts[block_iri] = number
-        self.touched.add(lesson_iri)
-
-
-PER_LESSON = "per_lesson"
-"""The key in ``Records.derived`` of (course, {lesson IRI: what progress worked out for that lesson alone})."""
 MAX_MET = 100_000
 """(session, course or lesson) pairs a store remembers as already met (see Store.session_first)."""
 MAX_KEPT_RECORDS = 5000

@@ -18,7 +18,7 @@ from ..capstone import actions, rules
 from ..capstone.actions import NotAllowed
 from ..capstone.rules import Invalid
 from ..storage import capstone as db
-from ..storage.db import User
+from ..storage.records import User
 from .context import form_data, page, service
 from .courses import CourseRuntime
 from .learning import learner_for, require_user, runtime

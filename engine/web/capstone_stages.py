@@ -18,7 +18,7 @@ from ..capstone import actions, chart, rules
 from ..capstone.actions import NotAllowed, StaleDraft, TeamAction
 from ..capstone.rules import Invalid
 from ..storage import capstone as db
-from ..storage.db import User
+from ..storage.records import User
 from .capstone import capstone_runtime, first_values, open_team, team_context
 from .context import form_data, page
 from .courses import CourseRuntime

@@ -14,7 +14,7 @@ from .. import certificates
 from ..dates import govuk_date
 from ..security import RateLimiter
 from ..storage import certificates as db
-from ..storage.db import User
+from ..storage.records import User
 from .context import Service, form_data, page, service
 from .learning import require_user, runtime
 

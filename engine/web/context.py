@@ -14,7 +14,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from ..security import RateLimiter, csrf_ok, csrf_token
 from ..settings import Settings
-from ..storage.db import Store, User
+from ..storage.db import Store
+from ..storage.records import User
 from ..xapi.emit import Emitter
 
 if TYPE_CHECKING:

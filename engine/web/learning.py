@@ -21,7 +21,7 @@ from course.output import MEDIA_SUFFIXES
 from .. import answers, certificates, events, progress
 from ..capstone import capstone_done, capstone_status
 from ..security import csrf_token
-from ..storage.db import Attempt, Enrolment, Records, User
+from ..storage.records import Attempt, Enrolment, Records, User
 from . import preview_routes
 from .context import (
     SESSION_COOKIE,

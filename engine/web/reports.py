@@ -24,7 +24,7 @@ from ..reports import charts, govuk_date
 from ..reports.learner import learner_report
 from ..reports.programme import Programme, programme
 from ..storage import reports as queries
-from ..storage.db import User
+from ..storage.records import User
 from ..storage.reports import LearnerFilter, Period
 from .context import page, service
 from .courses import CourseRuntime

@@ -17,7 +17,8 @@ from typing import Any
 from course import Course, Lesson, Module
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
 
-from ..storage.db import Store, User, now
+from ..storage.db import Store, now
+from ..storage.records import User
 from ..storage.statements import insert_statements
 from .keys import index
 
