@@ -21,8 +21,10 @@ from starlette.testclient import TestClient
 
 from engine.security import hash_password
 from engine.storage.db import Store, _statements, now
+from engine.storage.lrs import VOIDED
 from engine.storage.lrs_credentials import add_credential
 from engine.storage.migrations import MIGRATIONS
+from engine.storage.statements import term_ids, terms_of
 from engine.xapi.keys import index
 from engine.xapi.lrs import LRS, create_credential, make_app
 
@@ -157,9 +159,10 @@ OLD_AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://learn.e
 
 
 def old_database(path: Path, version: int, statements: list[dict[str, Any]]) -> list[str]:
-    """A database as the engine left it at schema ``version`` (7 or 8), with statements written as that engine
-    wrote them: text in every index table (schema 8 added ``statement_actors``). Returns their ids in order."""
-    assert version in (7, 8)
+    """A database as the engine left it at schema ``version`` (7, 8 or 9), with statements written as that engine
+    wrote them: text in every index table (schema 8 added ``statement_actors``), or term numbers (schema 9, with
+    no ``statement_refs``). Returns their ids in order."""
+    assert version in (7, 8, 9)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     for number, script in enumerate(MIGRATIONS[:version], start=1):
@@ -179,10 +182,24 @@ def old_database(path: Path, version: int, statements: list[dict[str, Any]]) -> 
             " registration, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (s.id, s.stored, s.timestamp, s.verb, s.actor, s.object_activity, s.object_statement, s.registration,
              s.body)).lastrowid
-        conn.executemany("INSERT INTO statement_activities VALUES (?, ?)", [(a, seq) for a in s.activities])
-        conn.executemany("INSERT INTO statement_agents VALUES (?, ?)", [(a, seq) for a in s.agents])
+        if version >= 9:
+            n = term_ids(conn, terms_of([s]))
+            conn.execute("INSERT INTO statement_verbs VALUES (?, ?)", (n[s.verb], seq))
+            if s.object_activity is not None:
+                conn.execute("INSERT INTO statement_objects VALUES (?, ?)", (n[s.object_activity], seq))
+            if s.registration is not None:
+                conn.execute("INSERT INTO statement_registrations VALUES (?, ?)", (n[s.registration], seq))
+        else:
+            n = {term: term for term in terms_of([s])}  # schemas 7 and 8: the text itself
+        conn.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)",
+                         [(n[a], seq) for a in s.activities])
+        conn.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", [(n[a], seq) for a in s.agents])
         if version >= 8:
-            conn.executemany("INSERT INTO statement_actors VALUES (?, ?, ?)", [(a, s.verb, seq) for a in s.actors])
+            conn.executemany("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)",
+                             [(n[a], n[s.verb], seq) for a in s.actors])
+        if s.voiding and s.object_statement:
+            conn.execute(f"UPDATE statements SET voided = 1 WHERE id = ? AND verb != '{VOIDED}'",
+                         (s.object_statement,))
         ids.append(s.id)
     conn.execute("COMMIT")
     conn.close()

@@ -158,18 +158,46 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
                          targets)
     _insert(conn, "INSERT INTO outbox (endpoint, seq, next_at)",
             [(endpoint, seq, now) for seq in seqs for endpoint in endpoints])
-    ids = [s.id for s in statements if not s.voiding]
+    references = [(seq, s.object_statement) for seq, s in pairs if s.object_statement is not None]
+    if references:
+        # Each StatementRef's target by seq (migration 10), found now if stored (in this batch too): NULL if not.
+        found = _seqs_by_id(conn, [target for _, target in references])
+        _insert(conn, "INSERT INTO statement_refs (seq, target)", [(seq, found.get(t)) for seq, t in references])
+    # References stored earlier to the statements stored now: voiding ones void them (unless they are voiding
+    # statements themselves), and every one learns its target's seq.
+    voidable = {s.id for s in statements if not s.voiding}
+    stored = {s.id: seq for seq, s in pairs}
+    ids = list(stored)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         marks = ", ".join("?" * len(chunk))
-        voided = [(target,) for (target,) in conn.execute(
-            # INDEXED BY: without statistics SQLite would rather read every voiding statement by verb.
-            "SELECT DISTINCT object_statement FROM statements INDEXED BY statements_target"  # noqa: S608
-            f" WHERE object_statement IN ({marks})"
-            " AND verb = ?", [*chunk, VOIDED])]
+        voided: set[str] = set()
+        resolved: list[tuple[int, int]] = []
+        for ref, target, verb in conn.execute(
+            # INDEXED BY: without statistics SQLite might rather read every statement.
+            "SELECT seq, object_statement, verb FROM statements INDEXED BY statements_target"  # noqa: S608
+            f" WHERE object_statement IN ({marks})", chunk,
+        ):
+            if verb == VOIDED and target in voidable:
+                voided.add(target)
+            if ref < first:  # this batch's references were given their targets above
+                resolved.append((stored[target], ref))
         if voided:
-            conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", voided)
+            conn.executemany("UPDATE statements SET voided = 1 WHERE id = ?", [(target,) for target in sorted(voided)])
+        if resolved:
+            conn.executemany("UPDATE statement_refs SET target = ? WHERE seq = ?", resolved)
     return seqs
+
+
+def _seqs_by_id(conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
+    """id -> seq of the statements stored with these ids."""
+    found: dict[str, int] = {}
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        found.update(conn.execute(f"SELECT id, seq FROM statements WHERE id IN ({marks})", chunk).fetchall())  # noqa: S608
+    return found
 
 
 _ROWS_PER_INSERT = 256
@@ -387,78 +415,131 @@ REFERENCE_DEPTH = 16
 """How far a chain of StatementRefs is followed to decide whether a statement matches."""
 
 
-def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[str],
-                      ahead: prefetch.Session | None = None) -> set[str]:
-    """Which of these statement ids meet the non-time filters, directly or through a statement they target by
-    StatementRef (recursively, at most REFERENCE_DEPTH further; a cycle of references matches nothing).
+def _prefilters(q: StatementQuery) -> list[_Driver]:
+    """The index tables that hold every statement meeting the non-time filters (and perhaps more), the most
+    selective first: (table, condition, parameters). A statement's entries in them are found by key, next to
+    the entries the query has just read (a learner's are together), where its row lies anywhere in the file."""
+    tables: list[_Driver] = []
+    if q.agent:
+        if q.verb and not q.related_agents:
+            tables.append(("statement_actors", f"agent = {_TERM} AND verb = {_TERM}", [q.agent, q.verb]))
+        else:
+            tables.append(("statement_agents", f"agent = {_TERM}", [q.agent]))
+    if q.activity and q.related_activities:
+        tables.append(("statement_activities", f"activity = {_TERM}", [q.activity]))
+    if q.registration:
+        tables.append(("statement_registrations", f"registration = {_TERM}", [q.registration]))
+    if q.activity and not q.related_activities:
+        tables.append(("statement_objects", f"activity = {_TERM}", [q.activity]))
+    if q.verb and not (q.agent and not q.related_agents):
+        tables.append(("statement_verbs", f"verb = {_TERM}", [q.verb]))
+    return tables
 
-    One query per level of references (and per 500 ids) rather than one per statement. When the filters start
-    with an index-table condition (the agent's or the related activity's entry), each reads the id index and,
-    only for ids whose entries pass, the statement itself: SQLite seeks a row only when a column of it is
-    wanted, so which id a reference targets comes from the ``statements_target`` index, not the row. (Reading
-    every target's row cost a random disk read per StatementRef in the window, hundreds per query in a large
-    store.) Otherwise the test reads every row anyway, and the row says what it targets.
+
+def _chunks(values: list[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
+    """Runs of at most ``size`` values, each with its ``?, ?, ...`` for an IN list."""
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield chunk, ", ".join("?" * len(chunk))
+
+
+def _direct_matches(conn: sqlite3.Connection, q: StatementQuery, seqs: list[int],
+                    ahead: prefetch.Session | None) -> set[int]:
+    """Which of these statements meet the non-time filters themselves (not through a statement they target).
+
+    Their entries in the index tables are tested first (:func:`_prefilters`), and the full test, the same as a
+    page's, runs only on the rows of those that pass: SQLite reads a row from the disk for each statement it
+    tests, so testing every target's row cost a random read per StatementRef in the window.
     """
+    candidates = sorted(seqs)
+    for table, condition, values in _prefilters(q):
+        passed: list[int] = []
+        for chunk, marks in _chunks(candidates):
+            passed += [seq for (seq,) in conn.execute(
+                f"SELECT seq FROM {table} WHERE {condition} AND seq IN ({marks})", [*values, *chunk])]  # noqa: S608
+        candidates = sorted(passed)
     _, conds, params, _ = _conditions(q, driving=False)
     # Nested CASE, not AND: SQLite evaluates every operand of an AND outside WHERE; this stops at the first
     # that fails (the agent's index entry is checked before the JSON body is parsed).
     test = "1"
     for cond in reversed(conds):
         test = f"CASE WHEN {cond} THEN {test} ELSE 0 END"
-    facts: dict[str, tuple[str | None, bool]] = {}
-    """id -> (the id it targets, whether it matches directly), for each id found."""
-    references: dict[int, str] | None = None
-    """seq -> the id it targets, for every StatementRef (read once, when an id does not match directly)."""
-    index_first = bool(conds) and conds[0].startswith("EXISTS")
-    second = "s.seq" if index_first else "s.object_statement"
+    matched: set[int] = set()
+    for chunk, marks in _chunks(candidates):
+        probe = prefetch.Probe(ahead)
+        tested = 0
+        for seq, direct in conn.execute(
+            f"SELECT s.seq, {test} FROM statements s WHERE s.seq IN ({marks})", [*params, *chunk],  # noqa: S608
+        ):
+            tested += 1
+            if direct:
+                matched.add(seq)
+            if probe.slow(tested) and ahead is not None:
+                # SQLite reads an IN list's rows in ascending order: those past this one are still to come.
+                ahead.read(seqs=[later for later in chunk if later > seq])
+    return matched
+
+
+def _resolved(conn: sqlite3.Connection, references: list[tuple[int, int | None]]) -> dict[int, int]:
+    """seq -> the seq of the statement it targets, for these rows of ``statement_refs`` whose target is stored.
+
+    A NULL target was not stored when the reference was (or was deleted since): its id is looked up, as the
+    reference's own row holds it.
+    """
+    targets = {seq: target for seq, target in references if target is not None}
+    unknown = [seq for seq, target in references if target is None]
+    for chunk, marks in _chunks(unknown):
+        targets.update(conn.execute(
+            "SELECT r.seq, t.seq FROM statements r CROSS JOIN statements t ON t.id = r.object_statement"  # noqa: S608
+            f" WHERE r.seq IN ({marks})", chunk).fetchall())
+    return targets
+
+
+def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[int],
+                      ahead: prefetch.Session | None = None) -> set[int]:
+    """Which of these statements (by seq) meet the non-time filters, directly or through a statement they target
+    by StatementRef (recursively, at most REFERENCE_DEPTH further; a cycle of references matches nothing).
+
+    One round of queries per level of references (and per 500 statements) rather than one per statement; which
+    statement a reference targets comes from ``statement_refs`` (migration 10), not from its row.
+    """
+    facts: dict[int, tuple[int | None, bool]] = {}
+    """seq -> (the seq it targets, whether it matches directly), for each statement tested."""
     level = set(targets)
     for _ in range(REFERENCE_DEPTH + 1):
         wanted = sorted(level - facts.keys())
         if not wanted:
             break
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ", ".join("?" * len(chunk))
-            probe = prefetch.Probe(ahead)
-            found = []
-            for found_row in conn.execute(
-                f"SELECT s.id, {second}, {test} FROM statements s WHERE s.id IN ({marks})",  # noqa: S608
-                [*params, *chunk],
-            ):
-                found.append(found_row)
-                if probe.slow(len(found)) and ahead is not None:
-                    # SQLite looks the ids up in sorted order: those past the last found are still to come.
-                    ahead.read(ids=[ident for ident in wanted[start:] if ident > found_row[0]])
-            for ident, key, direct in found:
-                if index_first and not direct and references is None:
-                    references = dict(conn.execute(
-                        "SELECT seq, object_statement FROM statements INDEXED BY statements_target"
-                        " WHERE object_statement IS NOT NULL").fetchall())
-                target = key if not index_first else None if direct or references is None else references.get(key)
-                facts[ident] = (target, bool(direct))
-        level = {target for ident in wanted if ident in facts
-                 for target, direct in [facts[ident]] if not direct and target is not None}
+        direct = _direct_matches(conn, q, wanted, ahead)
+        undecided = [seq for seq in wanted if seq not in direct]
+        following: dict[int, int] = {}
+        for chunk, marks in _chunks(undecided):
+            following.update(_resolved(conn, conn.execute(
+                f"SELECT seq, target FROM statement_refs WHERE seq IN ({marks})", chunk).fetchall()))  # noqa: S608
+        for seq in wanted:
+            facts[seq] = (following.get(seq), seq in direct)
+        level = set(following.values())
 
-    seen: dict[str, bool] = {}
+    seen: dict[int, bool] = {}
 
-    def matches(ident: str, depth: int) -> bool:
-        if ident in seen:
-            return seen[ident]
-        seen[ident] = False  # a cycle of references matches nothing
-        target, direct = facts.get(ident, (None, False))
+    def matches(seq: int, depth: int) -> bool:
+        if seq in seen:
+            return seen[seq]
+        seen[seq] = False  # a cycle of references matches nothing
+        target, direct = facts.get(seq, (None, False))
         result = direct or (target is not None and depth < REFERENCE_DEPTH and matches(target, depth + 1))
-        seen[ident] = result
+        seen[seq] = result
         return result
 
-    return {ident for ident in targets if matches(ident, 0)}
+    return {seq for seq in targets if matches(seq, 0)}
 
 
 def _targeting(conn: sqlite3.Connection, q: StatementQuery, after: int | None, before: int | None,
                limit: int, ahead: prefetch.Session | None = None) -> list[tuple[int, str]]:
     """Statements that match only because a statement they target matches (xAPI 1.0.3 part three, 2.1.3).
 
-    StatementRefs are found from the ``statements_target`` index alone (it holds each one's ``seq``), their
-    targets are tested a few hundred at a time, and only the references that match are read in full.
+    The window's StatementRefs and their targets come from ``statement_refs`` (one range of it, in seq order),
+    their targets are tested a few hundred at a time, and only the references that match are read in full.
     """
     bounds: list[str] = []
     params: list[Any] = []
@@ -468,18 +549,15 @@ def _targeting(conn: sqlite3.Connection, q: StatementQuery, after: int | None, b
     if before is not None:
         bounds.append(f"seq {'<' if q.ascending else '>'} ?")
         params.append(before)
-    refs = conn.execute(
-        "SELECT seq, object_statement FROM statements INDEXED BY statements_target"  # noqa: S608
-        f" WHERE object_statement IS NOT NULL{''.join(' AND ' + b for b in bounds)}", params).fetchall()
+    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+    refs = _resolved(conn, conn.execute(f"SELECT seq, target FROM statement_refs{where}", params).fetchall())  # noqa: S608
     if not refs:
         return []
-    matching = _matching_targets(conn, q, {target for _, target in refs}, ahead)
-    seqs = sorted((seq for seq, target in refs if target in matching), reverse=not q.ascending)
+    matching = _matching_targets(conn, q, set(refs.values()), ahead)
+    seqs = sorted((seq for seq, target in refs.items() if target in matching), reverse=not q.ascending)
     window, window_params = _window(q, "s.seq", None, None)
     found: list[tuple[int, str]] = []
-    for start in range(0, len(seqs), 500):
-        chunk = seqs[start:start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for chunk, marks in _chunks(seqs):
         rows = conn.execute(
             f"SELECT s.seq, s.body FROM statements s WHERE s.seq IN ({marks}) AND {' AND '.join(window)}",  # noqa: S608
             [*chunk, *window_params]).fetchall()

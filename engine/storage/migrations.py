@@ -520,4 +520,29 @@ MIGRATIONS: list[str] = [
     DROP TABLE statement_actors;
     ALTER TABLE statement_actors_9 RENAME TO statement_actors;
     """,
+    # 10: each StatementRef's target by seq. A filtered query also returns the StatementRefs in its window whose
+    # target matches, so it must test each one's target: looked up by id, that was a read of the id index at a
+    # scattered place per reference (hundreds per query in a large store, each a disk read when not cached).
+    # statement_refs holds one row per StatementRef, in seq order (a query's window is one range of it), with
+    # the seq of the statement it targets: the target's entries in the index tables can then be tested by key,
+    # next to the entries the query has just read, and its row read only when they pass. target is NULL when the
+    # target was not stored when the reference was (or has been deleted since): a query then looks the id up, as
+    # every query did before. The trigger keeps a deleted statement's seq out of the table (SQLite may give that
+    # seq to a later statement); it finds the references to it through statements_target.
+    """
+    CREATE TABLE statement_refs (
+        seq INTEGER PRIMARY KEY,
+        target INTEGER
+    );
+    INSERT INTO statement_refs (seq, target)
+        SELECT r.seq, t.seq FROM statements r INDEXED BY statements_target
+            LEFT JOIN statements t ON t.id = r.object_statement
+        WHERE r.object_statement IS NOT NULL ORDER BY r.seq;
+    CREATE TRIGGER statements_unref AFTER DELETE ON statements BEGIN
+        DELETE FROM statement_refs WHERE seq = OLD.seq;
+        UPDATE statement_refs SET target = NULL
+            WHERE seq IN (SELECT seq FROM statements INDEXED BY statements_target WHERE object_statement = OLD.id)
+            AND target = OLD.seq;
+    END;
+    """,
 ]
