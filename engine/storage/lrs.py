@@ -608,8 +608,8 @@ def query_statements(conn: sqlite3.Connection, q: StatementQuery, *, after: int 
     """One page: up to ``limit`` (seq, body) rows past ``after``, and whether more follow.
 
     With ``read_ahead``, a filtered query whose rows come from the disk has its helpers read the rest of its
-    candidates (from its driving index table) meanwhile, and its StatementRef check the ids it has still to look
-    up when those come from the disk (:mod:`engine.storage.prefetch`); the page is the same either way.
+    candidates (from its driving index table) meanwhile, and its StatementRef check the targets' rows it has
+    still to test when those come from the disk (:mod:`engine.storage.prefetch`); the page is the same either way.
     """
     _functions(conn)
     if not q.filtered and (q.until or (q.since and q.ascending)):

@@ -40,7 +40,7 @@ ROWS_PER_HELPER = 4
 
 
 class ReadAhead:
-    """Helper threads that read statements by ``seq`` or by id while a query reads them too.
+    """Helper threads that read statements by ``seq`` while a query reads them too.
 
     A query opens a :meth:`session` and asks it to read what it is about to read once a :class:`Probe` finds
     its rows coming from the disk; :meth:`close` when the store closes. Thread-safe.
@@ -77,9 +77,8 @@ class ReadAhead:
         finally:
             batch.cancel()
 
-    def _submit(self, session: Session, seqs: Sequence[int], ids: Sequence[str],
-                descending: bool) -> list[Future[None]]:
-        total = len(seqs) + len(ids)
+    def _submit(self, session: Session, seqs: Sequence[int], descending: bool) -> list[Future[None]]:
+        total = len(seqs)
         if self._closed or total == 0:
             return []
         # Interleaved stripes (every n-th key to the same helper): each helper has some of the first rows the
@@ -88,7 +87,7 @@ class ReadAhead:
         submitted: list[Future[None]] = []
         try:
             for n in range(helpers):
-                future = self._executor.submit(self._read, session, seqs[n::helpers], ids[n::helpers], descending)
+                future = self._executor.submit(self._read, session, seqs[n::helpers], descending)
                 with self._lock:
                     self._pending.add(future)
                 future.add_done_callback(self._done)
@@ -123,21 +122,21 @@ class ReadAhead:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _read(self, batch: Session, seqs: Sequence[int], ids: Sequence[str], descending: bool) -> None:
+    def _read(self, batch: Session, seqs: Sequence[int], descending: bool) -> None:
         conn = self._take()
         try:
-            for sql, keys in ((_BY_SEQ_DESC if descending else _BY_SEQ, seqs), (_BY_ID, ids)):
-                if not keys or not batch.start(conn):
-                    continue
-                try:
-                    # fetchall: the statement runs to its end and is reset, so no read transaction stays open.
-                    conn.execute(sql.format(marks=", ".join("?" * len(keys))), list(keys)).fetchall()
-                    with self._lock:
-                        self.keys_read += len(keys)
-                except sqlite3.Error:
-                    pass  # interrupted (the query is done), busy or failing: this read was only ever a hint
-                finally:
-                    batch.stop(conn)
+            if not batch.start(conn):
+                return
+            try:
+                # fetchall: the statement runs to its end and is reset, so no read transaction stays open.
+                sql = _BY_SEQ_DESC if descending else _BY_SEQ
+                conn.execute(sql.format(marks=", ".join("?" * len(seqs))), list(seqs)).fetchall()
+                with self._lock:
+                    self.keys_read += len(seqs)
+            except sqlite3.Error:
+                pass  # interrupted (the query is done), busy or failing: this read was only ever a hint
+            finally:
+                batch.stop(conn)
         finally:
             self._give(conn)
 
@@ -170,9 +169,6 @@ class ReadAhead:
 # interpreter lock once per stripe, not once per row, so it hardly competes with the query's own thread for it.
 _BY_SEQ = "SELECT sum(length(body)) FROM (SELECT body FROM statements WHERE seq IN ({marks}) ORDER BY seq)"
 _BY_SEQ_DESC = "SELECT sum(length(body)) FROM (SELECT body FROM statements WHERE seq IN ({marks}) ORDER BY seq DESC)"
-# The id index alone (it holds each id's seq), in sorted order as SQLite looks an IN list up: what a query's
-# StatementRef check reads for each target.
-_BY_ID = "SELECT count(*) FROM statements WHERE id IN ({marks})"
 
 
 class Session:
@@ -190,12 +186,12 @@ class Session:
         self.requested = 0
         """Keys asked for so far (for tests and diagnosis)."""
 
-    def read(self, *, seqs: Sequence[int] = (), ids: Sequence[str] = (), descending: bool = False) -> None:
-        """Have the helpers read the statements with these ``seq`` numbers (whole rows) and look these ids up in
-        the id index, now, while the query goes on; each helper reads its ``seq`` numbers in the query's order
-        (``descending`` or not), so the query finds its next rows read first."""
-        self.requested += len(seqs) + len(ids)
-        futures = self._owner._submit(self, seqs, ids, descending)
+    def read(self, *, seqs: Sequence[int], descending: bool = False) -> None:
+        """Have the helpers read the statements with these ``seq`` numbers (whole rows), now, while the query goes
+        on; each helper reads its ``seq`` numbers in the query's order (``descending`` or not), so the query finds
+        its next rows read first."""
+        self.requested += len(seqs)
+        futures = self._owner._submit(self, seqs, descending)
         with self._lock:
             self._futures += futures
 
@@ -260,18 +256,3 @@ def driven_seqs(conn: sqlite3.Connection, table: str, condition: str, params: Se
         f" ORDER BY d.seq {'ASC' if ascending else 'DESC'} LIMIT ?",
         [*params, *([after] if after is not None else []), count])]
 
-
-def reference_targets(conn: sqlite3.Connection, *, ascending: bool, after: int | None,
-                      until: int | None) -> list[str]:
-    """The ids targeted by the StatementRefs past ``after`` and up to ``until``: a filtered query looks each up
-    to learn whether the reference matches through it (from the ``statements_target`` index alone)."""
-    bounds, params = "", []
-    if after is not None:
-        bounds += f" AND seq {'>' if ascending else '<'} ?"
-        params.append(after)
-    if until is not None:
-        bounds += f" AND seq {'<=' if ascending else '>='} ?"
-        params.append(until)
-    return [target for (target,) in conn.execute(
-        "SELECT DISTINCT object_statement FROM statements INDEXED BY statements_target"  # noqa: S608
-        f" WHERE object_statement IS NOT NULL{bounds}", params)]
