@@ -520,4 +520,11 @@ MIGRATIONS: list[str] = [
     DROP TABLE statement_actors;
     ALTER TABLE statement_actors_9 RENAME TO statement_actors;
     """,
+    # 10: an enrolment's last lesson and last-seen time come from lesson_views (records.last_lesson, last_seen).
+    # Every lesson view wrote them again into enrolments: a second random page in the log, per view, for what the
+    # view's own row (last_at) already says.
+    """
+    ALTER TABLE enrolments DROP COLUMN last_lesson_iri;
+    ALTER TABLE enrolments DROP COLUMN last_seen_at;
+    """,
 ]
