@@ -310,8 +310,8 @@ class Seeder:
             texts.append(json.dumps(" ".join(sentences)))
         self.reflections = texts
 
-    def learner(self, enrol_id: int, start: int, rows: dict[str, list[tuple[Any, ...]]]) -> tuple[str, str]:
-        """Append one enrolled learner's records to rows; return (last lesson IRI, last seen at)."""
+    def learner(self, enrol_id: int, start: int, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        """Append one enrolled learner's records to rows."""
         rng, ts, last, plan = self.rng, self.ts, self.last, self.plan
         rand = rng.random
         thorough = rand() < THOROUGH
@@ -395,7 +395,6 @@ class Seeder:
                 complete_modules.add(mp.id)
         if set(plan.completion_modules) <= complete_modules:
             completions.append((enrol_id, plan.iri, "course", ts[max(done.values())], None))
-        return plan.lessons[reach - 1].iri, ts[step]
 
 
 _SEEDER: Seeder | None = None
@@ -411,9 +410,9 @@ def generate_chunk(number: int, items: list[tuple[int, int, int]]) -> dict[str, 
                                               "completions": []}
     registrations = seeder.rng.getrandbits
     for uid, enrol_id, begin in items:
-        last_iri, seen = seeder.learner(enrol_id, begin, rows)
+        seeder.learner(enrol_id, begin, rows)
         rows["enrolments"].append((enrol_id, uid, seeder.plan.iri, str(uuid.UUID(int=registrations(128), version=4)),
-                                   seeder.ts[begin], last_iri, seen))
+                                   seeder.ts[begin]))
     return rows
 
 
@@ -482,8 +481,8 @@ def seed_database(path: Path, learners: int, plan: CoursePlan, course: Any, log:
                 pending.append(pool.submit(generate_chunk, at, chunks[at]))
             rows = pending.pop(0).result()
             with store.transaction():
-                conn.executemany("INSERT INTO enrolments (id, user_id, course_iri, registration, created_at,"
-                                 " last_lesson_iri, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows["enrolments"])
+                conn.executemany("INSERT INTO enrolments (id, user_id, course_iri, registration, created_at)"
+                                 " VALUES (?, ?, ?, ?, ?)", rows["enrolments"])
                 conn.executemany("INSERT INTO lesson_views (enrolment_id, lesson_iri, first_at, last_at, views)"
                                  " VALUES (?, ?, ?, ?, ?)", rows["views"])
                 conn.executemany("INSERT INTO attempts (enrolment_id, block_iri, lesson_iri, attempt_no, response,"
@@ -610,7 +609,9 @@ def make_pool(db: Path, plan: CoursePlan, learners: int, size: int, rng: random.
               if user_id not in exclude][:size]
     for user_id in chosen:
         enrolment = store.enrolment(user_id, plan.iri)
-        reached = index.get(enrolment.last_lesson_iri or "", 0) if enrolment else -1
+        # How far the seeded learner got: the furthest lesson viewed (later lessons have no views).
+        reached = max((index.get(iri, 0) for iri in store.records(enrolment.id).views), default=0) \
+            if enrolment else -1
         pool.append(Client(user_id, store.create_session(user_id), "bench-" + secrets.token_hex(16), reached))
     store.close()
     return pool

@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from functools import lru_cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -44,6 +45,7 @@ def load_secret(db_path: str | Path) -> bytes:
     return secret
 
 
+@lru_cache(maxsize=65536)  # every page carries it, and a browser keeps its id: one HMAC per browser, not per page
 def csrf_token(secret: bytes, browser_id: str) -> str:
     """The form token for a browser: bound to its random ``mc_browser`` cookie, so a forged form has none."""
     return hmac.new(secret, b"csrf:" + browser_id.encode(), hashlib.sha256).hexdigest()

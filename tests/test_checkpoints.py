@@ -84,7 +84,10 @@ def test_the_thread_syncs_the_pages_it_copies(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(checkpoints, "_sync_data", sync)
     store = Store(tmp_path / "t.db")
     store.conn.execute("CREATE TABLE notes (text TEXT)")
-    _write_for(store, 1.0)
+    # Until five syncs, however long a busy disk makes them take: the test asserts that they happen, not how soon.
+    deadline = time.monotonic() + 120
+    while len(synced) < 5 and time.monotonic() < deadline:
+        _write_for(store, 0.2)
     store.close()
     assert len(synced) >= 5
     assert set(synced) <= {str(tmp_path / "t.db"), "?"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -168,3 +169,50 @@ def test_the_guard_answers_only_after_the_commit_and_503_when_it_fails(tmp_path:
         refused = client.post("/note/999")
         assert refused.status_code == 503 and "could not be saved" in refused.text
     assert _count(tmp_path / "t.db") == 1
+
+
+def test_while_others_are_under_way_a_group_stays_open_to_take_in_later_turns(tmp_path: Path) -> None:
+    """Busy, groups commit at most once per COMMIT_INTERVAL, so one group takes the actions of several turns of the
+    loop; a request alone commits at the next turn (nobody else could join its group)."""
+    store = _store(tmp_path)
+    commits: list[str] = []
+    store.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    waited: list[float] = []
+
+    async def request(text: str, turns: int) -> BaseException | None:
+        with one_request():
+            for _ in range(turns):  # this request's action comes this many turns of the loop later
+                await asyncio.sleep(0)
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+            return await store.committed()
+
+    def watch_waits() -> None:
+        loop = asyncio.get_running_loop()
+        call_later = loop.call_later
+
+        def recorded(delay: float, *args: Any) -> asyncio.TimerHandle:
+            waited.append(delay)
+            return call_later(delay, *args)
+
+        loop.call_later = recorded  # type: ignore[method-assign,assignment]
+
+    async def alone() -> None:
+        watch_waits()
+        for n in range(3):  # each within the interval of the last commit, but nobody else is under way
+            assert await request(f"alone {n}", 0) is None
+
+    asyncio.run(alone())
+    assert len(commits) == 3 and waited == []  # one group each, each committed at the next turn
+
+    commits.clear()
+
+    async def busy() -> list[BaseException | None]:
+        watch_waits()
+        await request("first", 0)  # a commit just now
+        # Six requests under way together, whose actions come over six turns of the loop.
+        return await asyncio.gather(*(request(f"busy {n}", n + 1) for n in range(6)))
+
+    assert asyncio.run(busy()) == [None] * 6
+    assert len(commits) == 2 and len(waited) == 1  # "first", then one group for the six, held open once
+    assert _count(tmp_path / "t.db") == 3 + 1 + 6

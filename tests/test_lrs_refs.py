@@ -1,4 +1,4 @@
-"""Migration 10 (each StatementRef's target by seq in ``statement_refs``): a schema-9 database with references of
+"""Migration 11 (each StatementRef's target by seq in ``statement_refs``): a schema-9 database with references of
 every kind is upgraded in place and answers every query as before, page by page; new writes keep each reference's
 target right (a target stored later, in the same batch, voided, deleted), and queries still find what a reference
 targets when its target is not known by seq."""
@@ -100,7 +100,7 @@ def test_a_schema_9_database_is_upgraded_and_answers_as_before(tmp_path: Path) -
     (tmp_path / "old").mkdir()
     assert old_database(tmp_path / "old" / "x.db", 9, sent) == ids
     old = make_lrs(tmp_path / "old")  # opens the store, which migrates it
-    assert old.store.version == len(MIGRATIONS) >= 10
+    assert old.store.version == len(MIGRATIONS) >= 11
     # Every reference has its row; a target stored after its reference is found too, one never stored is not.
     assert _targets(old) == {ids[1]: ids[0], ids[2]: ids[1], ids[3]: ids[9], ids[5]: ids[4], ids[6]: None,
                              ids[8]: ids[7], ids[10]: ids[11], ids[11]: ids[10], ids[13]: ids[12],

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from dataclasses import astuple
 from pathlib import Path
 
 import pytest
 
-from engine.storage.db import Store
+from engine.storage.db import Store, _statements
 from engine.storage.grouping import one_request
 
 
@@ -96,9 +97,11 @@ def test_kept_sign_ins_follow_sign_out_role_changes_and_other_connections(tmp_pa
 
 
 def _fresh_enrolment(store: Store, user_id: int, course: str) -> tuple[object, ...]:
-    row = store.conn.execute("SELECT id, user_id, course_iri, registration, created_at, last_lesson_iri"
-                             " FROM enrolments WHERE user_id = ? AND course_iri = ?", (user_id, course)).fetchone()
-    return tuple(row)
+    row = store.conn.execute("SELECT id, user_id, course_iri, registration, created_at FROM enrolments"
+                             " WHERE user_id = ? AND course_iri = ?", (user_id, course)).fetchone()
+    last = store.conn.execute("SELECT lesson_iri FROM lesson_views WHERE enrolment_id = ? ORDER BY last_at DESC"
+                              " LIMIT 1", (row[0],)).fetchone()
+    return (*row, last[0] if last else None)
 
 
 def test_kept_enrolments_follow_views_rollbacks_deletions_and_other_connections(tmp_path: Path) -> None:
@@ -123,7 +126,9 @@ def test_kept_enrolments_follow_views_rollbacks_deletions_and_other_connections(
     assert after is not None and after.last_lesson_iri == "https://example.org/a"  # the undone view is not kept
 
     other = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
-    other.execute("UPDATE enrolments SET last_lesson_iri = 'https://example.org/c' WHERE id = ?", (enrolment.id,))
+    other.execute("INSERT INTO lesson_views (enrolment_id, lesson_iri, first_at, last_at)"
+                  " VALUES (?, 'https://example.org/c', '2999-01-01T00:00:00.000+00:00', '2999-01-01T00:00:00.000+00:00')",
+                  (enrolment.id,))
     other.close()
     moved = store.enrolment(user_id, course)
     assert moved is not None and moved.last_lesson_iri == "https://example.org/c"
@@ -134,6 +139,30 @@ def test_kept_enrolments_follow_views_rollbacks_deletions_and_other_connections(
     assert new and again.registration != enrolment.registration
     store.delete_user(user_id)
     assert store.enrolment(user_id, course) is None
+
+
+def test_the_last_lesson_is_the_one_viewed_last_as_the_database_says(tmp_path: Path) -> None:
+    """The last lesson has no column of its own (migration 10): a repeat view moves it back, kept or read anew."""
+    store = Store(tmp_path / "t.db")
+    course = "https://example.org/course"
+    user_id = fresh_user(store)
+    enrolment, _ = store.enrol(user_id, course)
+    assert enrolment.last_lesson_iri is None
+    for lesson in ("a", "b", "c", "b"):
+        time.sleep(0.002)  # views a millisecond apart at least, as a learner's are
+        store.record_view(enrolment.id, f"https://example.org/{lesson}")
+    kept = store.enrolment(user_id, course)
+    assert kept is not None and kept.last_lesson_iri == "https://example.org/b"
+    assert astuple(kept) == _fresh_enrolment(store, user_id, course)
+    store.close()
+    reopened = Store(tmp_path / "t.db")
+    read = reopened.enrolment(user_id, course)
+    assert read is not None and read.last_lesson_iri == "https://example.org/b"
+    views = reopened.conn.execute("SELECT lesson_iri, views FROM lesson_views ORDER BY lesson_iri").fetchall()
+    assert views == [("https://example.org/a", 1), ("https://example.org/b", 2), ("https://example.org/c", 1)]
+    exported = reopened.export_user(user_id)["enrolments"][0]
+    assert exported["last_lesson"] == "https://example.org/b"
+    reopened.close()
 
 
 def test_within_one_request_the_store_asks_once_whether_another_connection_committed(tmp_path: Path) -> None:
@@ -182,4 +211,41 @@ def test_an_action_s_savepoint_journal_stays_in_memory(tmp_path: Path) -> None:
         assert temporary_files() == []
         conn.execute("RELEASE action")
     assert store.conn.execute("SELECT COUNT(*) FROM notes WHERE text LIKE 'y%'").fetchone() == (400,)
+    store.close()
+
+
+def test_migration_10_keeps_every_learner_s_last_lesson_and_last_seen_time(tmp_path: Path) -> None:
+    """A schema-9 database, whose enrolments held both, upgrades with each one answered from lesson_views."""
+    from engine.storage import reports
+    from engine.storage.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    for number, script in enumerate(MIGRATIONS[:9], start=1):
+        conn.execute("BEGIN")
+        for sql in _statements(script):
+            conn.execute(sql)
+        conn.execute(f"PRAGMA user_version={number}")
+        conn.execute("COMMIT")
+    course = "https://example.org/course"
+    conn.execute("INSERT INTO users (id, public_id, name, email, department, password_hash, created_at)"
+                 " VALUES (1, 'p', 'Ada', 'ada@example.gov.uk', 'Cabinet Office', 'x', '2026-01-01T00:00:00+00:00')")
+    conn.execute("INSERT INTO enrolments VALUES (1, 1, ?, '5b7c9e1e-2f0a-4c1e-9d3b-0a1b2c3d4e5f',"
+                 " '2026-01-02T00:00:00.000+00:00', ?, '2026-01-05T00:00:00.000+00:00')", (course, f"{course}/b"))
+    conn.executemany("INSERT INTO lesson_views VALUES (1, ?, ?, ?, ?)", [
+        (f"{course}/a", "2026-01-03T00:00:00.000+00:00", "2026-01-04T00:00:00.000+00:00", 2),
+        (f"{course}/b", "2026-01-04T12:00:00.000+00:00", "2026-01-05T00:00:00.000+00:00", 3),
+    ])
+    conn.close()
+
+    store = Store(path)
+    assert store.version == len(MIGRATIONS)
+    columns = [row[1] for row in store.conn.execute("PRAGMA table_info(enrolments)")]
+    assert "last_lesson_iri" not in columns and "last_seen_at" not in columns
+    enrolment = store.enrolment(1, course)
+    assert enrolment is not None and enrolment.last_lesson_iri == f"{course}/b"
+    rows, more = reports.learners(store, reports.LearnerFilter(course_iri=course), offset=0, limit=10)
+    assert not more and rows[0]["last_seen_at"] == "2026-01-05T00:00:00.000+00:00"
+    assert rows[0]["enrolled_at"] == "2026-01-02T00:00:00.000+00:00"
     store.close()

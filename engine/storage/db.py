@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import sqlite_utils
 from .checkpoints import Checkpointer
 from .grouping import GroupCommit, request_state
 from .migrations import MIGRATIONS
-from .records import Enrolment, Records, User
+from .records import LAST_LESSON, Enrolment, Records, User
 from .statements import TermNumbers
 
 
@@ -330,8 +331,8 @@ class Store:
         if found is not None:
             return found
         row = self.conn.execute(
-            "SELECT id, user_id, course_iri, registration, created_at, last_lesson_iri FROM enrolments"
-            " WHERE user_id = ? AND course_iri = ?",
+            f"SELECT e.id, e.user_id, e.course_iri, e.registration, e.created_at, {LAST_LESSON}"  # noqa: S608
+            " FROM enrolments e WHERE e.user_id = ? AND e.course_iri = ?",
             key,
         ).fetchone()
         if row is None:
@@ -389,14 +390,11 @@ class Store:
                     "UPDATE lesson_views SET views = views + 1, last_at = ? WHERE enrolment_id = ? AND lesson_iri = ?",
                     (stamp, enrolment_id, lesson_iri),
                 )
-            conn.execute(
-                "UPDATE enrolments SET last_lesson_iri = ?, last_seen_at = ? WHERE id = ?",
-                (lesson_iri, stamp, enrolment_id),
-            )
             with self._kept_lock:  # as reading it again would give (a rollback forgets every kept enrolment)
                 key = self._enrolment_keys.get(enrolment_id)
-                if key is not None and key in self._enrolments:
-                    self._enrolments[key] = replace(self._enrolments[key], last_lesson_iri=lesson_iri)
+                kept_enrolment = self._enrolments.get(key) if key is not None else None
+                if key is not None and kept_enrolment is not None and kept_enrolment.last_lesson_iri != lesson_iri:
+                    self._enrolments[key] = replace(kept_enrolment, last_lesson_iri=lesson_iri)
         return first
 
     def add_attempt(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, response: Any,
@@ -525,7 +523,8 @@ class Store:
             "enrolments": [],
         }
         for enrol_id, course, registration, created, last in conn.execute(
-            "SELECT id, course_iri, registration, created_at, last_lesson_iri FROM enrolments WHERE user_id = ?",
+            f"SELECT e.id, e.course_iri, e.registration, e.created_at, {LAST_LESSON} FROM enrolments e"  # noqa: S608
+            " WHERE e.user_id = ?",
             (user_id,),
         ):
             out["enrolments"].append({
@@ -573,6 +572,7 @@ def _statements(script: str) -> list[str]:
     return [s for s in statements if s.rstrip(";").strip()]
 
 
+@lru_cache(maxsize=65536)  # a request hashes its cookie up to three times, and the same tokens come back all day
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

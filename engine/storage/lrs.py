@@ -160,7 +160,7 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
             [(endpoint, seq, now) for seq in seqs for endpoint in endpoints])
     references = [(seq, s.object_statement) for seq, s in pairs if s.object_statement is not None]
     if references:
-        # Each StatementRef's target by seq (migration 10), found now if stored (in this batch too): NULL if not.
+        # Each StatementRef's target by seq (migration 11), found now if stored (in this batch too): NULL if not.
         found = _seqs_by_id(conn, [target for _, target in references])
         _insert(conn, "INSERT INTO statement_refs (seq, target)", [(seq, found.get(t)) for seq, t in references])
     # References stored earlier to the statements stored now: voiding ones void them (unless they are voiding
@@ -501,7 +501,7 @@ def _matching_targets(conn: sqlite3.Connection, q: StatementQuery, targets: set[
     by StatementRef (recursively, at most REFERENCE_DEPTH further; a cycle of references matches nothing).
 
     One round of queries per level of references (and per 500 statements) rather than one per statement; which
-    statement a reference targets comes from ``statement_refs`` (migration 10), not from its row.
+    statement a reference targets comes from ``statement_refs`` (migration 11), not from its row.
     """
     facts: dict[int, tuple[int | None, bool]] = {}
     """seq -> (the seq it targets, whether it matches directly), for each statement tested."""

@@ -520,7 +520,14 @@ MIGRATIONS: list[str] = [
     DROP TABLE statement_actors;
     ALTER TABLE statement_actors_9 RENAME TO statement_actors;
     """,
-    # 10: each StatementRef's target by seq. A filtered query also returns the StatementRefs in its window whose
+    # 10: an enrolment's last lesson and last-seen time come from lesson_views (records.last_lesson, last_seen).
+    # Every lesson view wrote them again into enrolments: a second random page in the log, per view, for what the
+    # view's own row (last_at) already says.
+    """
+    ALTER TABLE enrolments DROP COLUMN last_lesson_iri;
+    ALTER TABLE enrolments DROP COLUMN last_seen_at;
+    """,
+    # 11: each StatementRef's target by seq. A filtered query also returns the StatementRefs in its window whose
     # target matches, so it must test each one's target: looked up by id, that was a read of the id index at a
     # scattered place per reference (hundreds per query in a large store, each a disk read when not cached).
     # statement_refs holds one row per StatementRef, in seq order (a query's window is one range of it), with

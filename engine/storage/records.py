@@ -28,6 +28,19 @@ class Enrolment:
     registration: str
     created_at: str
     last_lesson_iri: str | None
+    """The lesson viewed last, for "Continue where you left off" (``LAST_LESSON``)."""
+
+
+LAST_LESSON = ("(SELECT v.lesson_iri FROM lesson_views v WHERE v.enrolment_id = e.id"
+               " ORDER BY v.last_at DESC, v.lesson_iri LIMIT 1)")
+"""SQL for an enrolment's last lesson, from its views, in a query that calls the enrolments table ``e``.
+
+Migration 10 dropped ``enrolments.last_lesson_iri`` and ``last_seen_at``: every lesson view wrote them, a second
+random page in the log per view, to say again what the view's own row in ``lesson_views`` says.
+"""
+
+LAST_SEEN = "(SELECT MAX(v.last_at) FROM lesson_views v WHERE v.enrolment_id = e.id)"
+"""SQL for when the learner last opened or answered a lesson of the course (see ``LAST_LESSON``)."""
 
 
 @dataclass(frozen=True, slots=True)

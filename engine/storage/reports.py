@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .db import Store, _statements
+from .records import LAST_SEEN
 from .report_tallies import CASE_STUDY_BACKFILL, REPORT_BACKFILL
 
 Tallies = dict[str, dict[str, int]]
@@ -120,7 +121,7 @@ LEARNER_COLUMNS = ("public_id", "name", "email", "department", "enrolled_at", "l
 
 def _learner_query(flt: LearnerFilter) -> tuple[str, list[Any]]:
     sql = (
-        "SELECT u.public_id, u.name, u.email, u.department, e.created_at, e.last_seen_at,"
+        f"SELECT u.public_id, u.name, u.email, u.department, e.created_at, {LAST_SEEN},"  # noqa: S608
         " (SELECT COUNT(*) FROM completions c WHERE c.enrolment_id = e.id AND c.kind = 'lesson'),"
         " (SELECT completed_at FROM completions c WHERE c.enrolment_id = e.id AND c.object_iri = e.course_iri)"
         " FROM enrolments e JOIN users u ON u.id = e.user_id WHERE e.course_iri = ?"

@@ -162,7 +162,7 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
             conn.executemany("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)",
                              [(seq, sha2) for sha2 in s.attachments])
         if s.object_statement is not None:
-            # The target's seq (migration 10), or NULL when it is not stored yet: a query then looks its id up.
+            # The target's seq (migration 11), or NULL when it is not stored yet: a query then looks its id up.
             conn.execute("INSERT INTO statement_refs VALUES (?, (SELECT seq FROM statements WHERE id = ?))",
                          (seq, s.object_statement))
         if s.voiding and s.object_statement:

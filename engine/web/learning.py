@@ -218,7 +218,7 @@ _USER_SLOTS = ("public_id", "name", "email", "department", "created_at")
 
 
 def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User, context: dict[str, Any]
-                ) -> str | None:
+                ) -> bytes | None:
     """The lesson page put together from frames rendered once, or None to render it in full.
 
     Rendering a whole lesson page through the GOV.UK template and macros costs milliseconds, yet apart from its
@@ -234,7 +234,8 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
                    lambda: _render_page_frame(request, user, context))
     if frame is None:
         return None
-    values = {"csrf_token": csrf_token(svc.secret, browser_id(request)), **_user_values(user)}  # hex: no escaping
+    values: dict[str, str | bytes] = {"csrf_token": csrf_token(svc.secret, browser_id(request)),  # hex: no escaping
+                                      **_user_values(user)}
     states = context["states"]
     for n, segment in enumerate(context["segments"]):
         block = segment.get("block")
