@@ -10,7 +10,7 @@ from typing import Any
 from test_lrs_helpers import VERB, agent, make_lrs, old_database, statement
 
 from engine.storage.db import Store
-from engine.storage.lrs import StatementQuery, explain_query
+from engine.storage.lrs_query import StatementQuery, explain_query
 from engine.storage.migrations import MIGRATIONS
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"

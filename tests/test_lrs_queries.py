@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_lrs_helpers import ACTIVITY, BASE_URL, VERB, XAPI, agent, make_lrs, new_id, statement
 
-from engine.storage.lrs import StatementQuery, explain_query
+from engine.storage.lrs_query import StatementQuery, explain_query
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"

@@ -17,7 +17,8 @@ import pytest
 from test_lrs_helpers import make_lrs, statement
 
 from engine.storage.db import Store
-from engine.storage.lrs import StatementQuery, open_reader, query_statements, save_statements, snapshot
+from engine.storage.lrs import open_reader, save_statements, snapshot
+from engine.storage.lrs_query import StatementQuery, query_statements
 from engine.storage.prefetch import PROBE_ROWS, Probe, ReadAhead
 from engine.xapi.keys import agent_key, index
 

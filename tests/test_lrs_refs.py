@@ -13,7 +13,8 @@ import pytest
 from test_lrs_helpers import ACTIVITY, VERB, XAPI, agent, make_lrs, new_id, old_database, statement
 
 from engine.storage.db import Store
-from engine.storage.lrs import VOIDED, StatementQuery, _prefilters
+from engine.storage.lrs import VOIDED
+from engine.storage.lrs_query import StatementQuery, _prefilters
 from engine.storage.migrations import MIGRATIONS
 from engine.storage.statements import insert_statements
 from engine.xapi.keys import index

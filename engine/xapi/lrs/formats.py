@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ...storage import lrs as storage
+from ...storage import lrs_query
 from ..validate import IFIS
 
 CANONICAL_WINDOW = 200
@@ -185,7 +185,7 @@ class _Canonical:
 def canonical_definition(conn: Any, activity_id: str) -> dict[str, Any] | None:
     """The LRS's definition of an activity: the definitions in the latest statements, newer winning."""
     merged: dict[str, Any] | None = None
-    for body in reversed(storage.statements_about_activity(conn, activity_id, CANONICAL_WINDOW)):
+    for body in reversed(lrs_query.statements_about_activity(conn, activity_id, CANONICAL_WINDOW)):
         if '"definition"' not in body:
             continue
         for activity in _activities_in(json.loads(body)):

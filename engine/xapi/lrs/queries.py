@@ -13,6 +13,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ...storage import lrs as storage
+from ...storage import lrs_query
 from ...storage.prefetch import ReadAhead
 from ..keys import agent_key
 from ..validate import IFIS
@@ -33,17 +34,17 @@ from .protocol import (
 )
 
 
-def encode_more(q: storage.StatementQuery, *, fmt: str, attachments: bool, limit: int, after: int) -> str:
+def encode_more(q: lrs_query.StatementQuery, *, fmt: str, attachments: bool, limit: int, after: int) -> str:
     data = {"q": dataclasses.asdict(q), "f": fmt, "t": attachments, "l": limit, "c": after}
     raw = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 9)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_more(token: str) -> tuple[storage.StatementQuery, str, bool, int, int]:
+def decode_more(token: str) -> tuple[lrs_query.StatementQuery, str, bool, int, int]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(zlib.decompress(raw))
-        q = storage.StatementQuery(**data["q"])
+        q = lrs_query.StatementQuery(**data["q"])
         fmt, attachments, limit, after = str(data["f"]), bool(data["t"]), int(data["l"]), int(data["c"])
     except (ValueError, TypeError, KeyError, binascii.Error, zlib.error):
         raise LRSError(400, "the more token is not one this LRS gave", field="more", rule="more") from None
@@ -75,7 +76,7 @@ class StatementQueries:
             q, fmt, attachments, limit = self._query(req)
             cursor = None
         with self._reading() as conn:
-            rows, more = storage.query_statements(conn, q, after=cursor, limit=limit, read_ahead=self._read_ahead)
+            rows, more = lrs_query.query_statements(conn, q, after=cursor, limit=limit, read_ahead=self._read_ahead)
             bodies = format_bodies(conn, [body for _, body in rows], fmt, preferred)
             files = storage.attachments_for(conn, [seq for seq, _ in rows]) if attachments else []
         link = ""
@@ -88,7 +89,7 @@ class StatementQueries:
             return Response(body, media_type=content_type)
         return _raw_json(text)
 
-    def _query(self, req: Req) -> tuple[storage.StatementQuery, str, bool, int]:
+    def _query(self, req: Req) -> tuple[lrs_query.StatementQuery, str, bool, int]:
         params = req.params
         agent = None
         if "agent" in params:
@@ -101,7 +102,7 @@ class StatementQueries:
             raise LRSError(400, "limit must be a whole number (0 for the most allowed)", field="limit", rule="limit")
         limit = int(limit_text)
         limit = self.max_limit if limit == 0 else min(limit, self.max_limit)
-        q = storage.StatementQuery(
+        q = lrs_query.StatementQuery(
             agent=agent, related_agents=_param_bool(params, "related_agents"), verb=verb, activity=activity,
             related_activities=_param_bool(params, "related_activities"), registration=registration,
             since=_param_timestamp(params, "since"), until=_param_timestamp(params, "until"),
@@ -154,7 +155,7 @@ class StatementQueries:
         key = agent_key(agent)
         names: list[str] = [agent["name"]] if isinstance(agent.get("name"), str) else []
         with self._reading() as conn:
-            bodies = storage.statements_about_agent(conn, key, 100)
+            bodies = lrs_query.statements_about_agent(conn, key, 100)
         for body in bodies:
             for seen in _agents_in(json.loads(body)):
                 name = seen.get("name")
