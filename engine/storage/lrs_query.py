@@ -123,15 +123,22 @@ def _conditions(q: StatementQuery, *, driving: bool) -> tuple[str, list[str], li
     return f"{source}|{order}", conds, params, driver
 
 
-def _window(q: StatementQuery, order: str, after: int | None, before: int | None) -> tuple[list[str], list[Any]]:
-    conds = ["s.voided = 0"]
+def _stored_within(q: StatementQuery, column: str) -> tuple[list[str], list[Any]]:
+    """Conditions on ``column`` (a statement's ``stored``) for the query's ``since`` and ``until``."""
+    conds: list[str] = []
     params: list[Any] = []
     if q.since:
-        conds.append("s.stored > ?")
+        conds.append(f"{column} > ?")
         params.append(q.since)
     if q.until:
-        conds.append("s.stored <= ?")
+        conds.append(f"{column} <= ?")
         params.append(q.until)
+    return conds, params
+
+
+def _window(q: StatementQuery, order: str, after: int | None, before: int | None) -> tuple[list[str], list[Any]]:
+    conds, params = _stored_within(q, "s.stored")
+    conds.insert(0, "s.voided = 0")
     # ``after``/``before`` bound seq in the direction of travel: newer-first pages go down.
     if after is not None:
         conds.append(f"{order} {'>' if q.ascending else '<'} ?")
@@ -323,14 +330,7 @@ def _time_window(conn: sqlite3.Connection, q: StatementQuery, after: int | None,
     only the page's statements are read in full. (Left to itself SQLite reads every statement of the window,
     body and all, to sort them.) Voided statements are skipped, reading on until the page is full.
     """
-    conds: list[str] = []
-    params: list[Any] = []
-    if q.since:
-        conds.append("stored > ?")
-        params.append(q.since)
-    if q.until:
-        conds.append("stored <= ?")
-        params.append(q.until)
+    conds, params = _stored_within(q, "stored")
     direction = "ASC" if q.ascending else "DESC"
     found: list[tuple[int, str]] = []
     cursor = after
