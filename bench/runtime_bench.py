@@ -131,16 +131,15 @@ FULL_LEARNERS = 470_000
 QUICK_LEARNERS = 20_000
 CLIENTS = 200
 ANSWER_CLIENTS = 20
+"""Of the CLIENTS in the mixed load, this many submit answers while the rest view lessons."""
 ANSWER_SHARE = 0.1
 """In the open-loop mixed load, the share of requests that are answers (as 20 of the 200 clients answer)."""
 WARM_POOL = 500
+"""Signed-in learners, apart from the measured ones, whose lesson views warm the server before each measure."""
 OPEN_WARMUP = 20.0
 """Seconds each open-loop load rises from nothing to its rate before its measured window: the measured learners'
 first requests, which read their records from the database, fall in the rise (their one-off cost is in the
 closed-loop and one-client rows)."""
-"""Signed-in learners, apart from the measured ones, whose lesson views warm the server before each measure."""
-"""In the open-loop mixed load, the share of requests that are answers (as 20 of the 200 clients answer)."""
-"""Of the CLIENTS in the mixed load, this many submit answers while the rest view lessons."""
 PASSWORD = "correct horse battery"
 
 FLOOR_SHARE_TARGET = 0.25

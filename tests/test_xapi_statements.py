@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,9 @@ def test_every_emitted_statement_is_valid_and_catalogued(tmp_path: Path) -> None
     registrations = {s["context"]["registration"] for s in found}
     assert len(registrations) == 1
     assert len({s["id"] for s in found}) == len(found)
+    # Time-ordered ids (decision 0018): each a version 7 UUID, in the order the statements were stored.
+    assert {uuid.UUID(s["id"]).version for s in found} == {7}
+    assert [s["id"] for s in found] == sorted(s["id"] for s in found)
 
 
 def test_answered_carries_the_interaction_and_its_result(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ delivery retried after a crash can never create a duplicate at an LRS.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +19,7 @@ from course.model import Block, Checklist, Poll, Question, Reflection, Video
 from ..storage.db import Store, now
 from ..storage.records import User
 from ..storage.statements import insert_statements
+from .ids import statement_id
 from .keys import index
 
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -155,7 +155,7 @@ class Emitter:
             if not context["contextActivities"]:
                 del context["contextActivities"]
         statement: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
+            "id": statement_id(),
             "actor": self.actor(user),
             "verb": {"id": VERBS[verb], "display": {"en-US": verb}},
             "object": obj,

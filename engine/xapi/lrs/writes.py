@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from ...storage import lrs as storage
 from ...storage import lrs_credentials
 from ...storage.db import Store, now
 from ...storage.statements import IndexedStatement
+from ..ids import statement_id
 from ..keys import index
 from ..statement_json import dumps_compact, equivalent, loads_statements
 from ..validate import VOIDED, XAPIValidationError, validate_statement
@@ -252,7 +252,7 @@ class StatementWrites:
             # A shallow copy: the statement as sent is kept unchanged, to compare with one already stored.
             full = _with_array_groups(statement)
             if "id" not in full:
-                full["id"] = str(uuid.uuid4())
+                full["id"] = statement_id()
             if "timestamp" not in full:
                 full["timestamp"] = stamp
             if "version" not in full:
