@@ -226,7 +226,15 @@ def remove_member(store: Store, target: Team, user_id: int) -> bool:
 
 # --- ideas, comments and votes --------------------------------------------------------------
 
-def _author(store: Store, user_id: int) -> User:
+FORMER_MEMBER = User(id=0, public_id="", name="a former member", email="", department="", role="learner",
+                     password_hash="")
+"""Who an idea or comment is credited to once its author has deleted their account (decision 0019): what they
+wrote stays with the team, without their name. No account has id 0."""
+
+
+def _author(store: Store, user_id: int | None) -> User:
+    if user_id is None:
+        return FORMER_MEMBER
     user = store.user_by_id(user_id)
     assert user is not None
     return user
@@ -236,7 +244,9 @@ def ideas(store: Store, team_id: int) -> list[Idea]:
     out: list[Idea] = []
     authors: dict[int, User] = {}
 
-    def author(user_id: int) -> User:
+    def author(user_id: int | None) -> User:
+        if user_id is None:
+            return FORMER_MEMBER
         if user_id not in authors:
             authors[user_id] = _author(store, user_id)
         return authors[user_id]

@@ -552,4 +552,58 @@ MIGRATIONS: list[str] = [
             AND target = OLD.seq;
     END;
     """,
+    # 12: a deleted account's capstone ideas and comments stay with the team (decision 0019). Every idea is kept and
+    # credited; deleting an account deleted the ideas and comments it had posted (ON DELETE CASCADE), and with them
+    # other members' comments and votes on those ideas. author_id becomes NULL instead ("a former member"). SQLite
+    # cannot change a column's constraints in place: the tables are renamed aside (which points the references of
+    # the tables below at the renamed ones), made again and copied; a team's ideas are tens of rows.
+    """
+    ALTER TABLE capstone_ideas RENAME TO capstone_ideas_11;
+    ALTER TABLE capstone_comments RENAME TO capstone_comments_11;
+    ALTER TABLE capstone_votes RENAME TO capstone_votes_11;
+    CREATE TABLE capstone_ideas (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES capstone_teams(id) ON DELETE CASCADE,
+        author_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        title TEXT NOT NULL,
+        problem TEXT NOT NULL,
+        change TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        withdrawn_at TEXT,
+        hidden_reason TEXT,
+        hidden_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        hidden_at TEXT
+    );
+    INSERT INTO capstone_ideas (id, team_id, author_id, title, problem, change, created_at, withdrawn_at,
+                                hidden_reason, hidden_by, hidden_at)
+        SELECT id, team_id, author_id, title, problem, change, created_at, withdrawn_at, hidden_reason, hidden_by,
+               hidden_at FROM capstone_ideas_11;
+    CREATE TABLE capstone_comments (
+        id INTEGER PRIMARY KEY,
+        idea_id INTEGER NOT NULL REFERENCES capstone_ideas(id) ON DELETE CASCADE,
+        author_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        hidden_reason TEXT,
+        hidden_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        hidden_at TEXT
+    );
+    INSERT INTO capstone_comments (id, idea_id, author_id, body, created_at, hidden_reason, hidden_by, hidden_at)
+        SELECT id, idea_id, author_id, body, created_at, hidden_reason, hidden_by, hidden_at
+        FROM capstone_comments_11;
+    CREATE TABLE capstone_votes (
+        idea_id INTEGER NOT NULL REFERENCES capstone_ideas(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        value INTEGER NOT NULL CHECK (value IN (1, -1)),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (idea_id, user_id)
+    ) WITHOUT ROWID;
+    INSERT INTO capstone_votes (idea_id, user_id, value, updated_at)
+        SELECT idea_id, user_id, value, updated_at FROM capstone_votes_11;
+    DROP TABLE capstone_votes_11;
+    DROP TABLE capstone_comments_11;
+    DROP TABLE capstone_ideas_11;
+    CREATE INDEX capstone_ideas_team ON capstone_ideas(team_id);
+    CREATE INDEX capstone_comments_idea ON capstone_comments(idea_id);
+    """,
 ]
