@@ -136,17 +136,25 @@ def _stored_within(q: StatementQuery, column: str) -> tuple[list[str], list[Any]
     return conds, params
 
 
-def _window(q: StatementQuery, order: str, after: int | None, before: int | None) -> tuple[list[str], list[Any]]:
-    conds, params = _stored_within(q, "s.stored")
-    conds.insert(0, "s.voided = 0")
-    # ``after``/``before`` bound seq in the direction of travel: newer-first pages go down.
+def _seq_bounds(q: StatementQuery, column: str, after: int | None, before: int | None
+                ) -> tuple[list[str], list[Any]]:
+    """Conditions on ``column`` (a seq) past ``after`` and short of ``before``, in the direction of travel:
+    newer-first pages go down."""
+    conds: list[str] = []
+    params: list[Any] = []
     if after is not None:
-        conds.append(f"{order} {'>' if q.ascending else '<'} ?")
+        conds.append(f"{column} {'>' if q.ascending else '<'} ?")
         params.append(after)
     if before is not None:
-        conds.append(f"{order} {'<' if q.ascending else '>'} ?")
+        conds.append(f"{column} {'<' if q.ascending else '>'} ?")
         params.append(before)
     return conds, params
+
+
+def _window(q: StatementQuery, order: str, after: int | None, before: int | None) -> tuple[list[str], list[Any]]:
+    conds, params = _stored_within(q, "s.stored")
+    bounds, bound_params = _seq_bounds(q, order, after, before)
+    return ["s.voided = 0", *conds, *bounds], [*params, *bound_params]
 
 
 def _direct_sql(q: StatementQuery, after: int | None) -> tuple[str, list[Any]]:
@@ -297,14 +305,7 @@ def _targeting(conn: sqlite3.Connection, q: StatementQuery, after: int | None, b
     The window's StatementRefs and their targets come from ``statement_refs`` (one range of it, in seq order),
     their targets are tested a few hundred at a time, and only the references that match are read in full.
     """
-    bounds: list[str] = []
-    params: list[Any] = []
-    if after is not None:
-        bounds.append(f"seq {'>' if q.ascending else '<'} ?")
-        params.append(after)
-    if before is not None:
-        bounds.append(f"seq {'<' if q.ascending else '>'} ?")
-        params.append(before)
+    bounds, params = _seq_bounds(q, "seq", after, before)
     where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
     refs = _resolved(conn, conn.execute(f"SELECT seq, target FROM statement_refs{where}", params).fetchall())  # noqa: S608
     if not refs:
