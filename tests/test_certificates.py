@@ -352,6 +352,13 @@ def test_an_admin_revokes_with_a_reason(app: tuple[TestClient, Store]) -> None:
     admin = learner(client, "boss@example.gov.uk", "The Boss", "admin", store)
     listing = admin.get("/admin/certificates")
     assert listing.status_code == 200 and cert.display_code in listing.text and "ada@example.gov.uk" in listing.text
+    # Admins reach it from the service navigation, marked as the current page there; learners see no such link.
+    assert re.search(r'<li class="govuk-service-navigation__item govuk-service-navigation__item--active">\s*'
+                     r'<a class="govuk-service-navigation__link" href="/admin/certificates"\s*aria-current=',
+                     listing.text)
+    assert 'href="/admin/certificates"' in admin.get("/demo/").text
+    assert 'href="/admin/certificates"' not in client.get("/demo/").text
+    assert 'href="/admin/certificates"' not in client.get("/my-data").text
     assert cert.display_code in admin.get("/admin/certificates", params={"q": "ada@"}).text
     assert cert.display_code in admin.get("/admin/certificates", params={"q": cert.code.lower()}).text
     assert cert.display_code not in admin.get("/admin/certificates", params={"q": "nobody%"}).text

@@ -128,7 +128,7 @@ async def admin_list(request: Request) -> Response:
     rows = [{"certificate": certificates.view(c, svc.settings.base_url), "email": email,
              "url": f"/admin/certificates/{c.display_code}"} for c, email in db.search(svc.store, query)]
     return page(request, "certificates/admin.html", title="Certificates", rows=rows, query=query,
-                form={"q": query})
+                form={"q": query}, active="certificates")
 
 
 def _admin_page(request: Request, found: db.Certificate, *, status_code: int = 200, **extra: Any) -> Response:
@@ -137,7 +137,7 @@ def _admin_page(request: Request, found: db.Certificate, *, status_code: int = 2
     return page(request, "certificates/admin_certificate.html", status_code=status_code,
                 title=f"Certificate {found.display_code}", certificate=certificates.view(found, svc.settings.base_url),
                 email=owner.email if owner else "", revoked_now=request.query_params.get("revoked") == "1",
-                action=f"/admin/certificates/{found.display_code}/revoke", **extra)
+                action=f"/admin/certificates/{found.display_code}/revoke", active="certificates", **extra)
 
 
 async def admin_certificate(request: Request) -> Response:
