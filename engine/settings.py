@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ class Setting:
     doc: str
     default: Any
     kind: str = "str"
-    """str, int, bool, list (a YAML list, or a comma-separated environment value), endpoints or mapping."""
+    """str, int, bool, email, list (a YAML list, or a comma-separated environment value), endpoints or mapping."""
 
     @property
     def env(self) -> str:
@@ -53,6 +54,9 @@ SETTINGS: tuple[Setting, ...] = (
             "figure the Innovation Masterclass sets out to beat. As an environment variable: the same mapping as "
             "JSON.", {"confidence": {"percent": 42.6, "source": "Civil servants who said they felt equipped to turn "
                                      "ideas into impact, before the programme"}}, "mapping"),
+    Setting("support_email", "An email address learners can write to for help, another format, or to report an "
+            "accessibility problem; the accessibility statement gives it. Empty: the statement tells them to contact "
+            "the team that runs the service in their department.", "", "email"),
     Setting("xapi_include_email", "Identify learners in xAPI statements by email instead of an opaque "
             "account id. Off by default (data minimisation).", False, "bool"),
 )
@@ -147,7 +151,13 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
         raise SettingsError(f"{where}: {setting.name} must be true or false")
     if not isinstance(value, str):
         raise SettingsError(f"{where}: {setting.name} must be text")
-    return value
+    if setting.kind == "email" and value.strip() and not _EMAIL.fullmatch(value.strip()):
+        raise SettingsError(f"{where}: {setting.name} must be an email address, like team@example.gov.uk")
+    return value.strip() if setting.kind == "email" else value
+
+
+_EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")
+"""Enough to catch a typo, and nothing that could break out of a mailto link."""
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:

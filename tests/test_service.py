@@ -36,6 +36,9 @@ def test_settings_file_and_environment(tmp_path: Path) -> None:
     ("[1, 2]\n", {}, "must be a mapping"),
     ("", {"MASTERCLASS_ACCESS_LOG": "maybe"}, "MASTERCLASS_ACCESS_LOG: access_log must be true or false"),
     ("", {"MASTERCLASS_LRS_ENDPOINTS": "[{\"name\": \"x\"}]"}, "lrs_endpoints[0] needs a name and a url"),
+    ("support_email: help desk\n", {}, "support_email must be an email address"),
+    ("", {"MASTERCLASS_SUPPORT_EMAIL": "help@desk"}, "MASTERCLASS_SUPPORT_EMAIL: support_email must be an email"),
+    ("", {"MASTERCLASS_SUPPORT_EMAIL": '"><script>@x.uk'}, "support_email must be an email address"),
 ])
 def test_bad_settings_are_named(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
     config = tmp_path / "masterclass.yaml"
@@ -89,6 +92,18 @@ def test_users_add_makes_an_admin(tmp_path: Path) -> None:
     again = runner.invoke(cli, ["users", "add", "boss@example.gov.uk", "--name", "X", "--department", "Other",
                                 "--password", "a very long password", "--db", str(db)])
     assert again.exit_code == 1 and "already an account" in again.output
+
+
+def test_the_accessibility_statement_gives_the_support_address(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo")
+    client, _ = make_app(root, tmp_path / "a.db", support_email=" help@learn.example.gov.uk ")
+    page = client.get("/accessibility").text
+    link = '<a class="govuk-link" href="mailto:help@learn.example.gov.uk">help@learn.example.gov.uk</a>'
+    assert page.count(link) == 2  # a different format, and reporting a problem
+    assert "contact the team that runs this service in your department" not in page
+    unset, _ = make_app(root, tmp_path / "b.db")
+    page = unset.get("/accessibility").text
+    assert "mailto:" not in page and page.count("contact the team that runs this service in your department") == 2
 
 
 def test_a_course_folder_overrides_a_template(tmp_path: Path) -> None:
