@@ -256,7 +256,7 @@ def test_the_lrs_closes_its_readers_and_helpers(tmp_path: Path) -> None:
     assert read_ahead is not None
     x.lrs.close()
     assert read_ahead.open_connections == 0
-    assert x.lrs._readers.empty()
+    assert not x.lrs._readers
 
 
 def test_each_span_is_read_by_one_helper_in_the_query_order() -> None:
@@ -296,3 +296,16 @@ def test_each_helper_keeps_its_own_connection(db: tuple[Path, dict[str, Any]],
     finally:
         read_ahead.close()
     assert read_ahead.open_connections == 0
+
+
+def test_the_reader_used_last_is_used_next(tmp_path: Path) -> None:
+    """Its cache is the warmest (decision 0018): after a burst, the next requests do not fill every idle one's."""
+    lrs = make_lrs(tmp_path).lrs
+    try:
+        with lrs._reader() as first, lrs._reader() as second:
+            assert first is not second
+        for _ in range(3):  # ``first`` went back last
+            with lrs._reader() as again:
+                assert again is first
+    finally:
+        lrs.close()
