@@ -1,6 +1,8 @@
 """What a cold LRS query reads from the disk, in process (issue 5; docs/performance.md, "Cold queries").
 
     flock /tmp/bench.lock .venv/bin/python bench/lrs_cold_reads.py [--pin 0] [--runs 50] [--types agent,agent500]
+    flock /tmp/bench.lock perf record -k CLOCK_MONOTONIC -e block:block_rq_issue -a -o perf.data -- \
+        .venv/bin/python bench/lrs_cold_reads.py --pin 0 --marks marks.txt      # then bench/lrs_block_reads.py
 
 Opens the benchmark's seeded database (bench/out/lrs-1000000-schema<N>-seed1.db, made by bench/lrs_bench.py),
 runs the LRS's query code on it as the server does (``lrs_query.query_statements`` on a reader connection of
@@ -24,7 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT))  # after $PYTHONPATH, so other code than this checkout's can be measured
 sys.path.insert(0, str(ROOT / "bench"))
 
 import lrs_bench  # noqa: E402
