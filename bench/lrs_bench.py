@@ -634,6 +634,15 @@ class Server:
             return 0.0
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident memory so far (VmHWM), in MB; 0 when it is gone."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return 0.0
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        return int(found.group(1)) / 1024 if found else 0.0
+
     def stop(self, *, crash: bool = False) -> None:
         """Stop the server: SIGKILL with ``crash`` (nothing is flushed or closed), else SIGINT, then SIGKILL."""
         if self.proc.poll() is None:
@@ -966,6 +975,7 @@ def query_pass(db: Path, meta: dict[str, Any], args: argparse.Namespace, cpus: s
         for q in cold_queries:
             q.label += ", cold page cache"
         queries += cold_queries
+    log(f"  the server's peak RSS: {server.peak_rss_mb():.0f} MB")
     server.stop()
     for q in queries:
         q.label += suffix
