@@ -41,6 +41,7 @@ of the statements table holds about 400 leaves (800 to 4,000 statements, by thei
 walked by one or two helpers instead of all of them (decision 0018), and a query's rows still spread over every
 helper unless they were stored within a few thousand statements of one another."""
 
+
 def stripes(seqs: Sequence[int], threads: int) -> list[tuple[int, list[int]]]:
     """The helpers' shares of these ``seq`` numbers: (helper, its ``seq`` numbers in the given order), each
     number once. Each helper gets the rows of its own spans (SPAN): its connection then walks only its share of
@@ -158,14 +159,15 @@ class ReadAhead:
             self._give(conn)
 
     def _take(self, home: int) -> sqlite3.Connection:
-        """The connection of this helper's spans (the first time, a new one). While it is busy (another query's
-        rows, or more of this one's), an idle connection of another helper's (its cache does not hold these
-        spans' pages: a few more to read), or else a new one, closed once back if this helper has one idle."""
+        """The connection of this helper's spans (the first time, a new one, unless as many as there are threads
+        are open). While it is busy (another query's rows, or more of this one's), an idle connection of another
+        helper's (its cache does not hold these spans' pages: a few more to read), or else a new one, closed once
+        back if this helper has one idle."""
         with self._lock:
             own = self._idle[home]
             if own:
                 return own.pop()
-            if home in self._home.values():
+            if home in self._home.values() or self._opened >= self.threads:
                 for group in self._idle:
                     if group:
                         return group.pop()
