@@ -1,4 +1,4 @@
-"""Read-ahead of a query's statements on helper threads (engine/storage/prefetch.py, decisions 0014 and 0018).
+"""Read-ahead of a query's statements on helper threads (engine/storage/prefetch.py, decisions 0014 and 0020).
 
 Every page read with the helpers must be exactly the page read without them. A real SQLite file of a few
 thousand statements spread over many pages, with voided, voiding and deleted statements; the helpers are made to
@@ -299,7 +299,7 @@ def test_each_helper_keeps_its_own_connection(db: tuple[Path, dict[str, Any]],
 
 
 def test_the_reader_used_last_is_used_next(tmp_path: Path) -> None:
-    """Its cache is the warmest (decision 0018): after a burst, the next requests do not fill every idle one's."""
+    """Its cache is the warmest (decision 0020): after a burst, the next requests do not fill every idle one's."""
     lrs = make_lrs(tmp_path).lrs
     try:
         with lrs._reader() as first, lrs._reader() as second:

@@ -45,7 +45,7 @@ def register_functions(conn: sqlite3.Connection) -> None:
 # --- connections ----------------------------------------------------------------------------------
 
 READER_CACHE_KIB = 32 * 1024
-"""Each read-only connection's page cache (SQLite's default is 2 MB; decision 0018). A request's connection walks
+"""Each read-only connection's page cache (SQLite's default is 2 MB; decision 0020). A request's connection walks
 the statements table's b-tree from its root for every statement it reads, and a page of 500 passes through about
 400 of the table's interior pages (1,258 for 1,000,000 statements, 5 MB), among 500 leaves it reads once. With
 8 MB the leaves pushed half of those interior pages out between two queries, and when the file was not in memory

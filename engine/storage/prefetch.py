@@ -38,7 +38,7 @@ hold already is not read again through it, and then the request's connection rea
 SPAN = 1024
 """Statements (by ``seq``) per span: span ``seq // SPAN`` is read by helper ``span % threads``. One interior page
 of the statements table holds about 400 leaves (800 to 4,000 statements, by their size), so each interior page is
-walked by one or two helpers instead of all of them (decision 0018), and a query's rows still spread over every
+walked by one or two helpers instead of all of them (decision 0020), and a query's rows still spread over every
 helper unless they were stored within a few thousand statements of one another."""
 
 

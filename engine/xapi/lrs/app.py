@@ -248,7 +248,7 @@ class LRS(StatementWrites, StatementQueries):
     @contextmanager
     def _reader(self) -> Iterator[Any]:
         """A read-only connection for this thread until the block ends: an idle one, or a new one."""
-        # The connection used last, whose cache is warmest (decision 0018): after a burst of concurrent requests
+        # The connection used last, whose cache is warmest (decision 0020): after a burst of concurrent requests
         # the next ones do not fill every idle connection's cache in turn. (deque's append and pop are atomic.)
         try:
             reader = self._readers.pop()
