@@ -42,7 +42,10 @@ What it does, in one run, on this machine:
    limit=100; the agent query also without a limit (this LRS's largest page, 500). The database file is read
    once before the warm-up pass, so those runs find it in the page cache. With --cold the queries
    are run once more with the database file evicted from the operating system's page cache before each one
-   (posix_fadvise on this file only), so what the server's own SQLite cache lacks comes from the disk.
+   (posix_fadvise on this file only), so what the server's own SQLite cache lacks comes from the disk. All this
+   twice (--query-server both, the default): with the server pinned to the first CPU, as for the write loads,
+   and then, in a new server process, on every CPU, as it is deployed (this script stays on the others: its one
+   client sends a query and waits for it); --query-server pinned or unpinned runs one of them.
 
 The statements look like the engine's (docs/xapi-profile.md): an account actor, a verb with a display, an
 activity with its definition, a registration, grouping and parent context activities, platform, language,
@@ -631,6 +634,15 @@ class Server:
             return 0.0
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident memory so far (VmHWM), in MB; 0 when it is gone."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return 0.0
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        return int(found.group(1)) / 1024 if found else 0.0
+
     def stop(self, *, crash: bool = False) -> None:
         """Stop the server: SIGKILL with ``crash`` (nothing is flushed or closed), else SIGINT, then SIGKILL."""
         if self.proc.poll() is None:
@@ -931,6 +943,53 @@ async def run_queries(server: Server, plans: dict[str, list[str]], log_each: boo
     return results
 
 
+def query_placements(choice: str, pinned: bool, cpus: list[int]) -> list[tuple[str, set[int] | None]]:
+    """(label, the server's CPUs) for each query pass. The write loads pin the server so their load generator, busy
+    the whole time, does not take its CPU; the queries' client is one request at a time and mostly waits, so the
+    server may also be measured on every CPU, as it is deployed. Its CPUs are set explicitly: a child inherits this
+    script's (pinned to the others)."""
+    if not pinned:
+        return [("every CPU, not pinned", None)]
+    out: list[tuple[str, set[int] | None]] = []
+    if choice in ("both", "pinned"):
+        out.append((f"CPU {cpus[0]}", {cpus[0]}))
+    if choice in ("both", "unpinned"):
+        out.append((f"CPUs {','.join(map(str, cpus))}", set(cpus)))
+    return out
+
+
+def query_pass(db: Path, meta: dict[str, Any], args: argparse.Namespace, cpus: set[int] | None,
+               servers: list[Server], suffix: str) -> list[QueryResult]:
+    """A server started on ``db``, the file read into the page cache, a warm-up pass, the warm pass and with
+    --cold the cold pass; the labels end with ``suffix``."""
+    server = start_masterclass(db, meta["key"], meta["secret"], cpus, name="masterclass-queries")
+    servers.append(server)
+    took = prefetch(db)
+    log(f"  the database file read into the page cache ({db.stat().st_size / 1e9:.2f} GB in {took:.0f} s)")
+    log("  warm-up pass")
+    run_async(run_queries(server, query_plans(meta, args.runs, seed=5), log_each=False))
+    queries = run_async(run_queries(server, query_plans(meta, args.runs, seed=6)))
+    if args.cold:
+        log("  cold pass: the database file evicted from the page cache before each query")
+        cold_queries = run_async(run_queries(server, query_plans(meta, args.runs, seed=7), cold=db))
+        for q in cold_queries:
+            q.label += ", cold page cache"
+        queries += cold_queries
+    log(f"  the server's peak RSS: {server.peak_rss_mb():.0f} MB")
+    server.stop()
+    for q in queries:
+        q.label += suffix
+    return queries
+
+
+def run_async(coro: Any) -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 # --- profiling -----------------------------------------------------------------------------------
 
 
@@ -1161,6 +1220,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the queries with the database evicted from the page cache before each one")
     parser.add_argument("--reseed", action="store_true", help="seed again even when a cached database exists")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the servers and this script to separate CPUs")
+    parser.add_argument("--query-server", choices=("both", "pinned", "unpinned"), default="both",
+                        help="where the server runs for the queries: on the first CPU alone (as for the write "
+                             "loads), on every CPU (as deployed), or each in turn (default); this script stays on "
+                             "the others either way")
     parser.add_argument("--nice", type=int, default=0, help="niceness for the servers, e.g. -10 (as root)")
     parser.add_argument("--floor-server", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--sqlite-floor", type=Path, default=None, help=argparse.SUPPRESS)
@@ -1287,20 +1350,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_queries:
             db, meta = seeded_database(count, args.reseed)
             log(f"queries over {meta['count']:,} statements")
-            server = start_masterclass(db, meta["key"], meta["secret"], server_cpus, name="masterclass-queries")
-            servers.append(server)
-            took = prefetch(db)
-            log(f"  the database file read into the page cache ({db.stat().st_size / 1e9:.2f} GB in {took:.0f} s)")
-            log("  warm-up pass")
-            run(run_queries(server, query_plans(meta, args.runs, seed=5), log_each=False))
-            queries = run(run_queries(server, query_plans(meta, args.runs, seed=6)))
-            if args.cold:
-                log("  cold pass: the database file evicted from the page cache before each query")
-                cold_queries = run(run_queries(server, query_plans(meta, args.runs, seed=7), cold=db))
-                for q in cold_queries:
-                    q.label += ", cold page cache"
-                queries += cold_queries
-            server.stop()
+            for placement, placed_on in query_placements(args.query_server, pinned, cpus):
+                log(f"  the server on {placement}")
+                queries += query_pass(db, meta, args, placed_on, servers, f" (server on {placement})"
+                                      if args.query_server == "both" else "")
             for q in queries:
                 if q.errors:
                     problems.append(f"query {q.label}: errors {dict(q.errors)}")
@@ -1368,7 +1421,10 @@ def main(argv: list[str] | None = None) -> int:
             f"Load average before: {' '.join(load_before)}; after: {' '.join(load_after)}.",
             f"The servers were {'pinned to CPU ' + str(cpus[0]) if pinned else 'not pinned'}; the load generator "
             f"(this script) {'ran on CPU ' + ','.join(map(str, cpus[1:])) if pinned else 'shared the CPUs'}."
-            " Server CPU shares are of one CPU.",
+            " Server CPU shares are of one CPU."
+            + (" For the queries the server ran " + (" and then ".join(label for label, _ in query_placements(
+                args.query_server, pinned, cpus))) + " (rows labelled so when both): the write loads' generator "
+               "needs a CPU of its own, the queries' one client mostly waits." if not args.skip_queries else ""),
             f"Database folder: {filesystem(temp)}; a 4 KiB write + fsync there takes {fsync_ms(temp):.2f} ms (median).",
             "Durability: the built-in LRS answers 200 only after the transaction holding the statements has "
             "committed. With journal_mode=WAL and synchronous=NORMAL (what engine/storage/db.py sets) a commit "

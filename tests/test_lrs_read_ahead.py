@@ -1,4 +1,4 @@
-"""Read-ahead of a query's statements on helper threads (engine/storage/prefetch.py, decision 0014).
+"""Read-ahead of a query's statements on helper threads (engine/storage/prefetch.py, decisions 0014 and 0020).
 
 Every page read with the helpers must be exactly the page read without them. A real SQLite file of a few
 thousand statements spread over many pages, with voided, voiding and deleted statements; the helpers are made to
@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from test_lrs_helpers import make_lrs, statement
 
+from engine.storage import prefetch
 from engine.storage.db import Store
 from engine.storage.lrs import open_reader, save_statements, snapshot
 from engine.storage.lrs_query import StatementQuery, query_statements
-from engine.storage.prefetch import PROBE_ROWS, Probe, ReadAhead
+from engine.storage.prefetch import PROBE_ROWS, SPAN, Probe, ReadAhead, stripes
 from engine.xapi.keys import agent_key, index
 
 HOME = "https://learn.example.gov.uk"
@@ -255,4 +256,56 @@ def test_the_lrs_closes_its_readers_and_helpers(tmp_path: Path) -> None:
     assert read_ahead is not None
     x.lrs.close()
     assert read_ahead.open_connections == 0
-    assert x.lrs._readers.empty()
+    assert not x.lrs._readers
+
+
+def test_each_span_is_read_by_one_helper_in_the_query_order() -> None:
+    seqs = [seq for seq in range(50_000, 0, -37)]
+    shares = stripes(seqs, 16)
+    assert sorted(seq for _, share in shares for seq in share) == sorted(seqs)  # each once
+    for home, share in shares:
+        assert all(seq // SPAN % 16 == home for seq in share)
+        assert share == sorted(share, reverse=True)  # as the query reads them
+    assert len({home for home, _ in shares}) == 16
+    assert stripes([], 4) == []
+
+
+def test_a_helper_with_far_more_than_its_share_passes_some_on() -> None:
+    crowded = list(range(SPAN, SPAN + 300))  # stored one after another: all in one span
+    seqs = [*crowded, 1, 2, 3]
+    shares = stripes(seqs, 4)
+    assert {home for home, _ in shares} == {0, 1}
+    assert [len(share) for home, share in shares if home == 1] == [150, 150]
+    assert sorted(seq for _, share in shares for seq in share) == sorted(seqs)
+
+
+def test_each_helper_keeps_its_own_connection(db: tuple[Path, dict[str, Any]],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spans of 16 statements, so this small store has many per helper; pages are the same as without helpers,
+    and after each query there is at most one connection per helper, so each keeps its spans' pages."""
+    monkeypatch.setattr(prefetch, "SPAN", 16)
+    path, meta = db
+    read_ahead = ReadAhead(str(path), threads=4, slow_rows=0)
+    try:
+        for q in queries(meta):
+            assert pages(path, q, 100, read_ahead) == pages(path, q, 100, None)
+            read_ahead.wait(timeout=30)
+            homes = list(read_ahead._home.values())
+            assert len(homes) == len(set(homes)) == read_ahead.open_connections <= 4
+        assert read_ahead.keys_read > 0
+    finally:
+        read_ahead.close()
+    assert read_ahead.open_connections == 0
+
+
+def test_the_reader_used_last_is_used_next(tmp_path: Path) -> None:
+    """Its cache is the warmest (decision 0020): after a burst, the next requests do not fill every idle one's."""
+    lrs = make_lrs(tmp_path).lrs
+    try:
+        with lrs._reader() as first, lrs._reader() as second:
+            assert first is not second
+        for _ in range(3):  # ``first`` went back last
+            with lrs._reader() as again:
+                assert again is first
+    finally:
+        lrs.close()

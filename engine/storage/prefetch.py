@@ -16,7 +16,6 @@ interrupted or never runs changes how long the query takes, never what it return
 from __future__ import annotations
 
 import math
-import queue
 import sqlite3
 import threading
 import time
@@ -29,14 +28,35 @@ READ_AHEAD_THREADS = 16
 """Helper threads (and at most as many connections). The disk of the benchmark machine served 500 scattered
 reads in about 25 ms from 16 threads and about as fast from 32; one thread took about 200 ms."""
 
-HELPER_CACHE_KIB = 8 * 1024
-"""Each helper connection's own page cache, as large as a reader's: it keeps the b-trees' interior pages (about
-1,000 of the statements table's for 1,000,000 statements), so that a helper reads one page per statement, not two.
+HELPER_CACHE_KIB = 2 * 1024
+"""Each helper connection's own page cache. A helper reads only the rows of its own spans (SPAN), so its cache
+needs the interior pages of its share of the statements table (1/16 of about 1,260 for 1,000,000 statements) and
+the leaves it reads meanwhile; it keeps them, so a helper reads one page per statement from the disk, not two.
 A helper's read fills the operating system's page cache, which every connection shares; a page a helper happens to
 hold already is not read again through it, and then the request's connection reads that page itself."""
 
-ROWS_PER_HELPER = 4
-"""Fewer rows than this per helper are not worth a thread's hand-off (about as long as a read from the cache)."""
+SPAN = 1024
+"""Statements (by ``seq``) per span: span ``seq // SPAN`` is read by helper ``span % threads``. One interior page
+of the statements table holds about 400 leaves (800 to 4,000 statements, by their size), so each interior page is
+walked by one or two helpers instead of all of them (decision 0020), and a query's rows still spread over every
+helper unless they were stored within a few thousand statements of one another."""
+
+
+def stripes(seqs: Sequence[int], threads: int) -> list[tuple[int, list[int]]]:
+    """The helpers' shares of these ``seq`` numbers: (helper, its ``seq`` numbers in the given order), each
+    number once. Each helper gets the rows of its own spans (SPAN): its connection then walks only its share of
+    the table's interior pages, which stay in its cache while the file's pages may not be in memory. A helper
+    with more than twice its share (rows stored close together) has the rest split off, for helpers whose
+    connections are idle to read."""
+    groups: dict[int, list[int]] = {}
+    for seq in seqs:
+        groups.setdefault(seq // SPAN % threads, []).append(seq)
+    most = max(1, math.ceil(2 * len(seqs) / threads))
+    out: list[tuple[int, list[int]]] = []
+    for home, group in groups.items():
+        parts = math.ceil(len(group) / most)
+        out += [(home, group[n::parts]) for n in range(parts)]
+    return out
 
 
 class ReadAhead:
@@ -54,7 +74,9 @@ class ReadAhead:
         self.keys_read = 0
         """Keys the helpers have read to the end (for tests and diagnosis)."""
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="lrs-read-ahead")
-        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._idle: list[list[sqlite3.Connection]] = [[] for _ in range(self.threads)]
+        """Idle connections by the helper (span group) whose rows they read, and so whose pages they cache."""
+        self._home: dict[sqlite3.Connection, int] = {}
         self._lock = threading.Lock()
         self._opened = 0
         """Connections open now (idle or in a helper's hands)."""
@@ -78,16 +100,12 @@ class ReadAhead:
             batch.cancel()
 
     def _submit(self, session: Session, seqs: Sequence[int], descending: bool) -> list[Future[None]]:
-        total = len(seqs)
-        if self._closed or total == 0:
+        if self._closed or not seqs:
             return []
-        # Interleaved stripes (every n-th key to the same helper): each helper has some of the first rows the
-        # query wants as well as some of the last.
-        helpers = min(self.threads, math.ceil(total / ROWS_PER_HELPER))
         submitted: list[Future[None]] = []
         try:
-            for n in range(helpers):
-                future = self._executor.submit(self._read, session, seqs[n::helpers], descending)
+            for home, stripe in stripes(seqs, self.threads):
+                future = self._executor.submit(self._read, session, home, stripe, descending)
                 with self._lock:
                     self._pending.add(future)
                 future.add_done_callback(self._done)
@@ -111,19 +129,19 @@ class ReadAhead:
         with self._lock:
             self._closed = True
         self._executor.shutdown(wait=True, cancel_futures=True)
-        while True:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                break
+        with self._lock:
+            idle = [conn for group in self._idle for conn in group]
+            for group in self._idle:
+                group.clear()
+            self._opened -= len(idle)
+            self._home.clear()
+        for conn in idle:
             conn.close()
-            with self._lock:
-                self._opened -= 1
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _read(self, batch: Session, seqs: Sequence[int], descending: bool) -> None:
-        conn = self._take()
+    def _read(self, batch: Session, home: int, seqs: Sequence[int], descending: bool) -> None:
+        conn = self._take(home)
         try:
             if not batch.start(conn):
                 return
@@ -140,28 +158,39 @@ class ReadAhead:
         finally:
             self._give(conn)
 
-    def _take(self) -> sqlite3.Connection:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+    def _take(self, home: int) -> sqlite3.Connection:
+        """The connection of this helper's spans (the first time, a new one, unless as many as there are threads
+        are open). While it is busy (another query's rows, or more of this one's), an idle connection of another
+        helper's (its cache does not hold these spans' pages: a few more to read), or else a new one, closed once
+        back if this helper has one idle."""
+        with self._lock:
+            own = self._idle[home]
+            if own:
+                return own.pop()
+            if home in self._home.values() or self._opened >= self.threads:
+                for group in self._idle:
+                    if group:
+                        return group.pop()
         # A short busy timeout: a hint is not worth waiting for (SQLite's busy wait does not see an interrupt).
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0.1)
         conn.execute("PRAGMA query_only=ON")
         conn.execute(f"PRAGMA cache_size=-{HELPER_CACHE_KIB}")
         with self._lock:
             self._opened += 1
+            self._home[conn] = home
         return conn
 
     def _give(self, conn: sqlite3.Connection) -> None:
         with self._lock:
-            closing = self._closed
+            home = self._home[conn]
+            closing = self._closed or bool(self._idle[home])
             if closing:
                 self._opened -= 1
+                del self._home[conn]
+            else:
+                self._idle[home].append(conn)
         if closing:
             conn.close()
-        else:
-            self._idle.put(conn)
 
 
 # Reading ``length(body)`` reads the whole row, overflow pages included (SQLite counts a text's characters). The
