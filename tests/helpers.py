@@ -1,8 +1,13 @@
-"""Shared test helpers: a small course folder to put a lesson under test in."""
+"""Shared test helpers: a small course folder to put a lesson under test in, and a database as an older engine
+left it."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+
+from engine.storage.db import _statements
+from engine.storage.migrations import MIGRATIONS
 
 COURSE_YAML = """\
 id: https://learn.example.gov.uk/courses/demo
@@ -31,3 +36,17 @@ def make_course(root: Path, *, lesson: str | None = None, course_yaml: str = COU
     for name in ("pic.png", "clip.mp4", "clip.vtt"):
         (root / "media" / name).write_bytes(b"WEBVTT\n" if name.endswith(".vtt") else b"\0")
     return root
+
+
+def database_at(path: Path, version: int) -> sqlite3.Connection:
+    """A new database file at schema ``version``, made by the migrations up to it as an engine of that version
+    ran them; an open connection (autocommit, WAL) to put that engine's rows in before a ``Store`` upgrades it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    for number, script in enumerate(MIGRATIONS[:version], start=1):
+        conn.execute("BEGIN")
+        for sql in _statements(script):
+            conn.execute(sql)
+        conn.execute(f"PRAGMA user_version={number}")
+        conn.execute("COMMIT")
+    return conn

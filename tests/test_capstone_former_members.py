@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from test_capstone_support import COURSE, make_world, post, stage_url, team_id
 
 from engine.storage import capstone as db
-from engine.storage.db import Store, _statements
+from engine.storage.db import Store
 from engine.storage.migrations import MIGRATIONS
+from helpers import database_at
 
 
 def test_deleting_an_account_keeps_its_ideas_and_comments_and_the_others_votes_on_them(tmp_path: Path) -> None:
@@ -54,22 +54,10 @@ def test_deleting_an_account_keeps_its_ideas_and_comments_and_the_others_votes_o
     assert db.ideas(store, team)[0].withdrawn_at is None
 
 
-def _schema_11(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    for number, script in enumerate(MIGRATIONS[:11], start=1):
-        conn.execute("BEGIN")
-        for sql in _statements(script):
-            conn.execute(sql)
-        conn.execute(f"PRAGMA user_version={number}")
-        conn.execute("COMMIT")
-    return conn
-
-
 def test_migration_12_keeps_every_idea_comment_and_vote_and_credits_deleted_authors(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    conn = _schema_11(path)
+    conn = database_at(path, 11)
+    conn.execute("PRAGMA foreign_keys=ON")
     for n, name in enumerate(["Ada", "Bob", "Cat"], start=1):
         conn.execute("INSERT INTO users (id, public_id, name, email, department, password_hash, role, created_at)"
                      " VALUES (?, ?, ?, ?, 'Cabinet Office', 'x', 'learner', '2026-01-01')",

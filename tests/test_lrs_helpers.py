@@ -10,7 +10,6 @@ import copy
 import functools
 import hashlib
 import json
-import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,13 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from engine.security import hash_password
-from engine.storage.db import Store, _statements, now
+from engine.storage.db import Store, now
 from engine.storage.lrs import VOIDED
 from engine.storage.lrs_credentials import add_credential
-from engine.storage.migrations import MIGRATIONS
 from engine.storage.statements import term_ids, terms_of
 from engine.xapi.keys import index
 from engine.xapi.lrs import LRS, create_credential, make_app
+from helpers import database_at
 
 BASE_URL = "https://learn.example.gov.uk"
 VERB = "http://adlnet.gov/expapi/verbs/experienced"
@@ -163,14 +162,7 @@ def old_database(path: Path, version: int, statements: list[dict[str, Any]]) -> 
     wrote them: text in every index table (schema 8 added ``statement_actors``), or term numbers (schema 9, with
     no ``statement_refs``). Returns their ids in order."""
     assert version in (7, 8, 9)
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    for number, script in enumerate(MIGRATIONS[:version], start=1):
-        conn.execute("BEGIN")
-        for sql in _statements(script):
-            conn.execute(sql)
-        conn.execute(f"PRAGMA user_version={number}")
-        conn.execute("COMMIT")
+    conn = database_at(path, version)
     conn.execute("BEGIN")
     ids = []
     for n, body in enumerate(statements):

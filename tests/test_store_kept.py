@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.storage.db import Store, _statements
+from engine.storage.db import Store
 from engine.storage.grouping import one_request
+from helpers import database_at
 
 
 def fresh_user(store: Store, email: str = "ada@example.gov.uk", role: str = "learner") -> int:
@@ -220,14 +221,7 @@ def test_migration_10_keeps_every_learner_s_last_lesson_and_last_seen_time(tmp_p
     from engine.storage.migrations import MIGRATIONS
 
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    for number, script in enumerate(MIGRATIONS[:9], start=1):
-        conn.execute("BEGIN")
-        for sql in _statements(script):
-            conn.execute(sql)
-        conn.execute(f"PRAGMA user_version={number}")
-        conn.execute("COMMIT")
+    conn = database_at(path, 9)
     course = "https://example.org/course"
     conn.execute("INSERT INTO users (id, public_id, name, email, department, password_hash, created_at)"
                  " VALUES (1, 'p', 'Ada', 'ada@example.gov.uk', 'Cabinet Office', 'x', '2026-01-01T00:00:00+00:00')")
