@@ -1072,8 +1072,13 @@ def machine() -> str:
             versions.append(f"{module} {__import__(module).__version__}")
         except ImportError:
             versions.append(f"no {module}")
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    ll = json.loads((LEARNING_LOCKER.parents[1] / "package.json").read_text()).get("version", "?")
+    try:
+        node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        node = "not installed"
+    # --skip-learning-locker runs without node_modules: say so rather than fail after the measures.
+    package = LEARNING_LOCKER.parents[1] / "package.json"
+    ll = json.loads(package.read_text()).get("version", "?") if package.is_file() else "not installed"
     return (f"nproc {os.cpu_count()} ({cpu}), {mem:.0f} GB RAM, Linux {platform.release()}, "
             f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {', '.join(versions)}; "
             f"node {node}, xapi-statements {ll}")
