@@ -406,4 +406,59 @@ MIGRATIONS: list[str] = [
     """,
     # 12: a deleted account's capstone ideas and comments stay with the team (decision 0019; see capstone_schema)
     FORMER_MEMBERS_KEEP_IDEAS,
+    # 13: deleting a statement or an account reads no table whole (decision 0021). Deleting a row makes SQLite look
+    # for the rows that refer to it (ON DELETE CASCADE or SET NULL), reading a whole table where no index starts
+    # with the referring column. The LRS's activity, agent and actor tables are keyed by a term first, so each was
+    # read whole for every statement deleted: an account of 76 statements took 126 s to delete in a store of 1.7
+    # million, holding the writer (and the event loop) all the while. An index on seq would cost every write three
+    # more entries and could take over the queries' own plans; instead these tables lose their foreign key, as
+    # the verb, object and registration tables did in migration 9, and their rows are deleted by key
+    # (statements.delete_statements). The outbox, the dead letters and the capstone's references to members get
+    # the index they lacked: they are small, and written seldom.
+    """
+    CREATE TABLE statement_activities_13 (
+        activity INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (activity, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_activities_13 SELECT activity, seq FROM statement_activities ORDER BY activity, seq;
+    DROP TABLE statement_activities;
+    ALTER TABLE statement_activities_13 RENAME TO statement_activities;
+    CREATE TABLE statement_agents_13 (
+        agent INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (agent, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_agents_13 SELECT agent, seq FROM statement_agents ORDER BY agent, seq;
+    DROP TABLE statement_agents;
+    ALTER TABLE statement_agents_13 RENAME TO statement_agents;
+    CREATE TABLE statement_actors_13 (
+        agent INTEGER NOT NULL,
+        verb INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (agent, verb, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO statement_actors_13 SELECT agent, verb, seq FROM statement_actors ORDER BY agent, verb, seq;
+    DROP TABLE statement_actors;
+    ALTER TABLE statement_actors_13 RENAME TO statement_actors;
+    CREATE INDEX outbox_seq ON outbox(seq);
+    CREATE INDEX dead_letters_seq ON dead_letters(seq);
+    CREATE INDEX capstone_teams_created_by ON capstone_teams(created_by);
+    CREATE INDEX capstone_members_user ON capstone_members(user_id);
+    CREATE INDEX capstone_members_moved_by ON capstone_members(moved_by);
+    CREATE INDEX capstone_decisions_proposed_by ON capstone_decisions(proposed_by);
+    CREATE INDEX capstone_confirmations_user ON capstone_confirmations(user_id);
+    CREATE INDEX capstone_plans_updated_by ON capstone_plans(updated_by);
+    CREATE INDEX capstone_measurements_recorded_by ON capstone_measurements(recorded_by);
+    CREATE INDEX capstone_reflections_user ON capstone_reflections(user_id);
+    CREATE INDEX capstone_case_studies_hidden_by ON capstone_case_studies(hidden_by);
+    CREATE INDEX capstone_case_studies_updated_by ON capstone_case_studies(updated_by);
+    CREATE INDEX capstone_kudos_user ON capstone_kudos(user_id);
+    CREATE INDEX capstone_completions_team ON capstone_completions(team_id);
+    CREATE INDEX capstone_ideas_hidden_by ON capstone_ideas(hidden_by);
+    CREATE INDEX capstone_ideas_author ON capstone_ideas(author_id);
+    CREATE INDEX capstone_comments_hidden_by ON capstone_comments(hidden_by);
+    CREATE INDEX capstone_comments_author ON capstone_comments(author_id);
+    CREATE INDEX capstone_votes_user ON capstone_votes(user_id);
+    """,
 ]

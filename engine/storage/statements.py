@@ -8,6 +8,7 @@ registrations by their number in ``lrs_terms`` (migration 9); the statements tab
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -175,3 +176,46 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
             conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
                              [(endpoint, seq, now) for endpoint in endpoints])
     return seqs
+
+
+def delete_statements(conn: sqlite3.Connection, seqs: list[int],
+                      indexed: Callable[[str], IndexedStatement]) -> int:
+    """Delete these statements and every index row that refers to them; the caller holds the transaction.
+    Returns how many there were.
+
+    The activity, agent and actor tables have no foreign key (migration 13): SQLite would read each whole to
+    find the rows of every statement deleted. Their rows are deleted by key instead, from what ``indexed``
+    (the function that made them: ``engine.xapi.keys.index`` of the stored body) gives for each statement; a
+    trigger deletes the verb, object, registration and reference rows, and the foreign keys the rest.
+    """
+    assert conn.in_transaction, "delete_statements must run inside a transaction"
+    deleted = 0
+    for start in range(0, len(seqs), _TERMS_PER_QUERY):
+        chunk = seqs[start:start + _TERMS_PER_QUERY]
+        marks = ", ".join("?" * len(chunk))
+        found = [(seq, indexed(body)) for seq, body in
+                 conn.execute(f"SELECT seq, body FROM statements WHERE seq IN ({marks})", chunk)]  # noqa: S608
+        if not found:
+            continue
+        numbers = _known_terms(conn, terms_of([s for _seq, s in found]))
+        conn.executemany("DELETE FROM statement_activities WHERE activity = ? AND seq = ?",
+                         [(numbers[a], seq) for seq, s in found for a in s.activities if a in numbers])
+        conn.executemany("DELETE FROM statement_agents WHERE agent = ? AND seq = ?",
+                         [(numbers[a], seq) for seq, s in found for a in s.agents if a in numbers])
+        conn.executemany("DELETE FROM statement_actors WHERE agent = ? AND verb = ? AND seq = ?",
+                         [(numbers[a], numbers[s.verb], seq) for seq, s in found for a in s.actors
+                          if a in numbers and s.verb in numbers])
+        conn.executemany("DELETE FROM statements WHERE seq = ?", [(seq,) for seq, _s in found])
+        deleted += len(found)
+    return deleted
+
+
+def _known_terms(conn: sqlite3.Connection, terms: set[str]) -> dict[str, int]:
+    """The numbers these terms have in ``lrs_terms``; a term not there has none (and no index rows)."""
+    found: dict[str, int] = {}
+    ordered = sorted(terms)
+    for start in range(0, len(ordered), _TERMS_PER_QUERY):
+        chunk = ordered[start:start + _TERMS_PER_QUERY]
+        marks = ", ".join("?" * len(chunk))
+        found.update(conn.execute(f"SELECT term, id FROM lrs_terms WHERE term IN ({marks})", chunk))  # noqa: S608
+    return found

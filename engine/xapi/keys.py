@@ -109,3 +109,8 @@ def index(statement: dict[str, Any], body: str | None = None) -> IndexedStatemen
         attachments=sorted({a["sha2"] for a in attachments if "sha2" in a}) if attachments else [],
         actors=sorted(actors),
     )
+
+
+def index_stored(body: str) -> IndexedStatement:
+    """What :func:`index` gave for a statement when it was stored, from its stored JSON."""
+    return index(orjson.loads(body), body)
