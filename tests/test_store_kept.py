@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.storage import export
 from engine.storage.db import Store
 from engine.storage.grouping import one_request
 from helpers import database_at
@@ -161,7 +162,7 @@ def test_the_last_lesson_is_the_one_viewed_last_as_the_database_says(tmp_path: P
     assert read is not None and read.last_lesson_iri == "https://example.org/b"
     views = reopened.conn.execute("SELECT lesson_iri, views FROM lesson_views ORDER BY lesson_iri").fetchall()
     assert views == [("https://example.org/a", 1), ("https://example.org/b", 2), ("https://example.org/c", 1)]
-    exported = reopened.export_user(user_id)["enrolments"][0]
+    exported = export.user_data(reopened, user_id)["enrolments"][0]
     assert exported["last_lesson"] == "https://example.org/b"
     reopened.close()
 

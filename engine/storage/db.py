@@ -532,52 +532,10 @@ class Store:
         return {str(value): int(count) for value, count in self.conn.execute(
             "SELECT value, count FROM poll_tallies WHERE block_iri = ? AND count > 0", (block_iri,))}
 
-    def export_user(self, user_id: int) -> dict[str, Any]:
-        """Everything recorded about a learner, for the "my data" download."""
-        user = self.user_by_id(user_id)
-        if user is None:
-            return {}
-        conn = self.conn
-        out: dict[str, Any] = {
-            "account": {"name": user.name, "email": user.email, "department": user.department,
-                        "role": user.role, "created_at": user.created_at, "learner_id": user.public_id},
-            "enrolments": [],
-        }
-        for enrol_id, course, registration, created, last in conn.execute(
-            f"SELECT e.id, e.course_iri, e.registration, e.created_at, {LAST_LESSON} FROM enrolments e"  # noqa: S608
-            " WHERE e.user_id = ?",
-            (user_id,),
-        ):
-            out["enrolments"].append({
-                "course": course, "registration": registration, "enrolled_at": created, "last_lesson": last,
-                "lesson_views": _rows(conn, "SELECT lesson_iri, first_at, last_at, views FROM lesson_views"
-                                            " WHERE enrolment_id = ?", enrol_id),
-                "attempts": [
-                    {**row, "response": json.loads(row["response"]), "success": bool(row["success"])}
-                    for row in _rows(conn, "SELECT block_iri, lesson_iri, attempt_no, response, score, success,"
-                                           " created_at FROM attempts WHERE enrolment_id = ? ORDER BY id", enrol_id)
-                ],
-                "responses": [
-                    {**row, "value": json.loads(row["value"])}
-                    for row in _rows(conn, "SELECT block_iri, lesson_iri, kind, value, updated_at FROM responses"
-                                           " WHERE enrolment_id = ?", enrol_id)
-                ],
-                "completions": _rows(conn, "SELECT object_iri, kind, completed_at, score FROM completions"
-                                           " WHERE enrolment_id = ?", enrol_id),
-            })
-        from .capstone import export_user as capstone_export  # capstone imports this module
-
-        out["capstone"] = capstone_export(conn, user_id)
-        return out
-
 
 WRITER_CACHE_KIB = 64 * 1024
 """The store connection's page cache (SQLite's default is 2 MB). A group of LRS writes dirties a page or more per
 statement for each index; with a small cache SQLite writes them to the log before the commit, then again at it."""
-def _rows(conn: sqlite3.Connection, sql: str, *args: Any) -> list[dict[str, Any]]:
-    cursor = conn.execute(sql, args)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def _statements(script: str) -> list[str]:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..storage import certificates
+from ..storage import certificates, export
 from ..xapi.keys import agent_key
 from .context import SESSION_COOKIE, form_data, json_dumps, page, service
 from .learning import require_user
@@ -20,7 +20,7 @@ async def my_data(request: Request) -> Response:
 async def download(request: Request) -> Response:
     user = require_user(request)
     store = service(request).store
-    body = json_dumps({**store.export_user(user.id), "certificates": certificates.export_user(store, user.id)})
+    body = json_dumps({**export.user_data(store, user.id), "certificates": certificates.export_user(store, user.id)})
     return Response(body, media_type="application/json", headers={
         "Content-Disposition": 'attachment; filename="my-masterclass-data.json"',
         "Cache-Control": "no-store",
