@@ -8,7 +8,7 @@ registrations by their number in ``lrs_terms`` (migration 9); the statements tab
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 
@@ -101,25 +101,23 @@ def term_ids(conn: sqlite3.Connection, terms: set[str], known: dict[str, int] | 
             found[term] = number
     if not missing:
         return found
-    missing.sort()
-    for start in range(0, len(missing), _TERMS_PER_QUERY):
-        chunk = missing[start:start + _TERMS_PER_QUERY]
-        marks = ", ".join("?" * len(chunk))
-        select = f"SELECT term, id FROM lrs_terms WHERE term IN ({marks})"  # noqa: S608
-        rows = conn.execute(select, chunk).fetchall()
-        if len(rows) < len(chunk):
-            # Most terms are numbered already: numbering the new ones is a second and third call, not every time.
+    numbered = _known_terms(conn, missing)
+    new = sorted(term for term in missing if term not in numbered)
+    if new:
+        # Most terms are numbered already: numbering the new ones is a second and third call, not every time.
+        for start in range(0, len(new), _PER_QUERY):
+            chunk = new[start:start + _PER_QUERY]
             values = ", ".join(["(?)"] * len(chunk))
             conn.execute(f"INSERT OR IGNORE INTO lrs_terms (term) VALUES {values}", chunk)  # noqa: S608
-            rows = conn.execute(select, chunk).fetchall()
-        for term, number in rows:
-            found[term] = number
-            if learned is not None:
-                learned[term] = number
+        numbered.update(_known_terms(conn, new))
+    found.update(numbered)
+    if learned is not None:
+        learned.update(numbered)
     return found
 
 
-_TERMS_PER_QUERY = 500
+_PER_QUERY = 500
+"""Values in one IN list or VALUES clause (SQLite allows 32,766 parameters; fewer keep each statement small)."""
 
 
 def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatement], *,
@@ -185,13 +183,13 @@ def delete_statements(conn: sqlite3.Connection, seqs: list[int],
 
     The activity, agent and actor tables have no foreign key (migration 13): SQLite would read each whole to
     find the rows of every statement deleted. Their rows are deleted by key instead, from what ``indexed``
-    (the function that made them: ``engine.xapi.keys.index`` of the stored body) gives for each statement; a
+    (``engine.xapi.keys.index_stored``: what made them, from the stored body) gives for each statement; a
     trigger deletes the verb, object, registration and reference rows, and the foreign keys the rest.
     """
     assert conn.in_transaction, "delete_statements must run inside a transaction"
     deleted = 0
-    for start in range(0, len(seqs), _TERMS_PER_QUERY):
-        chunk = seqs[start:start + _TERMS_PER_QUERY]
+    for start in range(0, len(seqs), _PER_QUERY):
+        chunk = seqs[start:start + _PER_QUERY]
         marks = ", ".join("?" * len(chunk))
         found = [(seq, indexed(body)) for seq, body in
                  conn.execute(f"SELECT seq, body FROM statements WHERE seq IN ({marks})", chunk)]  # noqa: S608
@@ -210,12 +208,12 @@ def delete_statements(conn: sqlite3.Connection, seqs: list[int],
     return deleted
 
 
-def _known_terms(conn: sqlite3.Connection, terms: set[str]) -> dict[str, int]:
+def _known_terms(conn: sqlite3.Connection, terms: Iterable[str]) -> dict[str, int]:
     """The numbers these terms have in ``lrs_terms``; a term not there has none (and no index rows)."""
     found: dict[str, int] = {}
     ordered = sorted(terms)
-    for start in range(0, len(ordered), _TERMS_PER_QUERY):
-        chunk = ordered[start:start + _TERMS_PER_QUERY]
+    for start in range(0, len(ordered), _PER_QUERY):
+        chunk = ordered[start:start + _PER_QUERY]
         marks = ", ".join("?" * len(chunk))
         found.update(conn.execute(f"SELECT term, id FROM lrs_terms WHERE term IN ({marks})", chunk))  # noqa: S608
     return found
