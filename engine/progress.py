@@ -19,9 +19,11 @@ from .storage.records import PER_LESSON, Records
 Status = Literal["not_started", "in_progress", "completed", "locked"]
 
 
-# Slots: a store keeps these for thousands of learners, and the garbage collector walks every one of them
-# (without slots, each brings a dict of its own to walk).
-@dataclass(slots=True)
+# Frozen and shared: a store keeps progress with the records of thousands of learners, and Python's garbage
+# collector walks every object they hold, with the event loop stopped. Learners whose progress in a lesson or a
+# module is the same share one object for it (``_shared``), so what each learner's kept records hold is a few
+# objects, not the 140 or so that one each made (decision 0022).
+@dataclass(frozen=True, slots=True, eq=False)
 class LessonProgress:
     lesson: Lesson
     status: Status
@@ -29,25 +31,45 @@ class LessonProgress:
     """Mean of the lesson's question scores (unanswered counts 0); None without questions."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ModuleProgress:
     module: Module
     status: Status
-    lessons: list[LessonProgress]
+    lessons: tuple[LessonProgress, ...]
     score: float | None
+
+
+SHARED_MAX = 100_000
+"""Shared progress objects kept at most; past this the table starts again (learners' records keep theirs)."""
+_shared: dict[tuple[Any, ...], Any] = {}
+"""One object per distinct lesson progress, module progress and course progress (``_Modules``). A key names the
+lesson or module by id() and the progress inside by the id() of shared objects: the value holds every object whose
+id() is in its key, so no id can be reused while the entry stands."""
+
+
+def _share(key: tuple[Any, ...], make: Any) -> Any:
+    found = _shared.get(key)
+    if found is None:
+        if len(_shared) >= SHARED_MAX:
+            _shared.clear()
+        found = _shared[key] = make()
+    return found
+
+
+def _lesson(lesson: Lesson, status: Status, score: float | None) -> LessonProgress:
+    return _share(("lesson", id(lesson), status, score),  # type: ignore[no-any-return]
+                  lambda: LessonProgress(lesson, status, score))
 
 
 @dataclass
 class CourseProgress:
     course: Course
-    modules: list[ModuleProgress]
+    modules: tuple[ModuleProgress, ...]
     completed: bool
     percent: int
     modules_complete: bool = False
     """Whether every module the course's completion needs is complete (the capstone aside)."""
     last_lesson_iri: str | None = None
-    index: dict[int, tuple[ModuleProgress, LessonProgress]] = field(default_factory=dict)
-    """Each lesson's module and lesson progress, by the lesson's id()."""
     new_completions: list[tuple[str, str, float | None]] = field(default_factory=list)
     """(kind, IRI, score) for completions reached now and not yet recorded."""
 
@@ -63,17 +85,20 @@ class CourseProgress:
         return self._where(lesson)[0]
 
     def _where(self, lesson: Lesson) -> tuple[ModuleProgress, LessonProgress]:
-        found = self.index.get(id(lesson))
-        if found is None or found[1].lesson is not lesson:
-            raise KeyError(f"{lesson.iri} is not a lesson of {self.course.iri}")
-        return found
+        found = _layout(self.course).positions.get(id(lesson))
+        if found is not None:
+            mp = self.modules[found[0]]
+            lp = mp.lessons[found[1]]
+            if lp.lesson is lesson:
+                return mp, lp
+        raise KeyError(f"{lesson.iri} is not a lesson of {self.course.iri}")
 
 
 def question_score(lesson_questions: list[Question], records: Records) -> float | None:
     if not lesson_questions:
         return None
-    return sum(records.latest[q.iri].score if q.iri in records.latest else 0.0
-               for q in lesson_questions) / len(lesson_questions)
+    latest = records.latest
+    return sum(latest.score(q.iri) for q in lesson_questions) / len(lesson_questions)
 
 
 def _answered(block: Question | Poll, records: Records) -> bool:
@@ -84,10 +109,10 @@ def lesson_progress(lesson: Lesson, records: Records, mastery: float) -> LessonP
     questions = lesson.graded
     if lesson.iri not in records.views and lesson.iri not in records.completions and lesson.iri not in records.touched:
         # Most lessons of a long course are untouched: say so without looking at each block.
-        return LessonProgress(lesson, "not_started", 0.0 if questions else None)
+        return _lesson(lesson, "not_started", 0.0 if questions else None)
     score = question_score(questions, records)
     if lesson.iri in records.completions:
-        return LessonProgress(lesson, "completed", score)
+        return _lesson(lesson, "completed", score)
     viewed = lesson.iri in records.views
     answerable = [b for b in lesson.blocks if isinstance(b, Question | Poll)]
     if lesson.complete_when == "viewed":
@@ -97,7 +122,7 @@ def lesson_progress(lesson: Lesson, records: Records, mastery: float) -> LessonP
     else:
         done = viewed and all(_answered(q, records) for q in questions) and (score or 0.0) >= mastery
     started = viewed or any(b.iri in records.responses or b.iri in records.latest for b in lesson.blocks)
-    return LessonProgress(lesson, "completed" if done else "in_progress" if started else "not_started", score)
+    return _lesson(lesson, "completed" if done else "in_progress" if started else "not_started", score)
 
 
 def evaluate(course: Course, records: Records, last_lesson_iri: str | None = None, *,
@@ -118,35 +143,32 @@ def evaluate(course: Course, records: Records, last_lesson_iri: str | None = Non
         percent=worked.percent,
         modules_complete=modules_complete,
         last_lesson_iri=last_lesson_iri,
-        index=worked.index,
         new_completions=new,
     )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Modules:
     """What ``evaluate`` works out from the records alone, kept with them (``Records.derived``): a lesson view
     evaluates the same records for its completions and again for the page."""
 
-    modules: list[ModuleProgress]
-    new: list[tuple[str, str, float | None]]
+    modules: tuple[ModuleProgress, ...]
+    new: tuple[tuple[str, str, float | None], ...]
     """Lesson and module completions not yet recorded."""
-    complete: set[str]
+    complete: frozenset[str]
     """Ids of the completed modules."""
     percent: int
     """Of the course's lessons, completed."""
-    index: dict[int, tuple[ModuleProgress, LessonProgress]]
-    """Where each lesson is, by the lesson's id()."""
 
 
 def _modules(course: Course, records: Records) -> _Modules:
     kept = records.derived.get("progress")
     if kept is not None and kept[0] is course:
         return kept[1]  # type: ignore[no-any-return]
-    modules: list[ModuleProgress] = []
     new: list[tuple[str, str, float | None]] = []
     complete_modules: set[str] = set()
-    per_lesson = _per_lesson(course, records)
+    per_lesson, module_scores = _per_lesson(course, records)
+    worked: list[tuple[Module, Status, tuple[LessonProgress, ...], float | None]] = []
     for module in course.modules:
         lessons = []
         for lesson in module.lessons:
@@ -157,7 +179,11 @@ def _modules(course: Course, records: Records) -> _Modules:
         for lp in lessons:
             if lp.status == "completed" and lp.lesson.iri not in records.completions:
                 new.append(("lesson", lp.lesson.iri, lp.score))
-        score = _module_score(module, lessons, records, per_lesson)
+        if module.iri in module_scores:
+            score = module_scores[module.iri]
+        else:
+            score = module_scores[module.iri] = question_score(
+                [q for lesson in module.lessons for q in lesson.graded], records)
         if module.iri in records.completions:
             status: Status = "completed"
         elif all(lp.status == "completed" for lp in lessons) and (
@@ -169,41 +195,65 @@ def _modules(course: Course, records: Records) -> _Modules:
             status = "in_progress"
         else:
             status = "not_started"
-        modules.append(ModuleProgress(module, status, lessons, score))
+        worked.append((module, status, tuple(lessons), score))
         if status == "completed":
             complete_modules.add(module.id)
-    for mp in modules:
-        if mp.status == "not_started" and not set(mp.module.requires) <= complete_modules:
-            mp.status = "locked"
-    index = {id(lp.lesson): (mp, lp) for mp in modules for lp in mp.lessons}
-    done = sum(lp.status == "completed" for _mp, lp in index.values())
-    result = _Modules(modules, new, complete_modules, round(100 * done / len(index)) if index else 0, index)
+    modules = []
+    for module, status, lessons_done, score in worked:
+        if status == "not_started" and not set(module.requires) <= complete_modules:
+            status = "locked"
+        modules.append(_module(module, status, lessons_done, score))
+    done = sum(lp.status == "completed" for mp in modules for lp in mp.lessons)
+    total = sum(len(mp.lessons) for mp in modules)
+    result = _Modules(tuple(modules), tuple(new), frozenset(complete_modules),
+                      round(100 * done / total) if total else 0)
     records.derived["progress"] = (course, result)
     return result
 
 
-def _per_lesson(course: Course, records: Records) -> dict[Any, Any]:
-    """What was worked out for each lesson alone, kept with the records until that lesson's records change
-    (``Records.changed``): an answer re-evaluates its own lesson, not the whole course."""
+def _module(module: Module, status: Status, lessons: tuple[LessonProgress, ...], score: float | None
+            ) -> ModuleProgress:
+    return _share(("module", id(module), status, score, *map(id, lessons)),  # type: ignore[no-any-return]
+                  lambda: ModuleProgress(module, status, lessons, score))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Layout:
+    """Where each lesson of a course is: the same for every learner, worked out once per course."""
+
+    course: Course
+    positions: dict[int, tuple[int, int]]
+    """Each lesson's module and place in it, by the lesson's id()."""
+    modules: dict[str, str]
+    """Each lesson's module, by IRI: whose score a change to the lesson's records changes."""
+
+
+def _layout(course: Course) -> _Layout:
+    kept = _layouts.get(id(course))
+    if kept is None or kept.course is not course:
+        if len(_layouts) >= 64:  # the preview compiles its course again at every edit
+            _layouts.clear()
+        kept = _layouts[id(course)] = _Layout(
+            course, {id(lesson): (m, n) for m, module in enumerate(course.modules)
+                     for n, lesson in enumerate(module.lessons)},
+            {lesson.iri: module.iri for module in course.modules for lesson in module.lessons})
+    return kept
+
+
+_layouts: dict[int, _Layout] = {}
+
+
+def _per_lesson(course: Course, records: Records) -> tuple[dict[str, LessonProgress], dict[str, float | None]]:
+    """What was worked out for each lesson alone, and each module's score, kept with the records until that
+    lesson's records change (``Records.changed``, which finds the lesson's module in the course's layout): an
+    answer re-evaluates its own lesson and module, not the whole course."""
     kept = records.derived.get(PER_LESSON)
     if kept is None or kept[0] is not course:
-        kept = records.derived[PER_LESSON] = (course, {})
-    return kept[1]
+        kept = records.derived[PER_LESSON] = (course, {}, {}, _layout(course).modules)
+    return kept[1], kept[2]
 
 
-def _module_score(module: Module, lessons: list[LessonProgress], records: Records, per_lesson: dict[Any, Any]
-                  ) -> float | None:
-    """The module's score, kept while each of its lessons' progress is the very object it was worked out with."""
-    key = ("module", module.iri)
-    kept = per_lesson.get(key)
-    if kept is not None and len(kept[0]) == len(lessons) and all(a is b for a, b in zip(kept[0], lessons, strict=True)):
-        return kept[1]  # type: ignore[no-any-return]
-    score = question_score([q for lesson in module.lessons for q in lesson.graded], records)
-    per_lesson[key] = (tuple(lessons), score)
-    return score
-
-
-def _next_lesson(modules: list[ModuleProgress], last_iri: str | None) -> Lesson | None:
+def _next_lesson(modules: tuple[ModuleProgress, ...], last_iri: str | None) -> Lesson | None:
     """Where "Continue" goes: the last lesson if unfinished, else the next open one after it."""
     open_lessons = [(mp, lp) for mp in modules if mp.status != "locked" for lp in mp.lessons]
     order = [lp.lesson.iri for _, lp in open_lessons]

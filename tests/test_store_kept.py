@@ -53,7 +53,7 @@ def test_attempts_responses_and_completions_go_into_kept_records_as_a_fresh_read
     assert store.records(enrolment.id) is kept
     fresh = store._read_records(enrolment.id)
     assert kept == fresh  # every field the dataclass compares: views, responses, latest, attempts, completions
-    assert kept.latest[question].response == [0, 2] and kept.attempts[question] == 2
+    assert kept.latest[question].response == (0, 2) and kept.attempts[question] == 2
     assert kept.responses[poll] == ["disagree"] and kept.touched == {lesson}
 
 

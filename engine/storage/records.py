@@ -53,6 +53,32 @@ class Attempt:
     created_at: str
 
 
+class Latest(dict[str, Any]):
+    """Question IRI -> its latest attempt: kept as a plain tuple of text and numbers, which Python's garbage
+    collector stops tracking, and handed out as an ``Attempt``. The store keeps thousands of learners' records, and
+    a full collection walks every tracked object they hold with the event loop stopped (decision 0022)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Attempt:
+        return Attempt(*dict.__getitem__(self, key))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = dict.get(self, key)
+        return default if found is None else Attempt(*found)
+
+    def score(self, key: str) -> float:
+        """The latest attempt's score, or 0 for a question not answered: what progress counts."""
+        found = dict.get(self, key)
+        return 0.0 if found is None else float(found[3])
+
+    def values(self) -> list[Attempt]:  # type: ignore[override]
+        return [Attempt(*row) for row in dict.values(self)]
+
+    def items(self) -> list[tuple[str, Attempt]]:  # type: ignore[override]
+        return [(key, Attempt(*row)) for key, row in dict.items(self)]
+
+
 @dataclass
 class Records:
     """Everything recorded for one enrolment: the input to progress and completion."""
@@ -61,7 +87,7 @@ class Records:
     """lesson IRI -> first viewed at."""
     responses: dict[str, Any] = field(default_factory=dict)
     """block IRI -> latest value (poll choice, reflection text, ticked items, watched)."""
-    latest: dict[str, Attempt] = field(default_factory=dict)
+    latest: Latest = field(default_factory=Latest)
     """question IRI -> latest attempt."""
     attempts: dict[str, int] = field(default_factory=dict)
     """question IRI -> number of attempts."""
@@ -82,6 +108,9 @@ class Records:
         self.derived.clear()
         if per_lesson is not None:
             per_lesson[1].pop(lesson_iri, None)
+            module_iri = per_lesson[3].get(lesson_iri)  # a module's or the course's completion changes no score
+            if module_iri is not None:
+                per_lesson[2].pop(module_iri, None)
             self.derived[PER_LESSON] = per_lesson
 
     # One way from stored rows to records, whether read all at once or added as the store writes them.
@@ -93,11 +122,14 @@ class Records:
     def add_attempt(self, block_iri: str, number: int, response_json: str, score: float, success: bool,
                     created_at: str, lesson_iri: str) -> None:
         """An attempt later than any held for the block."""
-        self.latest[block_iri] = Attempt(block_iri, number, json.loads(response_json), score, bool(success),
-                                         created_at)
+        response = json.loads(response_json)
+        if type(response) is list:  # the chosen options: a tuple, so that the garbage collector can stop tracking it
+            response = tuple(response)
+        dict.__setitem__(self.latest, block_iri, (block_iri, number, response, score, bool(success), created_at))
         self.attempts[block_iri] = number
         self.touched.add(lesson_iri)
 
 
 PER_LESSON = "per_lesson"
-"""The key in ``Records.derived`` of (course, {lesson IRI: what progress worked out for that lesson alone})."""
+"""The key in ``Records.derived`` of (course, {lesson IRI: what progress worked out for that lesson alone},
+{module IRI: its score}, {lesson IRI: its module's IRI}, the last shared by every learner of the course)."""
