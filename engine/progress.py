@@ -8,7 +8,7 @@ new required block reopens nothing a learner already completed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal
 
 from course import Course, Lesson, Module
@@ -21,7 +21,7 @@ Status = Literal["not_started", "in_progress", "completed", "locked"]
 
 # Frozen and shared: a store keeps progress with the records of thousands of learners, and Python's garbage
 # collector walks every object they hold, with the event loop stopped. Learners whose progress in a lesson or a
-# module is the same share one object for it (``_shared``), so what each learner's kept records hold is a few
+# module is the same share one object for it (``_share``), so what each learner's kept records hold is a few
 # objects, not the 140 or so that one each made (decision 0022).
 @dataclass(frozen=True, slots=True, eq=False)
 class LessonProgress:
@@ -40,25 +40,19 @@ class ModuleProgress:
 
 
 SHARED_MAX = 100_000
-"""Shared progress objects kept at most; past this the table starts again (learners' records keep theirs)."""
-_shared: dict[tuple[Any, ...], Any] = {}
-"""One object per distinct lesson progress, module progress and course progress (``_Modules``). A key names the
-lesson or module by id() and the progress inside by the id() of shared objects: the value holds every object whose
-id() is in its key, so no id can be reused while the entry stands."""
+"""Shared progress objects kept at most per course; past this its table starts again (records keep theirs)."""
 
 
-def _share(key: tuple[Any, ...], make: Any) -> Any:
-    found = _shared.get(key)
+def _share(table: dict[tuple[Any, ...], Any], key: tuple[Any, ...], make: Any) -> Any:
+    """The course's one object for ``key``. A key names the lesson or module by id() and the progress inside by
+    the id() of shared objects: the value holds every object whose id() is in its key, so no id can be reused
+    while the entry stands."""
+    found = table.get(key)
     if found is None:
-        if len(_shared) >= SHARED_MAX:
-            _shared.clear()
-        found = _shared[key] = make()
+        if len(table) >= SHARED_MAX:
+            table.clear()
+        found = table[key] = make()
     return found
-
-
-def _lesson(lesson: Lesson, status: Status, score: float | None) -> LessonProgress:
-    return _share(("lesson", id(lesson), status, score),  # type: ignore[no-any-return]
-                  lambda: LessonProgress(lesson, status, score))
 
 
 @dataclass
@@ -105,7 +99,15 @@ def _answered(block: Question | Poll, records: Records) -> bool:
     return block.iri in (records.latest if isinstance(block, Question) else records.responses)
 
 
-def lesson_progress(lesson: Lesson, records: Records, mastery: float) -> LessonProgress:
+def lesson_progress(lesson: Lesson, records: Records, mastery: float,
+                    shared: dict[tuple[Any, ...], Any] | None = None) -> LessonProgress:
+    """The learner's progress in one lesson; one object per distinct progress from ``shared``, when given."""
+    def _lesson(lesson: Lesson, status: Status, score: float | None) -> LessonProgress:
+        if shared is None:
+            return LessonProgress(lesson, status, score)
+        return _share(shared, ("lesson", id(lesson), status, score),  # type: ignore[no-any-return]
+                      lambda: LessonProgress(lesson, status, score))
+
     questions = lesson.graded
     if lesson.iri not in records.views and lesson.iri not in records.completions and lesson.iri not in records.touched:
         # Most lessons of a long course are untouched: say so without looking at each block.
@@ -168,13 +170,14 @@ def _modules(course: Course, records: Records) -> _Modules:
     new: list[tuple[str, str, float | None]] = []
     complete_modules: set[str] = set()
     per_lesson, module_scores = _per_lesson(course, records)
+    shared = _layout(course).shared
     worked: list[tuple[Module, Status, tuple[LessonProgress, ...], float | None]] = []
     for module in course.modules:
         lessons = []
         for lesson in module.lessons:
             lp = per_lesson.get(lesson.iri)
             if lp is None or lp.lesson is not lesson:
-                lp = per_lesson[lesson.iri] = lesson_progress(lesson, records, module.mastery_score)
+                lp = per_lesson[lesson.iri] = lesson_progress(lesson, records, module.mastery_score, shared)
             lessons.append(lp)
         for lp in lessons:
             if lp.status == "completed" and lp.lesson.iri not in records.completions:
@@ -202,19 +205,14 @@ def _modules(course: Course, records: Records) -> _Modules:
     for module, status, lessons_done, score in worked:
         if status == "not_started" and not set(module.requires) <= complete_modules:
             status = "locked"
-        modules.append(_module(module, status, lessons_done, score))
+        modules.append(_share(shared, ("module", id(module), status, score, *map(id, lessons_done)),
+                              partial(ModuleProgress, module, status, lessons_done, score)))
     done = sum(lp.status == "completed" for mp in modules for lp in mp.lessons)
     total = sum(len(mp.lessons) for mp in modules)
     result = _Modules(tuple(modules), tuple(new), frozenset(complete_modules),
                       round(100 * done / total) if total else 0)
     records.derived["progress"] = (course, result)
     return result
-
-
-def _module(module: Module, status: Status, lessons: tuple[LessonProgress, ...], score: float | None
-            ) -> ModuleProgress:
-    return _share(("module", id(module), status, score, *map(id, lessons)),  # type: ignore[no-any-return]
-                  lambda: ModuleProgress(module, status, lessons, score))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -226,20 +224,26 @@ class _Layout:
     """Each lesson's module and place in it, by the lesson's id()."""
     modules: dict[str, str]
     """Each lesson's module, by IRI: whose score a change to the lesson's records changes."""
+    shared: dict[tuple[Any, ...], Any]
+    """The course's shared progress objects (``_share``)."""
 
 
 def _layout(course: Course) -> _Layout:
     kept = _layouts.get(id(course))
     if kept is None or kept.course is not course:
-        if len(_layouts) >= 64:  # the preview compiles its course again at every edit
-            _layouts.clear()
+        if len(_layouts) >= MAX_LAYOUTS:
+            # The oldest: the preview compiles its course again at every edit, and the old one, with its shared
+            # progress, goes once learners' records no longer hold it.
+            del _layouts[next(iter(_layouts))]
         kept = _layouts[id(course)] = _Layout(
             course, {id(lesson): (m, n) for m, module in enumerate(course.modules)
                      for n, lesson in enumerate(module.lessons)},
-            {lesson.iri: module.iri for module in course.modules for lesson in module.lessons})
+            {lesson.iri: module.iri for module in course.modules for lesson in module.lessons}, {})
     return kept
 
 
+MAX_LAYOUTS = 16
+"""Courses whose layout and shared progress are kept: the service's courses, and the preview's latest compiles."""
 _layouts: dict[int, _Layout] = {}
 
 

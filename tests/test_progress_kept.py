@@ -111,7 +111,7 @@ def test_learners_with_the_same_progress_share_it_and_kept_records_hold_few_obje
 
     questions = sum(isinstance(block, Question) for lesson in lessons for block in lesson.blocks)
     assert questions > 20
-    shared = {id(obj) for obj in progress._shared.values()} | {id(course)}
+    shared = {id(obj) for obj in progress._layout(course).shared.values()} | {id(course)}
     shared |= {id(obj) for module in course.modules for obj in (module, *module.lessons)}
     # The collector stops tracking a tuple of text and numbers when it looks at it and finds nothing it tracks
     # inside: an attempt's tuple, once the tuple of options chosen inside it is untracked.
@@ -125,3 +125,27 @@ def test_learners_with_the_same_progress_share_it_and_kept_records_hold_few_obje
     question = next(q for lesson in lessons for q in lesson.graded)
     assert kept[0].latest[question.iri].response == (0, 1)
     assert not gc.is_tracked(dict.__getitem__(kept[0].latest, question.iri))
+
+
+def test_an_old_compile_of_a_course_is_let_go_with_its_shared_progress(tmp_path: Path) -> None:
+    # The preview compiles its course again at every edit: the layouts and shared progress of old compiles must not
+    # pile up (at most MAX_LAYOUTS courses are kept).
+    import weakref
+
+    store = Store(tmp_path / "t.db")
+    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
+    first = build(COURSE_DIR).course
+    assert first is not None
+    enrolment, _ = store.enrol(user.id, first.iri)
+    _answer_everything(store, first, enrolment.id, True)
+    assert progress._layout(first).shared
+    gone = weakref.ref(first)
+    store._forget_records()
+    del first
+    for _ in range(progress.MAX_LAYOUTS):
+        again = build(COURSE_DIR).course
+        assert again is not None
+        progress.evaluate(again, store.records(enrolment.id))
+        store._forget_records()
+    gc.collect()
+    assert gone() is None
