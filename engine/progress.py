@@ -232,9 +232,9 @@ def _layout(course: Course) -> _Layout:
     kept = _layouts.get(id(course))
     if kept is None or kept.course is not course:
         if len(_layouts) >= MAX_LAYOUTS:
-            # The oldest: the preview compiles its course again at every edit, and the old one, with its shared
-            # progress, goes once learners' records no longer hold it.
-            del _layouts[next(iter(_layouts))]
+            # The preview compiles its course again at every edit: old compiles, with their shared progress, go once
+            # learners' records no longer hold them. All at once, which no other thread's lookup can trip over.
+            _layouts.clear()
         kept = _layouts[id(course)] = _Layout(
             course, {id(lesson): (m, n) for m, module in enumerate(course.modules)
                      for n, lesson in enumerate(module.lessons)},
