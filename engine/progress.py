@@ -22,7 +22,7 @@ Status = Literal["not_started", "in_progress", "completed", "locked"]
 # Frozen and shared: a store keeps progress with the records of thousands of learners, and Python's garbage
 # collector walks every object they hold, with the event loop stopped. Learners whose progress in a lesson or a
 # module is the same share one object for it (``_share``), so what each learner's kept records hold is a few
-# objects, not the 140 or so that one each made (decision 0022).
+# objects, not the 170 or so that one each made (decision 0022).
 @dataclass(frozen=True, slots=True, eq=False)
 class LessonProgress:
     lesson: Lesson
@@ -102,19 +102,13 @@ def _answered(block: Question | Poll, records: Records) -> bool:
 def lesson_progress(lesson: Lesson, records: Records, mastery: float,
                     shared: dict[tuple[Any, ...], Any] | None = None) -> LessonProgress:
     """The learner's progress in one lesson; one object per distinct progress from ``shared``, when given."""
-    def _lesson(lesson: Lesson, status: Status, score: float | None) -> LessonProgress:
-        if shared is None:
-            return LessonProgress(lesson, status, score)
-        return _share(shared, ("lesson", id(lesson), status, score),  # type: ignore[no-any-return]
-                      lambda: LessonProgress(lesson, status, score))
-
     questions = lesson.graded
     if lesson.iri not in records.views and lesson.iri not in records.completions and lesson.iri not in records.touched:
         # Most lessons of a long course are untouched: say so without looking at each block.
-        return _lesson(lesson, "not_started", 0.0 if questions else None)
+        return _lesson(shared, lesson, "not_started", 0.0 if questions else None)
     score = question_score(questions, records)
     if lesson.iri in records.completions:
-        return _lesson(lesson, "completed", score)
+        return _lesson(shared, lesson, "completed", score)
     viewed = lesson.iri in records.views
     answerable = [b for b in lesson.blocks if isinstance(b, Question | Poll)]
     if lesson.complete_when == "viewed":
@@ -124,7 +118,15 @@ def lesson_progress(lesson: Lesson, records: Records, mastery: float,
     else:
         done = viewed and all(_answered(q, records) for q in questions) and (score or 0.0) >= mastery
     started = viewed or any(b.iri in records.responses or b.iri in records.latest for b in lesson.blocks)
-    return _lesson(lesson, "completed" if done else "in_progress" if started else "not_started", score)
+    return _lesson(shared, lesson, "completed" if done else "in_progress" if started else "not_started", score)
+
+
+def _lesson(shared: dict[tuple[Any, ...], Any] | None, lesson: Lesson, status: Status, score: float | None
+            ) -> LessonProgress:
+    if shared is None:
+        return LessonProgress(lesson, status, score)
+    return _share(shared, ("lesson", id(lesson), status, score),  # type: ignore[no-any-return]
+                  partial(LessonProgress, lesson, status, score))
 
 
 def evaluate(course: Course, records: Records, last_lesson_iri: str | None = None, *,
