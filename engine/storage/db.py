@@ -21,7 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from .checkpoints import Checkpointer
-from .grouping import GroupCommit, request_state
+from .grouping import Group, GroupCommit, request_state
 from .migrations import MIGRATIONS
 from .records import LAST_LESSON, Enrolment, Records, User
 from .statements import TermNumbers, delete_statements
@@ -87,6 +87,8 @@ class Store:
         self._lock = threading.RLock()
         self._kept: dict[int, Records] = {}
         self._kept_version = -1
+        self._version_group: Group | None = None
+        """The open group in which data_version was last asked, on the event loop (``_current``)."""
         self._kept_lock = threading.Lock()
         self._met: set[tuple[str, str]] = set()
         self._signed_in: dict[str, User] = {}
@@ -217,10 +219,16 @@ class Store:
         Asked once per web request (``one_request``), and at every call outside one.
         """
         seen = request_state()
+        group = self._groups.open
         if seen is not None:
             known = seen.get(id(self))
             if known is not None:
                 return int(known)
+            if group is not None and group is self._version_group:
+                # Asked already while this group's transaction was open: it holds the write lock, so no other
+                # connection can have committed since (an open group spans several turns of a busy loop).
+                seen[id(self)] = self._kept_version
+                return self._kept_version
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
         with self._kept_lock:
             if version != self._kept_version:
@@ -231,6 +239,7 @@ class Store:
                 self._kept_version = version
         if seen is not None:
             seen[id(self)] = version
+            self._version_group = group
         return version
 
     def ping(self) -> bool:

@@ -43,9 +43,11 @@ class BodyTooLarge(Exception):
 class Guard:
     """Pure ASGI middleware: refuse oversized bodies, and give every browser a random id for CSRF tokens."""
 
-    def __init__(self, app: ASGIApp, *, store: Store, max_body: int, secure: bool) -> None:
+    def __init__(self, app: ASGIApp, *, store: Store, max_body: int, secure: bool,
+                 service: Service | None = None) -> None:
         self.app = app
         self.store = store
+        self.service = service
         self.max_body = max_body
         self.secure = secure
 
@@ -67,6 +69,8 @@ class Guard:
         if fresh:
             browser = secrets.token_urlsafe(24)
         scope["mc_browser"] = browser
+        if self.service is not None:
+            scope["mc_service"] = self.service  # for context.service: app.state's lookup is Python code, six a page
         received = 0
 
         async def limited_receive() -> Message:
@@ -188,7 +192,8 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
     )
     app.router = SegmentRouter(app.router.routes, lifespan=lifespan)
     app.state.service = service
-    return Guard(app, store=store, max_body=settings.max_body_bytes, secure=settings.secure_cookies)  # type: ignore[return-value]
+    return Guard(app, store=store, max_body=settings.max_body_bytes, secure=settings.secure_cookies,  # type: ignore[return-value]
+                 service=service)
 
 
 def _file(path: Path, media_type: str) -> Response:

@@ -49,7 +49,8 @@ class Service:
 
 
 def service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    found = request.scope.get("mc_service")  # put there by the Guard middleware
+    return found if found is not None else request.app.state.service  # type: ignore[no-any-return]
 
 
 def cookie(request: Request, name: str) -> str | None:

@@ -243,18 +243,19 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
             continue
         state = states.get(block.id or str(n))  # as lesson.html looks it up
         free, shape = _shape(state)
-        # The state with slots in it is made only to render a frame not yet kept.
-        make = partial(_render_block_frame, request, user, context, block, state, free)
         key = ("block", id(block), shape, role, name)
         try:
-            hash(key)
+            block_frame = rt.pages.get(key)
         except TypeError:  # a state that cannot be a key: a frame for this request only
-            block_frame = make()
+            block_frame = _render_block_frame(request, user, context, block, state, free)
         else:
-            block_frame = _frame(rt, key, make)
+            if block_frame is None:
+                # The state with slots in it is made only to render a frame not yet kept.
+                block_frame = _frame(rt, key, partial(_render_block_frame, request, user, context, block, state,
+                                                      free))
         if block_frame is None:
             return None
-        values[f"block.{n}"] = block_frame.fill({**values, **free})
+        values[f"block.{n}"] = block_frame.fill({**values, **free} if free else values)
     return frame.fill(values)
 
 
