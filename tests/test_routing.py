@@ -96,14 +96,15 @@ def test_literal_routes_before_parameters_keep_their_order() -> None:
 
 
 @pytest.mark.parametrize(("path", "expected"), [
-    ("/", ("", None)),
-    ("/health", ("health", None)),
-    ("/{course}/", (None, "")),
-    ("/reports/{course}/learners", ("reports", None)),
-    ("/{course}/capstone/ideas", (None, "capstone")),
-    ("/{rest:path}", (None, None)),
+    ("/", ("", None, 1)),
+    ("/health", ("health", None, 1)),
+    ("/{course}/", (None, "", 2)),
+    ("/reports/{course}/learners", ("reports", None, 3)),
+    ("/{course}/capstone/ideas", (None, "capstone", 3)),
+    ("/{rest:path}", (None, None, None)),
+    ("/files/{rest:path}", ("files", None, None)),
 ])
-def test_signature(path: str, expected: tuple[str | None, ...]) -> None:
+def test_signature(path: str, expected: tuple[str | int | None, ...]) -> None:
     async def endpoint(request: Request) -> Response:
         return PlainTextResponse("")
 

@@ -12,7 +12,6 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -424,7 +423,7 @@ class Store:
                 key = self._enrolment_keys.get(enrolment_id)
                 kept_enrolment = self._enrolments.get(key) if key is not None else None
                 if key is not None and kept_enrolment is not None and kept_enrolment.last_lesson_iri != lesson_iri:
-                    self._enrolments[key] = replace(kept_enrolment, last_lesson_iri=lesson_iri)
+                    self._enrolments[key] = kept_enrolment.moved_to(lesson_iri)
         return first
 
     def add_attempt(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, response: Any,

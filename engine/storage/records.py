@@ -30,6 +30,11 @@ class Enrolment:
     last_lesson_iri: str | None
     """The lesson viewed last, for "Continue where you left off" (``LAST_LESSON``)."""
 
+    def moved_to(self, lesson_iri: str) -> Enrolment:
+        """The same enrolment with another last lesson (most lesson views make one: ``dataclasses.replace`` took
+        a few µs more)."""
+        return Enrolment(self.id, self.user_id, self.course_iri, self.registration, self.created_at, lesson_iri)
+
 
 LAST_LESSON = ("(SELECT v.lesson_iri FROM lesson_views v WHERE v.enrolment_id = e.id"
                " ORDER BY v.last_at DESC, v.lesson_iri LIMIT 1)")

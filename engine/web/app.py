@@ -61,8 +61,7 @@ class Guard:
         if not length.isdigit() or int(length) > self.max_body:
             await PlainTextResponse("Request body too large or malformed.", status_code=413)(scope, receive, send)
             return
-        # Starlette's lenient parser, as Request.cookies reads them: a malformed header is not a 500.
-        cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
+        cookies = _cookies(headers.get(b"cookie", b""))
         scope["mc_cookies"] = cookies  # parsed once for the request (context.cookie), not per Request object
         browser = cookies.get(BROWSER_COOKIE, "")
         fresh = not browser or len(browser) > 64
@@ -108,6 +107,27 @@ class Guard:
                 await self.app(scope, limited_receive, send_with_cookie)
         except BodyTooLarge:
             await PlainTextResponse("Request body too large.", status_code=413)(scope, receive, send)
+
+
+_parsed_cookies: dict[bytes, dict[str, str]] = {}
+MAX_PARSED_COOKIES = 10_000
+"""Cookie headers kept parsed: a browser sends the same header with every request until a cookie changes, and
+Starlette's parser is Python code, about 2% of a lesson page served. Headers of up to ``MAX_KEPT_COOKIE_HEADER``
+bytes are kept (ours are about 120), so an attacker's made-up headers hold at most about 20 MB."""
+MAX_KEPT_COOKIE_HEADER = 1024
+
+
+def _cookies(header: bytes) -> dict[str, str]:
+    """The cookies of a header, parsed as Request.cookies parses them (leniently: a malformed header is not a
+    500). The dict is shared by every request that sends the same header: it is never changed."""
+    found = _parsed_cookies.get(header)
+    if found is None:
+        found = cookie_parser(header.decode("latin-1"))
+        if len(_parsed_cookies) >= MAX_PARSED_COOKIES:
+            _parsed_cookies.clear()
+        if len(header) <= MAX_KEPT_COOKIE_HEADER:
+            _parsed_cookies[header] = found
+    return found
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

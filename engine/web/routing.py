@@ -1,4 +1,4 @@
-"""A router that tries only the routes that can match a path's first two segments."""
+"""A router that tries only the routes that can match a path's first two segments and its number of slashes."""
 
 from __future__ import annotations
 
@@ -8,24 +8,28 @@ from starlette.types import Receive, Scope, Send
 DEPTH = 2
 """How many leading path segments route selection looks at."""
 
-Signature = tuple[str | None, ...]
-"""A route's first ``DEPTH`` segments: a literal, or None where any segment may match (a parameter, or none)."""
+Signature = tuple[str | int | None, ...]
+"""A route's first ``DEPTH`` segments (a literal, or None where any segment may match: a parameter, or none), then
+the number of slashes in every path it matches (None where that varies)."""
 
 
 def signature(route: BaseRoute) -> Signature:
-    """What a route needs of a path's leading segments; None matches anything there."""
+    """What a route needs of a path's leading segments and slashes; None matches anything there."""
     if not isinstance(route, Route | Mount):
-        return (None,) * DEPTH  # anything else (a Host) is tried for every path
+        return (None,) * (DEPTH + 1)  # anything else (a Host) is tried for every path
+    # A route's parameters never match a slash, except a path parameter's: a route without one matches only
+    # paths with as many slashes as its own. A mount matches any path under its prefix.
+    slashes = route.path.count("/") if isinstance(route, Route) and ":path}" not in route.path else None
     segments = route.path.lstrip("/").split("/")
     if isinstance(route, Route) and route.path == "/":
-        return ("", *(None,) * (DEPTH - 1))
+        return ("", *(None,) * (DEPTH - 1), slashes)
     out: list[str | None] = []
     for segment in segments[:DEPTH]:
         if ":path}" in segment:
             break  # a path parameter spans segments: nothing after it is known
         out.append(None if "{" in segment else segment)
     # A route with fewer segments (or a mount's prefix) says nothing about the rest: a superset is safe.
-    return (*out, *(None,) * (DEPTH - len(out)))
+    return (*out, *(None,) * (DEPTH - len(out)), slashes)
 
 
 class SegmentRouter(Router):
@@ -40,13 +44,13 @@ class SegmentRouter(Router):
     """
 
     _buckets: dict[Signature, list[BaseRoute]]
-    _literals: list[set[str]]
+    _literals: list[set[str | int]]
     _indexed: list[BaseRoute] | None = None
 
     def candidates(self, path: str) -> list[BaseRoute]:
         """The routes that could match ``path``, in the router's order."""
         if self._indexed != self.routes:
-            self._buckets, self._literals = {}, [set() for _ in range(DEPTH)]
+            self._buckets, self._literals = {}, [set() for _ in range(DEPTH + 1)]
             self._signatures = [(route, signature(route)) for route in self.routes]
             for _, sig in self._signatures:
                 for n, segment in enumerate(sig):
@@ -54,9 +58,11 @@ class SegmentRouter(Router):
                         self._literals[n].add(segment)
             self._indexed = list(self.routes)
         segments = path.lstrip("/").split("/", DEPTH)
-        # Segments no route names literally share one bucket, so the buckets stay few whatever is asked for.
-        key = tuple(segments[n] if n < len(segments) and segments[n] in self._literals[n] else None
-                    for n in range(DEPTH))
+        # Segments and slash counts no route names share one bucket, so the buckets stay few whatever is asked.
+        slashes = path.count("/")
+        key = (*(segments[n] if n < len(segments) and segments[n] in self._literals[n] else None
+                 for n in range(DEPTH)),
+               slashes if slashes in self._literals[DEPTH] else None)
         found = self._buckets.get(key)
         if found is None:
             found = self._buckets[key] = [
