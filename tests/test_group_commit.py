@@ -216,3 +216,44 @@ def test_while_others_are_under_way_a_group_stays_open_to_take_in_later_turns(tm
     assert asyncio.run(busy()) == [None] * 6
     assert len(commits) == 2 and len(waited) == 1  # "first", then one group for the six, held open once
     assert _count(tmp_path / "t.db") == 3 + 1 + 6
+
+
+def test_data_version_is_asked_once_per_open_group_and_again_after_it(tmp_path: Path) -> None:
+    """While a group is open it holds the write lock, so no other connection can commit: requests handled under
+    it need not ask SQLite again. Once it has committed, another connection's commit is noticed."""
+    store = _store(tmp_path)
+    asked: list[str] = []
+    store.conn.set_trace_callback(lambda sql: asked.append(sql) if sql == "PRAGMA data_version" else None)
+    user = store.create_user(name="A", email="a@example.org", department="D", password_hash="x")
+    enrolment, _ = store.enrol(user.id, "https://example.org/course")
+
+    async def request(text: str) -> BaseException | None:
+        with one_request():
+            store.records(enrolment.id)  # asks data_version (or finds it asked under the open group)
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+            store.records(enrolment.id)
+            return await store.committed()
+
+    async def main() -> None:
+        await asyncio.gather(request("a"), request("b"), request("c"))
+
+    asked.clear()
+    asyncio.run(main())
+    # One turn of the loop: "a" asked before its write opened the group, "b" under the open group, and "c" found
+    # the answer "b" had; the group commits at the next turn.
+    assert len(asked) == 2
+
+    kept = store.records(enrolment.id)
+    other = sqlite3.connect(tmp_path / "t.db")
+    other.execute("INSERT INTO lesson_views (enrolment_id, lesson_iri, first_at, last_at) VALUES (?, ?, ?, ?)",
+                  (enrolment.id, "https://example.org/course/lesson", "2026-01-01", "2026-01-01"))
+    other.commit()
+    other.close()
+
+    async def later() -> list[str]:
+        with one_request():
+            return list(store.records(enrolment.id).views)
+
+    assert store.records(enrolment.id) is not kept
+    assert asyncio.run(later()) == ["https://example.org/course/lesson"]

@@ -371,3 +371,23 @@ def test_two_submissions_at_once_never_double_count(course_root: Path, tmp_path:
     numbers = [n for (n,) in setup.conn.execute("SELECT attempt_no FROM attempts ORDER BY attempt_no")]
     assert numbers == list(range(1, 21))
     assert setup.conn.execute("SELECT COUNT(*) FROM lesson_views").fetchone()[0] == 1
+
+
+def test_cookie_headers_are_parsed_once_and_kept_within_bounds(client: TestClient, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    from engine.web import app as web_app
+
+    monkeypatch.setattr(web_app, "_parsed_cookies", {})
+    monkeypatch.setattr(web_app, "MAX_PARSED_COOKIES", 3)
+    header = b"mc_browser=abc; other=1"
+    assert web_app._cookies(header) is web_app._cookies(header) == {"mc_browser": "abc", "other": "1"}
+    long = b"x=" + b"y" * web_app.MAX_KEPT_COOKIE_HEADER
+    assert web_app._cookies(long) == {"x": "y" * web_app.MAX_KEPT_COOKIE_HEADER}
+    assert long not in web_app._parsed_cookies
+    for n in range(5):
+        web_app._cookies(f"n={n}".encode())
+    assert len(web_app._parsed_cookies) <= 3
+    # A malformed header is parsed leniently, as Starlette parses it: the page still answers.
+    response = client.get("/health", headers={"cookie": 'a="unterminated; ;;=; \x7f=1'})
+    assert response.status_code == 200
+    assert client.get(LESSON_PATH, headers={"cookie": "mc_browser=; session=\"bad"}).status_code in (200, 303)
