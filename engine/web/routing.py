@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 DEPTH = 2
 """How many leading path segments route selection looks at."""
@@ -32,6 +37,28 @@ def signature(route: BaseRoute) -> Signature:
     return (*out, *(None,) * (DEPTH - len(out)), slashes)
 
 
+def direct(route: BaseRoute) -> ASGIApp | None:
+    """The route's endpoint as an ASGI app without the exception layer Starlette puts around each one, when it is
+    a plain async function (no middleware of its own), else None.
+
+    Starlette wraps every endpoint in a layer that hands its exceptions (HTTPException, Redirect) to the app's
+    handlers, as the ExceptionMiddleware outside the router does again with the same handlers and the same scope:
+    an exception from the endpoint reaches those handlers all the same. The layer makes three closures and a
+    Request per request, and wraps every message sent.
+    """
+    if type(route) is not Route or not inspect.iscoroutinefunction(route.endpoint):
+        return None
+    if not (inspect.isfunction(route.app) and route.app.__qualname__.startswith("request_response.")):
+        return None  # wrapped in middleware of its own, or a body limit: leave it as Starlette made it
+    endpoint: Callable[[Request], Awaitable[Response]] = route.endpoint
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
+
+
 class SegmentRouter(Router):
     """Starlette's router, trying only the routes whose leading path segments can match the request's.
 
@@ -46,12 +73,15 @@ class SegmentRouter(Router):
     _buckets: dict[Signature, list[BaseRoute]]
     _literals: list[set[str | int]]
     _indexed: list[BaseRoute] | None = None
+    _direct: dict[int, tuple[BaseRoute, ASGIApp | None]]
+    """Each route's ``direct`` app, by the route's id() (a Route compares by value, so it is no key)."""
 
     def candidates(self, path: str) -> list[BaseRoute]:
         """The routes that could match ``path``, in the router's order."""
         if self._indexed != self.routes:
             self._buckets, self._literals = {}, [set() for _ in range(DEPTH + 1)]
             self._signatures = [(route, signature(route)) for route in self.routes]
+            self._direct = {id(route): (route, direct(route)) for route in self.routes}
             for _, sig in self._signatures:
                 for n, segment in enumerate(sig):
                     if segment is not None:
@@ -82,7 +112,11 @@ class SegmentRouter(Router):
             if match is Match.FULL:
                 scope["route"] = route
                 scope.update(child_scope)
-                await route.handle(scope, receive, send)
+                app = self._direct[id(route)][1]
+                if app is not None:  # a full match has the method already: what Route.handle checks
+                    await app(scope, receive, send)
+                else:
+                    await route.handle(scope, receive, send)
                 return
             if match is Match.PARTIAL and partial is None:
                 partial = (route, child_scope)
