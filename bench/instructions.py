@@ -1,0 +1,194 @@
+"""Instructions per lesson view or answer, counted by valgrind's callgrind in process: the CPU work a request takes,
+in a measure that does not move with the machine's speed.
+
+The served benchmark's CPU figures move by half from one half hour to the next on a shared machine (see
+docs/performance.md, runtime rounds 9 and 10), more than most changes to a lesson page save. The instructions the
+event loop's thread executes for the same requests on the same data move by under 0.1% between runs, so two
+revisions can be compared in one run. Each revision (a git revision, checked out into a temporary worktree, or
+"." for the working tree) serves the same requests, in process through the ASGI app with the Guard middleware,
+to a fresh copy of the runtime benchmark's seeded database; the first revision given is the base.
+
+What it does not see: uvicorn's parsing and sending (the same code for every revision), time spent waiting
+(locks, the disk), and the cost of an instruction, which differs (a cache miss on a large table).
+
+Needs valgrind (``apt-get install valgrind``). Example:
+
+    .venv/bin/python bench/instructions.py HEAD~3 .            # lesson views, 2,000 measured
+    .venv/bin/python bench/instructions.py --kind answer HEAD .
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+WARM_CLIENTS = 500
+POOL = 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("revisions", nargs="*", default=["."], help='git revisions; "." is the working tree')
+    parser.add_argument("--kind", choices=["lesson", "answer"], default="lesson")
+    parser.add_argument("--requests", type=int, default=2000, help="requests measured (at most 8 per learner "
+                        f"of {POOL} for lessons, 4 for answers)")
+    parser.add_argument("--learners", type=int, default=20_000, help="learners in the seeded database")
+    parser.add_argument("--drive", nargs=2, metavar=("TREE", "DB"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        _drive(Path(args.drive[0]), Path(args.drive[1]), args.kind, args.requests, args.learners)
+        return
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise SystemExit("valgrind is not installed: apt-get install valgrind")
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(BENCH))
+    import runtime_bench as rb
+
+    plan, course = rb.load_plan()
+    source, _meta = rb.seeded_database(args.learners, plan, course, False, lambda m: print(m, file=sys.stderr))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="instructions-") as scratch:
+        for n, revision in enumerate(args.revisions):
+            tree = ROOT if revision == "." else _worktree(revision, Path(scratch) / f"tree{n}")
+            try:
+                print(f"counting {revision} ...", file=sys.stderr)
+                rows.append((revision, *_count(tree, source, Path(scratch), args)))
+            finally:
+                if tree != ROOT:
+                    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    base = rows[0][1]
+    print(f"Instructions per {args.kind} request, in process under callgrind: {args.requests:,} requests after "
+          f"{WARM_CLIENTS} learners' warm-up, on a fresh copy of {source.name} ({args.learners:,} learners).\n")
+    print("| Revision | Event loop's thread, per request | Against the first | All threads, per request | Responses |")
+    print("|---|---|---|---|---|")
+    for revision, loop, every, statuses in rows:
+        print(f"| {revision} | {loop:,.0f} | {100 * (loop - base) / base:+.2f}% | {every:,.0f} | {statuses} |")
+
+
+def _worktree(revision: str, where: Path) -> Path:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(where), revision],
+                   check=True)
+    (where / "node_modules").symlink_to(ROOT / "node_modules")
+    return where
+
+
+def _count(tree: Path, source: Path, scratch: Path, args: argparse.Namespace) -> tuple[float, float, str]:
+    db = scratch / "copy.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, db)
+    shutil.copyfile(f"{source}.secret", f"{db}.secret")
+    out = scratch / "callgrind.out"
+    for old in scratch.glob("callgrind.out*"):
+        old.unlink()
+    command = ["valgrind", "--tool=callgrind", "--separate-threads=yes", "--instr-atstart=no",
+               f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()),
+               "--drive", str(tree), str(db), "--kind", args.kind, "--requests", str(args.requests),
+               "--learners", str(args.learners)]
+    run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    statuses = re.findall(r"^STATUSES (.*)$", run.stdout, re.M)
+    if run.returncode != 0 or not statuses:
+        raise SystemExit(f"the driver failed on {tree}:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}")
+    totals = {path.name: _total(path) for path in scratch.glob("callgrind.out-*")}
+    loop = totals.get("callgrind.out-01", 0)
+    return loop / args.requests, sum(totals.values()) / args.requests, statuses[-1]
+
+
+def _total(path: Path) -> int:
+    match = re.search(r"^totals: (\d+)", path.read_text(errors="replace"), re.M)
+    return int(match.group(1)) if match else 0
+
+
+def _drive(tree: Path, db: Path, kind: str, requests: int, learners: int) -> None:
+    """Run inside valgrind: serve the requests in process, instrumented only while the measured ones run."""
+    sys.path.insert(0, str(BENCH))
+    sys.path.insert(0, str(tree))  # the revision's engine, before this checkout's
+    import runtime_bench as rb
+
+    from engine.settings import load_settings
+    from engine.storage.db import Store
+    from engine.web import create_app
+    from engine.web.courses import discover_courses
+
+    plan, _course = rb.load_plan()
+    rng = random.Random(7)
+    pool = rb.make_pool(db, plan, learners, POOL, rng)
+    store = Store(db)
+    app = create_app(settings=load_settings(None), store=store, courses=discover_courses(tree / "content"))
+    statuses: dict[int, int] = {}
+
+    async def call(line: str) -> tuple[int, bytes]:
+        method, path, cookie, body = line.split("\t", 3)
+        data = body.encode()
+        headers = [(b"host", b"127.0.0.1"), (b"cookie", cookie.encode())]
+        if data:
+            headers += [(b"content-type", b"application/x-www-form-urlencoded"),
+                        (b"content-length", str(len(data)).encode())]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+        sent = False
+        out: dict[str, Any] = {"status": 0}
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            await asyncio.Event().wait()  # a client that stays connected
+            raise AssertionError
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                out["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await app(scope, receive, send)
+        return out["status"], b"".join(chunks)
+
+    async def run() -> None:
+        token = re.compile(rb'name="csrf_token" value="([0-9a-f]+)"')
+        for client in pool:
+            status, body = await call(f"GET\t{plan.lessons[0].path}\t{client.cookie}\t")
+            found = token.search(body)
+            if status != 200 or found is None:
+                raise SystemExit(f"learner {client.user_id} could not open a lesson: {status}")
+            client.csrf = found.group(1).decode()
+        for line in rb.lesson_requests(plan, pool[:WARM_CLIENTS], random.Random(1)):
+            await call(line)
+        if kind == "lesson":
+            lines = rb.lesson_requests(plan, pool, random.Random(2))
+        else:
+            lines = rb.answer_requests(plan, pool, random.Random(3))
+        if len(lines) < requests:
+            raise SystemExit(f"only {len(lines)} {kind} requests can be made: ask for fewer")
+        _instrument(True)
+        for line in lines[:requests]:
+            status, _body = await call(line)
+            statuses[status] = statuses.get(status, 0) + 1
+        _instrument(False)
+
+    asyncio.run(run())
+    print("STATUSES " + ", ".join(f"{n:,} × {status}" for status, n in sorted(statuses.items())), flush=True)
+
+
+def _instrument(on: bool) -> None:
+    subprocess.run(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
+if __name__ == "__main__":
+    main()
