@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,7 @@ def _drive(tree: Path, db: Path, kind: str, requests: int, learners: int) -> Non
             await asyncio.Event().wait()  # a client that stays connected
             raise AssertionError
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 out["status"] = message["status"]
             elif message["type"] == "http.response.body":
