@@ -88,3 +88,31 @@ def test_a_course_theme_turns_frames_off(tmp_path: Path) -> None:
     assert client.get("/demo/01-intro/lesson").status_code == 200
     rt: CourseRuntime = client.app.app.state.service.courses["demo"]  # type: ignore[attr-defined]
     assert not rt.pages
+
+
+def test_attempt_counts_are_slots_not_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """How many attempts are used, and the latest one's number, grow with every try: they fill slots of one frame
+    per answer shape, and the page is still the full render at every count."""
+    from helpers import COURSE_YAML, make_course
+    from test_build import LESSON
+
+    root = make_course(tmp_path / "demo", lesson=LESSON, course_yaml=COURSE_YAML + "max_attempts: 5\n")
+    client, _store = make_app(root, tmp_path / "attempts.db")
+    other, _ = make_app(root, tmp_path / "attempts.db")
+    register(client)
+    register(other, email="grace@example.gov.uk", name="Grace Hopper")
+    rt: CourseRuntime = client.app.app.state.service.courses["demo"]  # type: ignore[attr-defined]
+    path = "/demo/01-intro/lesson"
+    block_frames = []
+    for attempt in range(1, 5):
+        # The same wrong answer each time: only the counts change ("Attempts used: N of 5").
+        answer(client, path, "define-small-change", choice=["0"])
+        page = framed_page(client, path)
+        assert f"Attempts used: {attempt} of 5." in page
+        check(client, path, monkeypatch)
+        block_frames.append(sum(1 for key in rt.pages if key[0] == "block"))
+    answer(other, path, "define-small-change", choice=["0"])
+    check(other, path, monkeypatch)
+    # One frame for the question answered wrongly, whatever the count; none made after the first try.
+    assert block_frames[0] == block_frames[-1]
+    assert sum(1 for key in rt.pages if key[0] == "block") == block_frames[-1]

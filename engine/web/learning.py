@@ -195,9 +195,11 @@ def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment
     summary = [{"field": states[block_id]["dom_id"] + ("-text" if isinstance(lesson.block(block_id), Reflection)
                                                        else "-0"), "text": message}
                for block_id, (message, _typed) in errors.items()]
+    module_progress = state.module_of(lesson)
     context = dict(
         title=lesson.title, course=rt.course, module=module, lesson=lesson, segments=rt.segments[lesson.iri],
-        states=states, module_progress=state.module_of(lesson), lesson_status=state.lesson(lesson).status,
+        states=states, module_progress=module_progress, lesson_status=state.lesson(lesson).status,
+        status_texts=[STATUS_TEXTS[lp.status] for lp in module_progress.lessons],
         completion_hint=_completion_hint(lesson), previous=previous, next=following, errors=summary,
         course_url=f"/{rt.slug}/", lesson_url=lambda target: lesson_url(rt, target), lang=rt.course.language,
         media_url=lambda path: f"/{rt.slug}/{path}",
@@ -210,10 +212,14 @@ def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment
     return page(request, "lesson.html", course_folder=rt.folder, status_code=status_code, **context)
 
 
+STATUS_TEXTS = {"completed": "Completed", "in_progress": "In progress", "not_started": "Not yet started",
+                "locked": "Cannot start yet"}
+"""A lesson's status in words, as the module's side navigation lists it."""
+
 SLOTS = Slots()
 MAX_FRAMES = 8192
-"""Frames kept per course: one per lesson and pattern of statuses in its module, and one per block and shape of
-its state (which answer is chosen, how many attempts); some hundreds in practice, at most about 30 MB."""
+"""Frames kept per course: one per lesson and its own status, and one per block and shape of its state (which
+answer is chosen, how many attempts); some hundreds in practice, at most about 30 MB."""
 _USER_SLOTS = ("public_id", "name", "email", "department", "created_at")
 
 
@@ -222,20 +228,23 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
     """The lesson page put together from frames rendered once, or None to render it in full.
 
     Rendering a whole lesson page through the GOV.UK template and macros costs milliseconds, yet apart from its
-    blocks a page differs between learners only in the statuses listed for the module, which key its frame, and
-    in the learner's name and CSRF token, which are slots. A block is likewise a frame per shape of its state,
+    blocks a page differs between learners only in the lesson's own status, which keys its frame, and in the
+    statuses listed for the module, the learner's name and the CSRF token, which are slots (the statuses were
+    part of the key once: a module of five lessons made up to 3^5 frames of each lesson, rendered afresh as
+    learners' progress met each pattern). A block is likewise a frame per shape of its state,
     with slots for what is free-form (see ``_shape``). Only the theme's own templates are framed, because the
     tests check that the frames give the page ``lesson.html`` renders in full; a course theme may use anything.
     """
     svc = service(request)
     role, name = user.role, svc.settings.service_name
-    statuses = tuple(lp.status for lp in context["module_progress"].lessons)
-    frame = _frame(rt, ("page", lesson.iri, context["lesson_status"], statuses, role, name),
+    frame = _frame(rt, ("page", lesson.iri, context["lesson_status"], role, name),
                    lambda: _render_page_frame(request, user, context))
     if frame is None:
         return None
     values: dict[str, str | bytes] = {"csrf_token": csrf_token(svc.secret, browser_id(request)),  # hex: no escaping
                                       **_user_values(user)}
+    for n, text in enumerate(context["status_texts"]):
+        values[_STATUS_SLOTS[n] if n < len(_STATUS_SLOTS) else f"status.{n}"] = text  # our own words: no escaping
     states = context["states"]
     for n, segment in enumerate(context["segments"]):
         block = segment.get("block")
@@ -297,11 +306,17 @@ def _stand_in(request: Request, user: User, context: dict[str, Any]) -> dict[str
 _SHARED_SLOTS = ("csrf_token", *(f"user.{field}" for field in _USER_SLOTS))
 
 
+_STATUS_SLOTS = tuple(f"status.{n}" for n in range(64))
+
+
 def _render_page_frame(request: Request, user: User, context: dict[str, Any]) -> Frame | None:
     segments = [{"html": SLOTS(f"block.{n}")} if "block" in segment else segment
                 for n, segment in enumerate(context["segments"])]
-    offered = {*_SHARED_SLOTS, *(f"block.{n}" for n, segment in enumerate(context["segments"]) if "block" in segment)}
-    html = render("lesson.html", _stand_in(request, user, {**context, "segments": segments}))
+    statuses = [f"status.{n}" for n in range(len(context["status_texts"]))]
+    offered = {*_SHARED_SLOTS, *statuses,
+               *(f"block.{n}" for n, segment in enumerate(context["segments"]) if "block" in segment)}
+    html = render("lesson.html", _stand_in(request, user, {**context, "segments": segments,
+                                                           "status_texts": [SLOTS(name) for name in statuses]}))
     return SLOTS.frame(html, dict.fromkeys(offered))
 
 
@@ -321,9 +336,12 @@ _STATIC_KEYS = frozenset({"dom_id", "action", "legend_html", "max_attempts", "ch
 def _shape(state: dict[str, Any] | None) -> tuple[dict[str, str], tuple[Any, ...]]:
     """A block state's free-form values (escaped) by slot name, and the shape of the rest.
 
-    Free-form: a reflection's text, the counts and shares of a poll's results and when an answer was given. The
-    rest (the answer chosen, attempts used, an error) takes a few values per block, so it keys the frame; what
-    ``_block_static`` gives is the same for every learner, and the key has the block already.
+    Free-form: a reflection's text, the counts and shares of a poll's results, when an answer was given, and the
+    counts of attempts (the latest one's number, and how many are used), which grow with every try and would
+    otherwise make a frame per try. The rest (the answer chosen, whether it was right, an error) takes a few
+    values per block, so it keys the frame; what ``_block_static`` gives is the same for every learner, and the
+    key has the block already. A template may print a free-form value, never test it: the frame would keep the
+    test's outcome for every learner.
     """
     if state is None:
         return {}, ()
@@ -336,12 +354,15 @@ def _shape(state: dict[str, Any] | None) -> tuple[dict[str, str], tuple[Any, ...
         if name == "text" and kind is str:
             free["state.text"] = str(escape(value))
             shape.append(name)
+        elif name == "attempts" and kind is int:
+            free["state.attempts"] = str(value)
+            shape.append(name)
         elif value is None or kind in _PLAIN:
             shape.append((name, value))
         elif name == "attempt" and kind is Attempt:
             free["state.attempt.created_at"] = str(escape(value.created_at))
-            shape.append((name, value.block_iri, value.attempt_no, _frozen(value.response), value.score,
-                          value.success))
+            free["state.attempt.attempt_no"] = str(value.attempt_no)
+            shape.append((name, value.block_iri, _frozen(value.response), value.score, value.success))
         elif name == "results" and kind is list:
             for n, row in enumerate(value):
                 free[f"state.results.{n}.count"] = str(escape(row["count"]))
@@ -359,9 +380,12 @@ def _slotted(state: dict[str, Any]) -> dict[str, Any]:
     text = state.get("text")
     if type(text) is str:
         slotted["text"] = SLOTS("state.text")
+    if type(state.get("attempts")) is int:
+        slotted["attempts"] = SLOTS("state.attempts")
     attempt = state.get("attempt")
     if type(attempt) is Attempt:
-        slotted["attempt"] = replace(attempt, created_at=SLOTS("state.attempt.created_at"))
+        slotted["attempt"] = replace(attempt, created_at=SLOTS("state.attempt.created_at"),
+                                     attempt_no=SLOTS("state.attempt.attempt_no"))  # type: ignore[arg-type]  # printed
     results = state.get("results")
     if type(results) is list:
         slotted["results"] = [{**row, "count": SLOTS(f"state.results.{n}.count"),
