@@ -244,7 +244,7 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
     values: dict[str, str | bytes] = {"csrf_token": csrf_token(svc.secret, browser_id(request)),  # hex: no escaping
                                       **_user_values(user)}
     for n, text in enumerate(context["status_texts"]):
-        values[_STATUS_SLOTS[n] if n < len(_STATUS_SLOTS) else f"status.{n}"] = text  # our own words: no escaping
+        values[_status_slot(n)] = text  # our own words: no escaping
     states = context["states"]
     for n, segment in enumerate(context["segments"]):
         block = segment.get("block")
@@ -309,10 +309,15 @@ _SHARED_SLOTS = ("csrf_token", *(f"user.{field}" for field in _USER_SLOTS))
 _STATUS_SLOTS = tuple(f"status.{n}" for n in range(64))
 
 
+def _status_slot(n: int) -> str:
+    """The slot of the status of the module's n-th lesson (names made once: every page view fills them)."""
+    return _STATUS_SLOTS[n] if n < len(_STATUS_SLOTS) else f"status.{n}"
+
+
 def _render_page_frame(request: Request, user: User, context: dict[str, Any]) -> Frame | None:
     segments = [{"html": SLOTS(f"block.{n}")} if "block" in segment else segment
                 for n, segment in enumerate(context["segments"])]
-    statuses = [f"status.{n}" for n in range(len(context["status_texts"]))]
+    statuses = [_status_slot(n) for n in range(len(context["status_texts"]))]
     offered = {*_SHARED_SLOTS, *statuses,
                *(f"block.{n}" for n, segment in enumerate(context["segments"]) if "block" in segment)}
     html = render("lesson.html", _stand_in(request, user, {**context, "segments": segments,
