@@ -44,9 +44,9 @@ class OpenResult:
     connections: int
     latencies: list[float] = field(default_factory=list)
     dues: list[float] = field(default_factory=list)
+    """When each answered request was due, in seconds from the start (with ``latencies``: a timeline)."""
     warmup_latencies: list[float] = field(default_factory=list)
     """Latencies of the requests due in the warm-up, which the percentiles leave out."""
-    """When each answered request was due, in seconds from the start (with ``latencies``: a timeline)."""
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     late: int = 0
