@@ -118,6 +118,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+import cpu_steadiness
 import openloop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1073,6 +1074,23 @@ class Row:
     ok: bool | None = None
 
 
+STEADINESS_SECONDS = 10.0
+
+
+def steadiness(cpu: int) -> dict[str, float]:
+    """How steady the server's CPU is now (``cpu_steadiness``): slow episodes of the host set the p99s here."""
+    keep = os.sched_getaffinity(0)
+    try:
+        return cpu_steadiness.measure(cpu, STEADINESS_SECONDS)
+    finally:
+        os.sched_setaffinity(0, keep)
+
+
+def steady_text(found: dict[str, float]) -> str:
+    return (f"{found['per_minute']:.0f} a minute, {found['share']:.1%} of the time, longest "
+            f"{found['longest_ms']:.0f} ms, up to {found['worst_factor']:.1f}x slower")
+
+
 def share_text(share: float) -> str:
     """A share with two significant figures however small: 25%, 1.9%, 0.041%."""
     if share <= 0:
@@ -1231,6 +1249,8 @@ def main(argv: list[str] | None = None) -> int:
         core_use[results[0].label] = (results[0].server_cpu, (busy2 - busy) / max(1, total2 - total))
         return results
 
+    log(f"steadiness of CPU {core} ...")
+    steady_before = steadiness(core)
     try:
         log("floor: bare Starlette hello")
         hello_port = free_port()
@@ -1390,6 +1410,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for running in servers:
             running.stop(kill=True)
+    log(f"steadiness of CPU {core} again ...")
+    steady_after = steadiness(core)
 
     share = lessons.rps / floor.rps if floor.rps else 0.0
     hwm = max(m.get("VmHWM", 0.0) for m in memories)
@@ -1446,6 +1468,10 @@ def main(argv: list[str] | None = None) -> int:
             rss < RSS_TARGET_MB),
         Row(f"Server peak RSS under the {CLIENTS}-client loads (VmHWM, the highest of the server processes)",
             f"{hwm:,.0f} MB", f"< {RSS_TARGET_MB:.0f} MB", hwm < RSS_TARGET_MB),
+        Row(f"Steadiness of CPU {core} with nothing else running, before the measures / after them "
+            f"(bench/cpu_steadiness.py, {STEADINESS_SECONDS:.0f} s each): episodes where the host runs it over "
+            f"{cpu_steadiness.SLOW:.0f}x slower",
+            f"{steady_text(steady_before)} / {steady_text(steady_after)}"),
     ]
     rows_text = ", ".join(f"{n:,} {t}" for t, n in meta["rows"].items())
     print(f"Runtime benchmark: {learners:,} learners in {db.relative_to(ROOT)} ({meta['bytes'] / 1e9:.2f} GB; "
