@@ -73,15 +73,16 @@ class SegmentRouter(Router):
     _buckets: dict[Signature, list[BaseRoute]]
     _literals: list[set[str | int]]
     _indexed: list[BaseRoute] | None = None
-    _direct: dict[int, tuple[BaseRoute, ASGIApp | None]]
-    """Each route's ``direct`` app, by the route's id() (a Route compares by value, so it is no key)."""
+    _direct: dict[int, ASGIApp | None]
+    """Each indexed route's ``direct`` app, by the route's id() (a Route compares by value, so it is no key; the
+    index holds the routes, so their ids stay theirs)."""
 
     def candidates(self, path: str) -> list[BaseRoute]:
         """The routes that could match ``path``, in the router's order."""
         if self._indexed != self.routes:
             self._buckets, self._literals = {}, [set() for _ in range(DEPTH + 1)]
             self._signatures = [(route, signature(route)) for route in self.routes]
-            self._direct = {id(route): (route, direct(route)) for route in self.routes}
+            self._direct = {id(route): direct(route) for route in self.routes}
             for _, sig in self._signatures:
                 for n, segment in enumerate(sig):
                     if segment is not None:
@@ -112,7 +113,7 @@ class SegmentRouter(Router):
             if match is Match.FULL:
                 scope["route"] = route
                 scope.update(child_scope)
-                app = self._direct[id(route)][1]
+                app = self._direct[id(route)]
                 if app is not None:  # a full match has the method already: what Route.handle checks
                     await app(scope, receive, send)
                 else:
