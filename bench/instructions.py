@@ -15,6 +15,7 @@ Needs valgrind (``apt-get install valgrind``). Example:
 
     .venv/bin/python bench/instructions.py HEAD~3 .            # lesson views, 2,000 measured
     .venv/bin/python bench/instructions.py --kind answer HEAD .
+    .venv/bin/python bench/instructions.py --kind repeat HEAD .   # views the session has made before
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ POOL = 1000
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("revisions", nargs="*", default=["."], help='git revisions; "." is the working tree')
-    parser.add_argument("--kind", choices=["lesson", "answer"], default="lesson")
+    parser.add_argument("--kind", choices=["lesson", "repeat", "answer"], default="lesson",
+                        help="repeat: the lesson views again, each one the learner's session has made before")
     parser.add_argument("--requests", type=int, default=2000, help="requests measured (at most 8 per learner "
                         f"of {POOL} for lessons, 4 for answers)")
     parser.add_argument("--learners", type=int, default=20_000, help="learners in the seeded database")
@@ -170,8 +172,11 @@ def _drive(tree: Path, db: Path, kind: str, requests: int, learners: int) -> Non
             client.csrf = found.group(1).decode()
         for line in rb.lesson_requests(plan, pool[:WARM_CLIENTS], random.Random(1)):
             await call(line)
-        if kind == "lesson":
+        if kind in ("lesson", "repeat"):
             lines = rb.lesson_requests(plan, pool, random.Random(2))
+            if kind == "repeat":
+                for line in lines[:requests]:
+                    await call(line)
         else:
             lines = rb.answer_requests(plan, pool, random.Random(3))
         if len(lines) < requests:

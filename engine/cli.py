@@ -166,8 +166,11 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     names = ", ".join(f"/{rt.slug}/" for rt in courses)
     click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")
     settle_garbage_collector()
-    uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                log_level="info", proxy_headers=False, loop=SERVE_LOOP)
+    try:
+        uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
+                    log_level="info", proxy_headers=False, loop=SERVE_LOOP)
+    finally:
+        store.close()  # anything still noted for later is written, and the log checkpointed away
 
 
 @cli.command()
