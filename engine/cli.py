@@ -170,7 +170,7 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
         uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
                     log_level="info", proxy_headers=False, loop=SERVE_LOOP)
     finally:
-        store.close()  # anything still noted for later is written, and the log checkpointed away
+        store.close()  # after Ctrl-C: views noted for later written (after SIGTERM, by the lifespan's end)
 
 
 @cli.command()
