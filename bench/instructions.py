@@ -91,7 +91,8 @@ def _count(tree: Path, source: Path, scratch: Path, args: argparse.Namespace) ->
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(source, db)
-    shutil.copyfile(f"{source}.secret", f"{db}.secret")
+    if Path(f"{source}.secret").exists():  # made by the first server on it: the runtime benchmark's, if it ran
+        shutil.copyfile(f"{source}.secret", f"{db}.secret")
     out = scratch / "callgrind.out"
     for old in scratch.glob("callgrind.out*"):
         old.unlink()
