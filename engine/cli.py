@@ -166,11 +166,8 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     names = ", ".join(f"/{rt.slug}/" for rt in courses)
     click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")
     settle_garbage_collector()
-    try:
-        uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                    log_level="info", proxy_headers=False, loop=SERVE_LOOP)
-    finally:
-        store.close()  # after Ctrl-C: views noted for later written (after SIGTERM, by the lifespan's end)
+    uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
+                log_level="info", proxy_headers=False, loop=SERVE_LOOP)
 
 
 @cli.command()

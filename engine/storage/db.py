@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import hashlib
 import json
-import logging
 import secrets
 import sqlite3
 import threading
@@ -17,7 +14,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +24,6 @@ from .grouping import Group, GroupCommit, request_state
 from .migrations import MIGRATIONS
 from .records import LAST_LESSON, Enrolment, Records, User
 from .statements import TermNumbers, delete_statements
-
-log = logging.getLogger(__name__)
 
 _second: tuple[int, str] = (-1, "")
 """The Unix second last formatted, and its text: a request asks for the time several times within a second."""
@@ -66,11 +60,6 @@ class AttemptsExhausted(Exception):
 MAX_MET = 100_000
 """(session, course or lesson) pairs a store remembers as already met (see Store.session_first)."""
 MAX_KEPT_RECORDS = 5000
-LATER_VIEWS_SECONDS = 1.0
-"""How long a repeat lesson view may wait to be written when no action comes (``Store.view_again``, decision 0024)."""
-LATER_VIEWS_CHUNK = 64
-"""Repeat views written at a time, with an action or on the event loop's turn: a second of them at once (1,600 at
-the benchmark's rate, 25-40 µs each) would stop the loop for tens of milliseconds."""
 MAX_SIGNED_IN = 20_000
 """Learners whose records a store keeps in memory (a few kilobytes each; see Store.records)."""
 
@@ -107,11 +96,6 @@ class Store:
         """(user id, course IRI) → the enrolment, kept like records: every request in a course asks."""
         self._enrolment_keys: dict[int, tuple[int, str]] = {}
         """Enrolment id → its key in ``_enrolments``, for the writes that know the id only."""
-        self._met_at_commit: list[tuple[str, str]] = []
-        """Pairs first met in the transaction under way: met for good once it commits (``session_first``)."""
-        self._later_views: dict[tuple[int, str], tuple[int, str]] = {}
-        """Repeat lesson views not yet written: (enrolment id, lesson IRI) -> (views, the last one's time)."""
-        self._later_timer: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
         self.terms = TermNumbers()
         """Numbers of the LRS's terms that committed transactions gave (``statements.term_ids``)."""
         conn.execute("PRAGMA journal_mode=WAL")
@@ -135,10 +119,6 @@ class Store:
 
     def close(self) -> None:
         self._groups.end()
-        if self._later_timer is not None:
-            self._later_timer[1].cancel()
-            self._later_timer = None
-        self.write_views()
         if self._checkpointer is not None:
             # Its connection closed first, this one is the last: closing it checkpoints and removes the log.
             self._checkpointer.stop()
@@ -174,10 +154,7 @@ class Store:
         """
         with self._lock:
             groups = self._groups
-            # Views noted for later go first, outside the action's savepoint: an action that fails keeps them.
             if groups.open is not None:  # only the loop's thread gets here while a group is open
-                if not groups.in_action:  # inside an action, its savepoint would undo them with it
-                    self._write_later_views(LATER_VIEWS_CHUNK)
                 with groups.action(groups.open):
                     yield self.conn
                 return
@@ -186,20 +163,15 @@ class Store:
                 return
             loop = groups.loop()
             if loop is not None:
-                group = groups.start(loop)
-                self._write_later_views(LATER_VIEWS_CHUNK)
-                with groups.action(group):
+                with groups.action(groups.start(loop)):
                     yield self.conn
                 return
             self.conn.execute("BEGIN IMMEDIATE")
-            taken: dict[tuple[int, str], tuple[int, str]] = {}
             try:
-                taken = self._write_later_views(LATER_VIEWS_CHUNK)
                 yield self.conn
             except BaseException:
                 self._forget_all()  # kept things may have been read with the writes now undone
                 self.conn.execute("ROLLBACK")
-                self._note_later_views(taken)  # undone with the rest: still to be written
                 raise
             self.conn.execute("COMMIT")
             self._after_commit()
@@ -209,18 +181,11 @@ class Store:
         known from now on; the checkpoint thread may have asked the writer to copy the rest of a long log
         (decision 0013)."""
         self.terms.commit()
-        if self._met_at_commit:
-            with self._kept_lock:
-                if len(self._met) + len(self._met_at_commit) > MAX_MET:
-                    self._met.clear()
-                self._met.update(self._met_at_commit)
-            self._met_at_commit.clear()
         if self._checkpointer is not None:
             self._checkpointer.catch_up(self.conn)
 
     def _forget_all(self) -> None:
         self.terms.undo()
-        self._met_at_commit.clear()
         self._forget_records()
         self._forget_sessions()
         self._forget_enrolments()
@@ -319,7 +284,6 @@ class Store:
         from ..xapi.keys import index_stored
 
         with self.transaction() as conn:
-            self._write_later_views()  # all of them: none may be written after the rows go (ids are reused)
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
             for key in actor_keys:
                 # statement_actors holds every actor's statements (migration 8 dropped the index on actor), by
@@ -369,11 +333,9 @@ class Store:
             "INSERT OR IGNORE INTO session_events SELECT token_hash, ? FROM sessions WHERE token_hash = ?",
             (object_iri, key[0]),
         ).rowcount == 1
-        if first:
-            # Met for good once the transaction commits: it could still be undone (``_after_commit``).
-            self._met_at_commit.append(key)
-        else:
+        if not first:
             # Already met, and for good: the row goes only with the session, whose token then signs nobody in.
+            # (Not when just inserted: the transaction could still be rolled back.)
             if len(self._met) >= MAX_MET:
                 self._met.clear()
             self._met.add(key)
@@ -406,11 +368,6 @@ class Store:
             return None
         enrolment = Enrolment(*row)
         with self._kept_lock:
-            # A view noted for later is newer than every view written (each transaction writes them first).
-            later = max(((at, iri) for (eid, iri), (_n, at) in self._later_views.items() if eid == enrolment.id),
-                        default=None)
-            if later is not None and later[1] != enrolment.last_lesson_iri:
-                enrolment = enrolment.moved_to(later[1])
             if self._kept_version == version:
                 if len(self._enrolments) >= MAX_SIGNED_IN:
                     oldest = next(iter(self._enrolments))
@@ -437,7 +394,6 @@ class Store:
     def delete_enrolment(self, user_id: int, course_iri: str) -> None:
         """Forget a learner's records in one course (the preview's "reset my progress")."""
         with self.transaction() as conn:
-            self._write_later_views()  # all of them: none may be written after the rows go (ids are reused)
             conn.execute("DELETE FROM enrolments WHERE user_id = ? AND course_iri = ?", (user_id, course_iri))
         self._forget_records()
         self._forget_enrolments()
@@ -464,94 +420,11 @@ class Store:
                     (stamp, enrolment_id, lesson_iri),
                 )
             with self._kept_lock:  # as reading it again would give (a rollback forgets every kept enrolment)
-                self._move_kept_enrolment(enrolment_id, lesson_iri)
+                key = self._enrolment_keys.get(enrolment_id)
+                kept_enrolment = self._enrolments.get(key) if key is not None else None
+                if key is not None and kept_enrolment is not None and kept_enrolment.last_lesson_iri != lesson_iri:
+                    self._enrolments[key] = kept_enrolment.moved_to(lesson_iri)
         return first
-
-    def _move_kept_enrolment(self, enrolment_id: int, lesson_iri: str) -> None:
-        """The kept enrolment's last lesson is now ``lesson_iri``; the caller holds ``_kept_lock``."""
-        key = self._enrolment_keys.get(enrolment_id)
-        kept_enrolment = self._enrolments.get(key) if key is not None else None
-        if key is not None and kept_enrolment is not None and kept_enrolment.last_lesson_iri != lesson_iri:
-            self._enrolments[key] = kept_enrolment.moved_to(lesson_iri)
-
-    def view_again(self, enrolment_id: int, lesson_iri: str) -> bool:
-        """Note a repeat view of a lesson, to be written with the next action of any request, or within
-        ``LATER_VIEWS_SECONDS`` if none comes (decision 0024); True when noted.
-
-        A repeat view changes only its row's count and time, which nothing on the learner's pages shows but the
-        resume link, kept here at once. Noted, the view needs no transaction, no savepoint and no wait for a
-        commit: writing it cost a page view about a tenth of its CPU. False, noting nothing, where the view must
-        be written now: outside a web request on the event loop, or when its row is not known to exist.
-        """
-        loop = self._groups.loop()
-        if loop is None:
-            return False
-        with self._kept_lock:
-            kept = self._kept.get(enrolment_id)
-            # Rows of lesson_views go only with their enrolment, so one in kept records is there still.
-            if kept is None or lesson_iri not in kept.views:
-                return False
-            key = (enrolment_id, lesson_iri)
-            views, _at = self._later_views.get(key, (0, ""))
-            self._later_views[key] = (views + 1, now())
-            self._move_kept_enrolment(enrolment_id, lesson_iri)
-        if self._later_timer is None or self._later_timer[0] is not loop:
-            # Off any request's context: the write is nobody's request, and no request waits for it.
-            self._later_timer = (loop, loop.call_later(LATER_VIEWS_SECONDS, self._later_views_due,
-                                                      context=contextvars.Context()))
-        return True
-
-    def _later_views_due(self) -> None:
-        """On the event loop, when no action has written them: a chunk of the views noted for later, in the open
-        group or one of its own (the requests of this turn join it), then the next chunk at the loop's next turn."""
-        self._later_timer = None
-        loop = asyncio.get_running_loop()
-        try:
-            with self._lock:  # the loop's thread holds it already while a group is open
-                if self._groups.open is None:
-                    self._groups.start(loop)
-                self._write_later_views(LATER_VIEWS_CHUNK)
-        except Exception:  # e.g. the disk is full: the views stay noted, for the next action to write
-            log.exception("repeat lesson views could not be written yet")
-            return
-        if self._later_views:
-            self._later_timer = (loop, loop.call_later(0, self._later_views_due, context=contextvars.Context()))
-
-    def write_views(self) -> None:
-        """Write the repeat views noted for later now: before reading a view's count or time from the database."""
-        if self._later_views:
-            with self.transaction():
-                self._write_later_views()  # the rest, past the chunk every transaction writes first
-
-    def _write_later_views(self, limit: int | None = None) -> dict[tuple[int, str], tuple[int, str]]:
-        """Write the views noted for later (the oldest ``limit`` of them), in the transaction under way; what was
-        written."""
-        with self._kept_lock:
-            if not self._later_views:
-                return {}
-            if limit is None or len(self._later_views) <= limit:
-                taken, self._later_views = self._later_views, {}
-            else:
-                taken = {key: self._later_views.pop(key) for key in list(islice(self._later_views, limit))}
-        try:
-            self.conn.executemany(
-                "UPDATE lesson_views SET views = views + ?, last_at = MAX(last_at, ?)"
-                " WHERE enrolment_id = ? AND lesson_iri = ?",
-                [(views, at, enrolment_id, lesson_iri) for (enrolment_id, lesson_iri), (views, at) in taken.items()],
-            )
-        except BaseException:
-            self._note_later_views(taken)
-            raise
-        return taken
-
-    def _note_later_views(self, taken: dict[tuple[int, str], tuple[int, str]]) -> None:
-        """Note again views whose writing was undone."""
-        if not taken:
-            return
-        with self._kept_lock:
-            for key, (views, at) in taken.items():
-                more, last = self._later_views.get(key, (0, ""))
-                self._later_views[key] = (views + more, max(at, last))
 
     def add_attempt(self, enrolment_id: int, *, block_iri: str, lesson_iri: str, response: Any,
                     score: float, success: bool, max_attempts: int | None) -> int:

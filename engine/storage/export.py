@@ -17,7 +17,6 @@ def user_data(store: Store, user_id: int) -> dict[str, Any]:
     user = store.user_by_id(user_id)
     if user is None:
         return {}
-    store.write_views()  # the counts and times of repeat views noted for later
     conn = store.conn
     out: dict[str, Any] = {
         "account": {"name": user.name, "email": user.email, "department": user.department,

@@ -105,11 +105,6 @@ class GroupCommit:
             loop.call_soon(self.end, loop)
         return group
 
-    @property
-    def in_action(self) -> bool:
-        """Whether an action of the open group is under way (a transaction inside it is part of it)."""
-        return self._depth > 0
-
     @contextmanager
     def action(self, group: Group) -> Iterator[None]:
         """One action in the open group: a savepoint, undone alone if the action fails."""

@@ -154,7 +154,6 @@ def _learner_query(flt: LearnerFilter) -> tuple[str, list[Any]]:
 def learners(store: Store, flt: LearnerFilter, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
     """One page of learners, most recently enrolled first, and whether there is another page."""
     sql, args = _learner_query(flt)
-    store.write_views()  # last seen: repeat views noted for later
     rows = store.conn.execute(sql + " ORDER BY e.id DESC LIMIT ? OFFSET ?", (*args, limit + 1, offset)).fetchall()
     return [dict(zip(LEARNER_COLUMNS, row, strict=True)) for row in rows[:limit]], len(rows) > limit
 

@@ -192,7 +192,6 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         task = asyncio.create_task(deliverer.run(stop)) if deliverer else None
         watcher = asyncio.create_task(preview.watch(stop)) if preview else None
         yield
-        store.write_views()  # repeat views noted for later (decision 0024): the requests in flight have finished
         stop.set()
         if watcher is not None:
             await asyncio.wait([watcher], timeout=5)

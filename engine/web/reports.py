@@ -281,9 +281,7 @@ async def learners_csv(request: Request) -> Response:
         raise HTTPException(400, errors[0]["text"])
     flt = _learner_filter(request, rt, sc, when)
     total = len(rt.course.lessons())
-    store = service(request).store
-    store.write_views()  # last seen: repeat views noted for later, before another connection reads
-    path = store.path
+    path = service(request).store.path
 
     def lines() -> Iterator[str]:
         yield _csv([["learner id", "name", "email", "department", "enrolled at", "last seen at",
