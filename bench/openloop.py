@@ -199,21 +199,24 @@ BEHIND = 2.0
 cannot keep up. In the warm-up it sends its late requests one after another until it is back on schedule."""
 
 
-async def _run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float, ramp: bool
-               ) -> list[OpenResult]:
+async def _run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float, ramp: bool,
+               at_window: Callable[[], None] | None = None) -> list[OpenResult]:
     began = time.perf_counter() + 0.2  # every stream starts on the same schedule
+    if at_window is not None:
+        asyncio.get_running_loop().call_later(began + warmup - time.perf_counter(), at_window)
     return list(await asyncio.gather(*(_stream(host, port, s, seconds, began, warmup, ramp) for s in streams)))
 
 
 def run(host: str, port: int, streams: list[Stream], seconds: float, warmup: float = 0.0, *,
-        ramp: bool = False) -> list[OpenResult]:
+        ramp: bool = False, at_window: Callable[[], None] | None = None) -> list[OpenResult]:
     """Send every stream at its rate for ``warmup`` (rising to it from nothing with ``ramp``) and then
     ``seconds``, together; what was due in the warm-up is not counted (as wrk2 calibrates first). The results in
-    the streams' order."""
+    the streams' order. ``at_window`` is called (on the generator's loop) when the measured window opens: the
+    warm-up's work is not the window's, and a measure of the server's CPU over both would mix them."""
     try:
         import uvloop  # the generator's own loop: the cheaper it is, the more of its CPU is left to keep time
 
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    return runner(_run(host, port, streams, seconds, warmup, ramp))
+    return runner(_run(host, port, streams, seconds, warmup, ramp, at_window))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,10 @@ def test_a_ramped_run_counts_only_the_window() -> None:
     assert ready.wait(10)
     try:
         stream = openloop.Stream("hello", [openloop.prepare("GET", "/")], 200.0, 4, 200)
-        (result,) = openloop.run("127.0.0.1", int(state["port"]), [stream], 1.0, 1.0, ramp=True)  # type: ignore[call-overload]
+        began = time.perf_counter()
+        opened: list[float] = []
+        (result,) = openloop.run("127.0.0.1", int(state["port"]), [stream], 1.0, 1.0, ramp=True,  # type: ignore[call-overload]
+                                 at_window=lambda: opened.append(time.perf_counter() - began))
     finally:
         loop = state["loop"]
         loop.call_soon_threadsafe(state["stop"].set)  # type: ignore[attr-defined]
@@ -71,3 +75,6 @@ def test_a_ramped_run_counts_only_the_window() -> None:
     assert len(result.warmup_latencies) == 100
     assert not result.errors and not result.stopped
     assert all(due >= 1.0 for due in result.dues)
+    # Told when the window opened: after the second's rise (and the 0.2 s every run starts after), once.
+    assert len(opened) == 1
+    assert 1.1 < opened[0] < 1.6
