@@ -81,6 +81,56 @@ def test_a_failing_action_is_undone_alone(tmp_path: Path) -> None:
     assert sorted(t for (t,) in store.conn.execute("SELECT text FROM notes")) == ["kept", "kept too"]
 
 
+def test_a_nested_transaction_that_fails_undoes_its_whole_action_and_the_next_action_starts_afresh(
+        tmp_path: Path) -> None:
+    store = _store(tmp_path)
+
+    async def request(text: str, fail: bool) -> BaseException | None:
+        with one_request():
+            try:
+                with store.transaction() as conn:
+                    conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+                    with store.transaction():
+                        conn.execute("INSERT INTO notes (text) VALUES (?)", (text + " nested",))
+                        if fail:
+                            raise ValueError("the nested part failed")
+            except ValueError:
+                pass
+            with store.transaction() as conn:  # a second action of the same request, at depth one again
+                conn.execute("INSERT INTO notes (text) VALUES (?)", (text + " later",))
+            return await store.committed()
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(request("a", False), request("b", True))
+
+    assert asyncio.run(main()) == [None, None]
+    assert sorted(t for (t,) in store.conn.execute("SELECT text FROM notes")) == [
+        "a", "a later", "a nested", "b later"]
+
+
+def test_off_the_loop_a_nested_failure_rolls_back_the_transaction_and_lets_the_lock_go(tmp_path: Path) -> None:
+    import threading
+
+    store = _store(tmp_path)
+    with pytest.raises(ValueError), store.transaction() as conn:
+        conn.execute("INSERT INTO notes (text) VALUES ('outer')")
+        with store.transaction():
+            conn.execute("INSERT INTO notes (text) VALUES ('inner')")
+            raise ValueError("undo it all")
+    assert not store.conn.in_transaction
+    assert _count(tmp_path / "t.db") == 0
+
+    def other_thread() -> None:  # would wait forever on a lock left held
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO notes (text) VALUES ('from another thread')")
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert _count(tmp_path / "t.db") == 1
+
+
 def test_a_failed_commit_undoes_the_group_and_tells_each_request(tmp_path: Path) -> None:
     store = _store(tmp_path)
     user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")

@@ -10,8 +10,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -141,10 +140,9 @@ class Store:
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={number}")
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> _Transaction:
         """One learner action's writes, all or nothing; BEGIN IMMEDIATE, so concurrent writers queue instead of
-        failing half-way.
+        failing half-way. Use as ``with store.transaction() as conn:``.
 
         In a web request on the event loop (``one_request``), the actions of every request handled in the same
         turn of the loop share one transaction, each in a savepoint of its own, committed at the start of the next
@@ -152,29 +150,7 @@ class Store:
         answered only after that commit (``committed``). Outside a request, or off the loop, it is a transaction
         of its own, as always.
         """
-        with self._lock:
-            groups = self._groups
-            if groups.open is not None:  # only the loop's thread gets here while a group is open
-                with groups.action(groups.open):
-                    yield self.conn
-                return
-            if self.conn.in_transaction:
-                yield self.conn
-                return
-            loop = groups.loop()
-            if loop is not None:
-                with groups.action(groups.start(loop)):
-                    yield self.conn
-                return
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self._forget_all()  # kept things may have been read with the writes now undone
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
-            self._after_commit()
+        return _Transaction(self)
 
     def _after_commit(self) -> None:
         """After every commit of this connection, grouped or not, with the lock held: term numbers found are
@@ -539,6 +515,55 @@ class Store:
         """How many learners chose each value of a poll (a multiple-choice answer counts each choice)."""
         return {str(value): int(count) for value, count in self.conn.execute(
             "SELECT value, count FROM poll_tallies WHERE block_iri = ? AND count > 0", (block_iri,))}
+
+
+class _Transaction:
+    """``Store.transaction()``: a class rather than a generator, as every write of every request opens one."""
+
+    __slots__ = ("group", "own", "store")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.group: Group | None = None
+        """The group this transaction is an action of, when it is one."""
+        self.own = False
+        """True when it began a transaction of its own (BEGIN IMMEDIATE), to commit at its end."""
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        store._lock.acquire()
+        try:
+            groups = store._groups
+            group = groups.open  # only the loop's thread gets here while a group is open
+            if group is None and not store.conn.in_transaction:
+                loop = groups.loop()
+                if loop is None:
+                    store.conn.execute("BEGIN IMMEDIATE")
+                    self.own = True
+                    return store.conn
+                group = groups.start(loop)
+            if group is not None:
+                groups.enter()
+                self.group = group
+        except BaseException:
+            store._lock.release()
+            raise
+        return store.conn
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        store = self.store
+        try:
+            if self.group is not None:
+                store._groups.leave(self.group, kind is not None)
+            elif self.own:
+                if kind is not None:
+                    store._forget_all()  # kept things may have been read with the writes now undone
+                    store.conn.execute("ROLLBACK")
+                else:
+                    store.conn.execute("COMMIT")
+                    store._after_commit()
+        finally:
+            store._lock.release()
 
 
 WRITER_CACHE_KIB = 64 * 1024

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -24,23 +23,31 @@ _in_flight = 0
 actions holding the request's writes, if it wrote."""
 
 
-@contextmanager
-def one_request() -> Iterator[None]:
-    """Around a web request (the Guard middleware): within it, writes on the event loop join groups, and a store
-    asks SQLite whether another connection has committed once, not at every read (``PRAGMA data_version`` costs
-    about 10 µs, and a lesson page read kept things three times).
+def one_request() -> _OneRequest:
+    """Around a web request (the Guard middleware), as ``with one_request():``. Within it, writes on the event
+    loop join groups, and a store asks SQLite whether another connection has committed once, not at every read
+    (``PRAGMA data_version`` costs about 10 µs, and a lesson page read kept things three times).
 
     A commit by another process during the request is then noticed by the next request, as if this one had run
     a moment earlier. The store's own writes never change what it keeps from under it (``Store._amend``).
     """
-    global _in_flight
-    token = _request.set({})
-    _in_flight += 1
-    try:
-        yield
-    finally:
+    return _OneRequest()
+
+
+class _OneRequest:
+    """``one_request()``: a class rather than a generator, as every request enters one."""
+
+    __slots__ = ("token",)
+
+    def __enter__(self) -> None:
+        global _in_flight
+        self.token = _request.set({})
+        _in_flight += 1
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        global _in_flight
         _in_flight -= 1
-        _request.reset(token)
+        _request.reset(self.token)
 
 
 def request_state() -> dict[Any, Any] | None:
@@ -105,9 +112,11 @@ class GroupCommit:
             loop.call_soon(self.end, loop)
         return group
 
-    @contextmanager
-    def action(self, group: Group) -> Iterator[None]:
-        """One action in the open group: a savepoint, undone alone if the action fails."""
+    def enter(self) -> None:
+        """Begin an action in the open group: a savepoint, undone alone if the action fails (``leave``).
+
+        A pair of calls rather than a context manager: the store's ``transaction`` is itself a small class, and a
+        lesson view opens two transactions and an answer more (a generator-based pair cost about 10 µs)."""
         task = asyncio.current_task()
         if self._depth:
             # A transaction() inside an action: part of the same savepoint. Any other task here would mean an
@@ -115,25 +124,26 @@ class GroupCommit:
             if task is not self._task:
                 raise RuntimeError("store.transaction() must not await: another request's action is open")
             self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
             return
         self.conn.execute("SAVEPOINT action")
         self._depth, self._task = 1, task
+
+    def leave(self, group: Group, failed: bool) -> None:
+        """End the action ``enter`` began: its savepoint released, or rolled back when it ``failed``. The request
+        then waits for ``group``'s commit (``committed``)."""
+        if self._depth > 1:
+            self._depth -= 1  # the outer action's leave undoes it all should it fail
+            return
         try:
-            yield
-        except BaseException:
-            self.forget()
-            self.conn.execute("ROLLBACK TO action")
-            self.conn.execute("RELEASE action")
-            raise
-        else:
-            self.conn.execute("RELEASE action")
-            request = _request.get()
-            if request is not None:
-                request["group"] = group
+            if failed:
+                self.forget()
+                self.conn.execute("ROLLBACK TO action")
+                self.conn.execute("RELEASE action")
+            else:
+                self.conn.execute("RELEASE action")
+                request = _request.get()
+                if request is not None:
+                    request["group"] = group
         finally:
             self._depth, self._task = 0, None
 
