@@ -36,8 +36,13 @@ class CourseRuntime:
     def __post_init__(self) -> None:
         earlier = self.previous.by_hash if self.previous is not None else {}
         self.by_hash: dict[str, list[dict[str, object]]] = {}
+        self.locking = any(m.requires for m in self.course.modules)
+        """Whether any module waits for others: only then does opening a lesson need the learner's progress."""
+        self._positions: dict[int, int] = {}
+        """Each lesson's place in ``order``, by the lesson's id() (lessons compare field by field)."""
         for lesson in self.course.lessons():
             self.lessons[(lesson.module, lesson.id)] = lesson
+            self._positions[id(lesson)] = len(self.order)
             self.order.append(lesson)
             segments = earlier.get(lesson.source_hash) or split_segments(lesson)
             self.segments[lesson.iri] = self.by_hash[lesson.source_hash] = segments
@@ -48,8 +53,7 @@ class CourseRuntime:
         return self.course.slug
 
     def neighbours(self, lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
-        # By identity: list.index would compare whole lessons field by field until it found this one.
-        at = next(n for n, candidate in enumerate(self.order) if candidate is lesson)
+        at = self._positions[id(lesson)]
         return (self.order[at - 1] if at else None), (self.order[at + 1] if at + 1 < len(self.order) else None)
 
 

@@ -426,7 +426,7 @@ def _open_lesson(request: Request) -> tuple[CourseRuntime, Lesson, events.Learne
     lesson = _find_lesson(rt, request)
     learner = learner_for(request, rt)
     store = learner.store
-    locking = any(m.requires for m in rt.course.modules) and service(request).preview is None
+    locking = rt.locking and service(request).preview is None
     state = progress.evaluate(rt.course, store.records(learner.enrolment.id)) if locking else None
     if state is not None and progress.is_locked(state, lesson):
         module = rt.course.module(lesson.module)
