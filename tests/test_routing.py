@@ -95,6 +95,43 @@ def test_literal_routes_before_parameters_keep_their_order() -> None:
     assert client.get("/a/b/c/d").status_code == 404
 
 
+def test_a_path_asked_again_gets_the_same_route_with_parameters_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.web.routing as routing
+
+    seen: list[dict[str, object]] = []
+    objects: list[dict[str, object]] = []
+
+    async def lesson(request: Request) -> Response:
+        seen.append(dict(request.path_params))
+        objects.append(request.path_params)
+        request.path_params["changed"] = "by the endpoint"  # must not reach the next request
+        return PlainTextResponse(f"{request.scope['route'].name} {request.path_params['lesson']}")
+
+    routes = [Route("/{course}/{module}/{lesson}", lesson, name="lesson"),
+              Route("/{course}/{module}/{lesson}", lesson, name="lesson-post", methods=["POST"])]
+    app = Starlette(routes=routes)
+    app.router = router = SegmentRouter(routes)
+    client = TestClient(app)
+    assert [client.get("/c/m/one").text for _ in range(3)] == ["lesson one"] * 3
+    assert client.post("/c/m/one").text == "lesson-post one"  # kept by method and path
+    assert seen == [{"course": "c", "module": "m", "lesson": "one"}] * 4
+    assert len({id(params) for params in objects}) == 4
+    assert len(router._matched) == 2
+
+    monkeypatch.setattr(routing, "MAX_KEPT_MATCHES", 3)
+    for n in range(5):
+        assert client.get(f"/c/m/{n}").text == f"lesson {n}"
+    assert len(router._matched) <= 3
+    assert client.get("/c/m/" + "x" * routing.MAX_KEPT_PATH).status_code == 200
+    assert ("GET", "/c/m/" + "x" * routing.MAX_KEPT_PATH) not in router._matched  # too long to keep
+
+    async def other(request: Request) -> Response:
+        return PlainTextResponse("other")
+
+    router.routes.insert(0, Route("/c/m/one", other))  # the routes changed: nothing kept from before is used
+    assert client.get("/c/m/one").text == "other"
+
+
 @pytest.mark.parametrize(("path", "expected"), [
     ("/", ("", None, 1)),
     ("/health", ("health", None, 1)),

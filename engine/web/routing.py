@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -59,6 +60,12 @@ def direct(route: BaseRoute) -> ASGIApp | None:
     return app
 
 
+MAX_KEPT_MATCHES = 4096
+"""Route matches kept (``SegmentRouter._matched``); a lesson path is about 70 characters, and paths of up to
+``MAX_KEPT_PATH`` are kept, so made-up paths hold at most about 4 MB."""
+MAX_KEPT_PATH = 512
+
+
 class SegmentRouter(Router):
     """Starlette's router, trying only the routes whose leading path segments can match the request's.
 
@@ -73,21 +80,29 @@ class SegmentRouter(Router):
     _buckets: dict[Signature, list[BaseRoute]]
     _literals: list[set[str | int]]
     _indexed: list[BaseRoute] | None = None
+    _matched: dict[tuple[str, str], tuple[Route, dict[str, Any]]]
+    """Full matches found, by method and path: a learner's browser asks for the same few paths again and again."""
     _direct: dict[int, ASGIApp | None]
     """Each indexed route's ``direct`` app, by the route's id() (a Route compares by value, so it is no key; the
     index holds the routes, so their ids stay theirs)."""
 
+    def _index(self) -> None:
+        """Index the routes, again whenever they have changed since."""
+        if self._indexed == self.routes:
+            return
+        self._buckets, self._literals = {}, [set() for _ in range(DEPTH + 1)]
+        self._signatures = [(route, signature(route)) for route in self.routes]
+        self._direct = {id(route): direct(route) for route in self.routes}
+        self._matched = {}
+        for _, sig in self._signatures:
+            for n, segment in enumerate(sig):
+                if segment is not None:
+                    self._literals[n].add(segment)
+        self._indexed = list(self.routes)
+
     def candidates(self, path: str) -> list[BaseRoute]:
         """The routes that could match ``path``, in the router's order."""
-        if self._indexed != self.routes:
-            self._buckets, self._literals = {}, [set() for _ in range(DEPTH + 1)]
-            self._signatures = [(route, signature(route)) for route in self.routes]
-            self._direct = {id(route): direct(route) for route in self.routes}
-            for _, sig in self._signatures:
-                for n, segment in enumerate(sig):
-                    if segment is not None:
-                        self._literals[n].add(segment)
-            self._indexed = list(self.routes)
+        self._index()
         segments = path.lstrip("/").split("/", DEPTH)
         # Segments and slash counts no route names share one bucket, so the buckets stay few whatever is asked.
         slashes = path.count("/")
@@ -107,12 +122,32 @@ class SegmentRouter(Router):
             await super().app(scope, receive, send)
             return
         scope.setdefault("router", self)
+        self._index()
+        key = (scope["method"], scope["path"])
+        kept = self._matched.get(key)
+        if kept is not None:
+            # What Route.matches gave this method and path before: the same route and parameters (its regex and
+            # convertors depend on nothing else), in a dict of this request's own.
+            known, params = kept
+            path_params = dict(scope.get("path_params", {}))
+            path_params.update(params)
+            scope.update(route=known, endpoint=known.endpoint, path_params=path_params)
+            app = self._direct[id(known)]
+            if app is not None:
+                await app(scope, receive, send)
+            else:
+                await known.handle(scope, receive, send)
+            return
         partial: tuple[BaseRoute, Scope] | None = None
         for route in self.candidates(scope["path"]):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 scope["route"] = route
                 scope.update(child_scope)
+                if type(route) is Route and len(key[1]) <= MAX_KEPT_PATH:
+                    if len(self._matched) >= MAX_KEPT_MATCHES:
+                        self._matched.clear()
+                    self._matched[key] = (route, dict(child_scope["path_params"]))
                 app = self._direct[id(route)]
                 if app is not None:  # a full match has the method already: what Route.handle checks
                     await app(scope, receive, send)
