@@ -60,7 +60,8 @@ def test_actions_of_one_loop_turn_commit_together_and_are_answered_after_the_com
     assert _count(tmp_path / "t.db") == 6
 
 
-def test_a_failing_action_is_undone_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("nested", [False, True], ids=["in-the-action", "in-a-nested-transaction"])
+def test_a_failing_action_is_undone_alone_and_the_next_action_starts_afresh(tmp_path: Path, nested: bool) -> None:
     store = _store(tmp_path)
 
     async def request(text: str, fail: bool) -> BaseException | None:
@@ -68,32 +69,13 @@ def test_a_failing_action_is_undone_alone(tmp_path: Path) -> None:
             try:
                 with store.transaction() as conn:
                     conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
-                    if fail:
+                    if nested:  # part of the same action: its failure undoes the whole action
+                        with store.transaction():
+                            conn.execute("INSERT INTO notes (text) VALUES (?)", (text + " nested",))
+                            if fail:
+                                raise ValueError("the nested part failed")
+                    elif fail:
                         raise ValueError("the rest of the action failed")
-            except ValueError:
-                pass
-            return await store.committed()
-
-    async def main() -> list[BaseException | None]:
-        return await asyncio.gather(request("kept", False), request("undone", True), request("kept too", False))
-
-    assert asyncio.run(main()) == [None, None, None]
-    assert sorted(t for (t,) in store.conn.execute("SELECT text FROM notes")) == ["kept", "kept too"]
-
-
-def test_a_nested_transaction_that_fails_undoes_its_whole_action_and_the_next_action_starts_afresh(
-        tmp_path: Path) -> None:
-    store = _store(tmp_path)
-
-    async def request(text: str, fail: bool) -> BaseException | None:
-        with one_request():
-            try:
-                with store.transaction() as conn:
-                    conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
-                    with store.transaction():
-                        conn.execute("INSERT INTO notes (text) VALUES (?)", (text + " nested",))
-                        if fail:
-                            raise ValueError("the nested part failed")
             except ValueError:
                 pass
             with store.transaction() as conn:  # a second action of the same request, at depth one again
@@ -101,11 +83,13 @@ def test_a_nested_transaction_that_fails_undoes_its_whole_action_and_the_next_ac
             return await store.committed()
 
     async def main() -> list[BaseException | None]:
-        return await asyncio.gather(request("a", False), request("b", True))
+        return await asyncio.gather(request("kept", False), request("undone", True), request("kept too", False))
 
-    assert asyncio.run(main()) == [None, None]
-    assert sorted(t for (t,) in store.conn.execute("SELECT text FROM notes")) == [
-        "a", "a later", "a nested", "b later"]
+    assert asyncio.run(main()) == [None, None, None]
+    kept = ["kept", "kept later", "kept too", "kept too later", "undone later"]
+    if nested:
+        kept += ["kept nested", "kept too nested"]
+    assert sorted(t for (t,) in store.conn.execute("SELECT text FROM notes")) == sorted(kept)
 
 
 def test_off_the_loop_a_nested_failure_rolls_back_the_transaction_and_lets_the_lock_go(tmp_path: Path) -> None:
