@@ -27,6 +27,7 @@ from ..xapi.emit import Emitter
 from . import auth, capstone, certificates, learning, mydata, pages, preview_routes, progress_pages, reports
 from .context import BROWSER_COOKIE, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime
+from .errors import Application
 from .preview import PREVIEW_EMAIL, Preview
 from .routing import SegmentRouter
 from .templating import DEFAULT_THEME
@@ -203,7 +204,7 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
     lrs_app = lrs.make_app(store, base_url=settings.base_url,
                            on_saved=deliverer.wake.set if deliverer else None)
     static.append(Mount("/xapi", app=lrs_app))
-    app = Starlette(
+    app = Application(
         routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *(preview_routes.routes if preview else []),
                 *progress_pages.routes, *capstone.routes, *certificates.routes, *reports.routes,
                 *learning.routes],
