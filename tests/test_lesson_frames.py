@@ -69,6 +69,12 @@ def test_framed_pages_are_the_full_pages(tmp_path: Path, monkeypatch: pytest.Mon
     for path in paths:  # nothing answered yet: every page, first view and a later one
         check(client, path, monkeypatch)
         check(other, path, monkeypatch)
+    # Each of those pages was kept whole, blocks and all, for learners who have answered nothing in it ...
+    assert {key[1] for key in rt.pages if key[0] == "untouched"} == {lesson.iri for lesson in rt.order}
+    with monkeypatch.context() as patch:  # ... and is put together from that alone
+        patch.setattr(learning, "_from_frame", lambda *args, **kwargs: pytest.fail("not from the whole page"))
+        for path in paths:
+            assert framed_page(other, path) == full_page(other, path, monkeypatch), path
     for round_ in (0, 1):
         answer_everything(client, rt, round_)
         for path in paths:
@@ -116,3 +122,21 @@ def test_attempt_counts_are_slots_not_frames(tmp_path: Path, monkeypatch: pytest
     # One frame for the question answered wrongly, whatever the count; none made after the first try.
     assert block_frames[0] == block_frames[-1]
     assert sum(1 for key in rt.pages if key[0] == "block") == block_frames[-1]
+
+
+def test_a_frame_with_others_inlined_fills_as_they_do() -> None:
+    from engine.web.templating import Slots
+
+    slots = Slots()
+    page = slots.frame(f"<p>{slots('user.name')}</p>{slots('block.0')}<i>{slots('x')}</i>{slots('block.1')}end",
+                       dict.fromkeys(["user.name", "block.0", "x", "block.1"]))
+    block = slots.frame(f"<b>{slots('csrf_token')} {slots('state.attempts')}</b>",
+                        dict.fromkeys(["csrf_token", "state.attempts"]))
+    assert page is not None and block is not None
+    values = {"user.name": "Ada &amp; Co", "csrf_token": "abc", "x": b"\xe2\x80\x93"}
+    expected = page.fill({**values, "block.0": block.fill({**values, "state.attempts": "0"}), "block.1": "-"})
+    whole = page.inlined({"block.0": block.inlined({"state.attempts": "0"}), "block.1": "-"})
+    assert [name for name, _ in whole.rest] == ["user.name", "csrf_token", "x"]
+    assert whole.fill(values) == expected == "<p>Ada &amp; Co</p><b>abc 0</b><i>\u2013</i>-end".encode()
+    assert page.inlined({}).fill({**values, "block.0": "", "block.1": ""}) == page.fill(
+        {**values, "block.0": "", "block.1": ""})

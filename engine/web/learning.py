@@ -26,6 +26,7 @@ from . import preview_routes
 from .context import (
     SESSION_COOKIE,
     Redirect,
+    Service,
     browser_id,
     cookie,
     current_user,
@@ -180,6 +181,18 @@ def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment
     records = store.records(enrolment.id)
     state = progress.evaluate(rt.course, records, lesson.iri)
     errors = errors or {}
+    user = current_user(request)
+    framed = not errors and svc.preview is None and not overridden(rt.folder)
+    module_progress = state.module_of(lesson)
+    lesson_status = state.lesson(lesson).status
+    status_texts = [STATUS_TEXTS[lp.status] for lp in module_progress.lessons]
+    # A lesson the learner has answered nothing in shows every block as it is before any answer: the same page
+    # for every such learner, but for the slots (``_from_frame`` keeps it whole).
+    untouched = framed and user is not None and lesson.iri not in records.touched
+    if untouched and user is not None:
+        whole = rt.pages.get(_untouched_key(svc, user, lesson, lesson_status))
+        if whole is not None:
+            return HTMLResponse(whole.fill(_slot_values(svc, request, user, status_texts)), status_code=status_code)
     # The preview can show every answer and feedback text; a learner's page never can.
     reveal = svc.preview is not None and request.query_params.get("answers") == "1"
     states = {}
@@ -195,18 +208,15 @@ def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment
     summary = [{"field": states[block_id]["dom_id"] + ("-text" if isinstance(lesson.block(block_id), Reflection)
                                                        else "-0"), "text": message}
                for block_id, (message, _typed) in errors.items()]
-    module_progress = state.module_of(lesson)
     context = dict(
         title=lesson.title, course=rt.course, module=module, lesson=lesson, segments=rt.segments[lesson.iri],
-        states=states, module_progress=module_progress, lesson_status=state.lesson(lesson).status,
-        status_texts=[STATUS_TEXTS[lp.status] for lp in module_progress.lessons],
+        states=states, module_progress=module_progress, lesson_status=lesson_status, status_texts=status_texts,
         completion_hint=_completion_hint(lesson), previous=previous, next=following, errors=summary,
         course_url=f"/{rt.slug}/", lesson_url=lambda target: lesson_url(rt, target), lang=rt.course.language,
         media_url=lambda path: f"/{rt.slug}/{path}",
     )
-    user = current_user(request)
-    if not summary and svc.preview is None and user is not None and not overridden(rt.folder):
-        html = _from_frame(request, rt, lesson, user, context)
+    if framed and user is not None:
+        html = _from_frame(request, rt, lesson, user, context, untouched=untouched)
         if html is not None:
             return HTMLResponse(html, status_code=status_code)
     return page(request, "lesson.html", course_folder=rt.folder, status_code=status_code, **context)
@@ -223,8 +233,8 @@ answer is chosen, how many attempts); some hundreds in practice, at most about 3
 _USER_SLOTS = ("public_id", "name", "email", "department", "created_at")
 
 
-def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User, context: dict[str, Any]
-                ) -> bytes | None:
+def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User, context: dict[str, Any], *,
+                untouched: bool = False) -> bytes | None:
     """The lesson page put together from frames rendered once, or None to render it in full.
 
     Rendering a whole lesson page through the GOV.UK template and macros costs milliseconds, yet apart from its
@@ -241,10 +251,9 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
                    lambda: _render_page_frame(request, user, context))
     if frame is None:
         return None
-    values: dict[str, str | bytes] = {"csrf_token": csrf_token(svc.secret, browser_id(request)),  # hex: no escaping
-                                      **_user_values(user)}
-    for n, text in enumerate(context["status_texts"]):
-        values[_status_slot(n)] = text  # our own words: no escaping
+    values = _slot_values(svc, request, user, context["status_texts"])
+    # For a lesson with no answers (``untouched``), the page with its blocks in place, for the next such view.
+    whole: dict[str, Frame | str | bytes] | None = {} if untouched else None
     states = context["states"]
     for n, segment in enumerate(context["segments"]):
         block = segment.get("block")
@@ -257,6 +266,7 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
             block_frame = rt.pages.get(key)
         except TypeError:  # a state that cannot be a key: a frame for this request only
             block_frame = _render_block_frame(request, user, context, block, state, free)
+            whole = None
         else:
             if block_frame is None:
                 # The state with slots in it is made only to render a frame not yet kept.
@@ -265,7 +275,27 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
         if block_frame is None:
             return None
         values[f"block.{n}"] = block_frame.fill({**values, **free} if free else values)
+        if whole is not None:
+            whole[f"block.{n}"] = block_frame.inlined(free) if free else block_frame
+    if whole is not None:
+        _keep(rt, _untouched_key(svc, user, lesson, context["lesson_status"]), frame.inlined(whole))
     return frame.fill(values)
+
+
+def _untouched_key(svc: Service, user: User, lesson: Lesson, status: str) -> tuple[str, ...]:
+    """The key of a lesson page kept whole, for learners who have answered nothing in it; the role and service
+    name as in every frame's key (the header shows them)."""
+    return ("untouched", lesson.iri, status, user.role, svc.settings.service_name)
+
+
+def _slot_values(svc: Service, request: Request, user: User, status_texts: list[str]) -> dict[str, str | bytes]:
+    """What a lesson page's own slots hold for this request: the form token, the learner's details, and the
+    statuses of the module's lessons."""
+    values: dict[str, str | bytes] = {"csrf_token": csrf_token(svc.secret, browser_id(request)),  # hex: no escaping
+                                      **_user_values(user)}
+    for n, text in enumerate(status_texts):
+        values[_status_slot(n)] = text  # our own words: no escaping
+    return values
 
 
 _escaped_users: dict[int, tuple[User, dict[str, str]]] = {}
@@ -289,10 +319,14 @@ def _frame(rt: CourseRuntime, key: tuple[Any, ...], make: Callable[[], Frame | N
     except KeyError:
         pass
     frame = make()
+    _keep(rt, key, frame)
+    return frame
+
+
+def _keep(rt: CourseRuntime, key: tuple[Any, ...], frame: Frame | None) -> None:
     if len(rt.pages) >= MAX_FRAMES:
         del rt.pages[next(iter(rt.pages))]  # the oldest
     rt.pages[key] = frame
-    return frame
 
 
 def _stand_in(request: Request, user: User, context: dict[str, Any]) -> dict[str, Any]:

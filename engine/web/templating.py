@@ -93,6 +93,31 @@ class Frame:
         self.head = parts[0].encode()
         self.rest = [(name, literal.encode()) for name, literal in zip(parts[1::2], parts[2::2], strict=True)]
 
+    def inlined(self, values: Mapping[str, Frame | str | bytes]) -> Frame:
+        """This frame with the slots named in ``values`` put in once for all: a str or bytes as it is (a str must be
+        escaped already), another frame as its literal parts, whose slots become this frame's."""
+        head: list[bytes] = [self.head]
+        rest: list[tuple[str, list[bytes]]] = []
+
+        def literal(text: bytes) -> None:
+            (rest[-1][1] if rest else head).append(text)
+
+        for name, after in self.rest:
+            value = values.get(name)
+            if value is None:
+                rest.append((name, [after]))
+                continue
+            if isinstance(value, Frame):
+                literal(value.head)
+                rest.extend((inner, [text]) for inner, text in value.rest)
+            else:
+                literal(value if type(value) is bytes else value.encode())  # type: ignore[union-attr]
+            literal(after)
+        frame = Frame.__new__(Frame)
+        frame.head = b"".join(head)
+        frame.rest = [(name, b"".join(texts)) for name, texts in rest]
+        return frame
+
     def fill(self, values: Mapping[str, str | bytes]) -> bytes:
         """The page with each slot's value in place; a str value is encoded, bytes (another frame's) go as they are."""
         out = [self.head]
