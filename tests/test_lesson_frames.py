@@ -133,10 +133,14 @@ def test_a_frame_with_others_inlined_fills_as_they_do() -> None:
     block = slots.frame(f"<b>{slots('csrf_token')} {slots('state.attempts')}</b>",
                         dict.fromkeys(["csrf_token", "state.attempts"]))
     assert page is not None and block is not None
-    values = {"user.name": "Ada &amp; Co", "csrf_token": "abc", "x": b"\xe2\x80\x93"}
-    expected = page.fill({**values, "block.0": block.fill({**values, "state.attempts": "0"}), "block.1": "-"})
+    values = {"user.name": b"Ada &amp; Co", "csrf_token": b"abc", "x": b"\xe2\x80\x93"}
+    expected = page.fill({**values, "block.0": block.fill({**values, "state.attempts": b"0"}), "block.1": b"-"})
     whole = page.inlined({"block.0": block.inlined({"state.attempts": "0"}), "block.1": "-"})
     assert [name for name, _ in whole.rest] == ["user.name", "csrf_token", "x"]
     assert whole.fill(values) == expected == "<p>Ada &amp; Co</p><b>abc 0</b><i>\u2013</i>-end".encode()
-    assert page.inlined({}).fill({**values, "block.0": "", "block.1": ""}) == page.fill(
-        {**values, "block.0": "", "block.1": ""})
+    assert page.inlined({}).fill({**values, "block.0": b"", "block.1": b""}) == page.fill(
+        {**values, "block.0": b"", "block.1": b""})
+    one = slots.frame(f"a{slots('x')}b", {"x": None})
+    none = slots.frame("100% plain", {})
+    assert one is not None and none is not None
+    assert (one.fill({"x": b"-"}), none.fill({})) == (b"a-b", b"100% plain")

@@ -225,6 +225,7 @@ def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment
 STATUS_TEXTS = {"completed": "Completed", "in_progress": "In progress", "not_started": "Not yet started",
                 "locked": "Cannot start yet"}
 """A lesson's status in words, as the module's side navigation lists it."""
+_STATUS_BYTES = {text: text.encode() for text in STATUS_TEXTS.values()}
 
 SLOTS = Slots()
 MAX_FRAMES = 8192
@@ -288,25 +289,25 @@ def _untouched_key(svc: Service, user: User, lesson: Lesson, status: str) -> tup
     return ("untouched", lesson.iri, status, user.role, svc.settings.service_name)
 
 
-def _slot_values(svc: Service, request: Request, user: User, status_texts: list[str]) -> dict[str, str | bytes]:
+def _slot_values(svc: Service, request: Request, user: User, status_texts: list[str]) -> dict[str, bytes]:
     """What a lesson page's own slots hold for this request: the form token, the learner's details, and the
     statuses of the module's lessons."""
-    values: dict[str, str | bytes] = {"csrf_token": csrf_token(svc.secret, browser_id(request)),  # hex: no escaping
-                                      **_user_values(user)}
+    values = {"csrf_token": csrf_token(svc.secret, browser_id(request)).encode(),  # hex: no escaping
+              **_user_values(user)}
     for n, text in enumerate(status_texts):
-        values[_status_slot(n)] = text  # our own words: no escaping
+        values[_status_slot(n)] = _STATUS_BYTES[text]  # our own words: no escaping
     return values
 
 
-_escaped_users: dict[int, tuple[User, dict[str, str]]] = {}
+_escaped_users: dict[int, tuple[User, dict[str, bytes]]] = {}
 
 
-def _user_values(user: User) -> dict[str, str]:
+def _user_values(user: User) -> dict[str, bytes]:
     """The user's slot values, escaped once per user object (the store keeps one per signed-in session)."""
     kept = _escaped_users.get(id(user))
     if kept is not None and kept[0] is user:
         return kept[1]
-    values = {"user." + field: str(escape(getattr(user, field))) for field in _USER_SLOTS}
+    values = {"user." + field: str(escape(getattr(user, field))).encode() for field in _USER_SLOTS}
     if len(_escaped_users) >= 20_000:
         _escaped_users.clear()
     _escaped_users[id(user)] = (user, values)
@@ -360,7 +361,7 @@ def _render_page_frame(request: Request, user: User, context: dict[str, Any]) ->
 
 
 def _render_block_frame(request: Request, user: User, context: dict[str, Any], block: Block,
-                        state: dict[str, Any] | None, free: dict[str, str]) -> Frame | None:
+                        state: dict[str, Any] | None, free: dict[str, bytes]) -> Frame | None:
     variables = dict(_stand_in(request, user, context), block=block)
     if state is not None:
         variables["state"] = _slotted(state)
@@ -372,7 +373,7 @@ _STATIC_KEYS = frozenset({"dom_id", "action", "legend_html", "max_attempts", "ch
 """State from ``_block_static``, fixed per block."""
 
 
-def _shape(state: dict[str, Any] | None) -> tuple[dict[str, str], tuple[Any, ...]]:
+def _shape(state: dict[str, Any] | None) -> tuple[dict[str, bytes], tuple[Any, ...]]:
     """A block state's free-form values (escaped) by slot name, and the shape of the rest.
 
     Free-form: a reflection's text, the counts and shares of a poll's results, when an answer was given, and the
@@ -384,28 +385,28 @@ def _shape(state: dict[str, Any] | None) -> tuple[dict[str, str], tuple[Any, ...
     """
     if state is None:
         return {}, ()
-    free: dict[str, str] = {}
+    free: dict[str, bytes] = {}
     shape: list[Any] = []
     for name, value in state.items():
         if name in _STATIC_KEYS:
             continue
         kind = type(value)
         if name == "text" and kind is str:
-            free["state.text"] = str(escape(value))
+            free["state.text"] = str(escape(value)).encode()
             shape.append(name)
         elif name == "attempts" and kind is int:
-            free["state.attempts"] = str(value)
+            free["state.attempts"] = str(value).encode()
             shape.append(name)
         elif value is None or kind in _PLAIN:
             shape.append((name, value))
         elif name == "attempt" and kind is Attempt:
-            free["state.attempt.created_at"] = str(escape(value.created_at))
-            free["state.attempt.attempt_no"] = str(value.attempt_no)
+            free["state.attempt.created_at"] = str(escape(value.created_at)).encode()
+            free["state.attempt.attempt_no"] = str(value.attempt_no).encode()
             shape.append((name, value.block_iri, _frozen(value.response), value.score, value.success))
         elif name == "results" and kind is list:
             for n, row in enumerate(value):
-                free[f"state.results.{n}.count"] = str(escape(row["count"]))
-                free[f"state.results.{n}.percent"] = str(escape(row["percent"]))
+                free[f"state.results.{n}.count"] = str(escape(row["count"])).encode()
+                free[f"state.results.{n}.percent"] = str(escape(row["percent"])).encode()
                 shape.append(_frozen({k: v for k, v in row.items() if k not in ("count", "percent")}))
             shape.append((name, len(value)))
         else:
@@ -437,7 +438,12 @@ _PLAIN = frozenset({str, bool, int, float})
 
 def _frozen(value: Any) -> Any:
     if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
+        frozen = tuple(value)
+        try:
+            hash(frozen)  # what a state holds is mostly a few numbers or words: nothing more to do
+        except TypeError:
+            return tuple(_frozen(v) for v in value)
+        return frozen
     if isinstance(value, dict):
         return tuple((k, _frozen(v)) for k, v in value.items())
     return value

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +87,26 @@ class Frame:
     a view, more than putting it together.
     """
 
-    __slots__ = ("head", "rest")
+    __slots__ = ("_get", "_parts", "head", "rest")
 
     def __init__(self, parts: list[str]) -> None:
         """``parts`` as ``re.split`` cuts the HTML at its markers: literal, slot name, literal, ..."""
         self.head = parts[0].encode()
         self.rest = [(name, literal.encode()) for name, literal in zip(parts[1::2], parts[2::2], strict=True)]
+        self._seal()
+
+    def _seal(self) -> None:
+        # fill() puts the values between the literals with one slice assignment, from one itemgetter call: half
+        # the time of a loop over the slots, on every lesson page and every block in it.
+        self._parts: list[bytes | None] = [self.head]
+        for _name, literal in self.rest:
+            self._parts += [None, literal]
+        names = [name for name, _literal in self.rest]
+        if len(names) == 1:
+            only = names[0]
+            self._get: Callable[[Mapping[str, bytes]], tuple[bytes, ...]] | None = lambda values: (values[only],)
+        else:
+            self._get = itemgetter(*names) if names else None
 
     def inlined(self, values: Mapping[str, Frame | str | bytes]) -> Frame:
         """This frame with the slots named in ``values`` put in once for all: a str or bytes as it is (a str must be
@@ -116,16 +131,16 @@ class Frame:
         frame = Frame.__new__(Frame)
         frame.head = b"".join(head)
         frame.rest = [(name, b"".join(texts)) for name, texts in rest]
+        frame._seal()
         return frame
 
-    def fill(self, values: Mapping[str, str | bytes]) -> bytes:
-        """The page with each slot's value in place; a str value is encoded, bytes (another frame's) go as they are."""
-        out = [self.head]
-        for name, literal in self.rest:
-            value = values[name]
-            out.append(value if type(value) is bytes else value.encode())  # type: ignore[union-attr]
-            out.append(literal)
-        return b"".join(out)
+    def fill(self, values: Mapping[str, bytes]) -> bytes:
+        """The page with each slot's value in place (UTF-8, escaped already)."""
+        if self._get is None:
+            return self.head
+        parts = self._parts.copy()
+        parts[1::2] = self._get(values)
+        return b"".join(parts)  # type: ignore[arg-type]  # every None is replaced
 
 
 class Slots:
