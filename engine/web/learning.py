@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from markupsafe import escape
@@ -202,24 +202,32 @@ def render_lesson(request: Request, rt: CourseRuntime, lesson: Lesson, enrolment
         states[block.id or str(n)] = block_state(rt, lesson, block, records, index=n, error=error, typed=typed,
                                                  poll_counts=counts)
         states[block.id or str(n)]["reveal"] = reveal
-    previous, following = rt.neighbours(lesson)
-    module = rt.course.module(lesson.module)
-    # The summary links to the field: a reflection's textarea, or a question's first option.
-    summary = [{"field": states[block_id]["dom_id"] + ("-text" if isinstance(lesson.block(block_id), Reflection)
-                                                       else "-0"), "text": message}
-               for block_id, (message, _typed) in errors.items()]
-    context = dict(
-        title=lesson.title, course=rt.course, module=module, lesson=lesson, segments=rt.segments[lesson.iri],
-        states=states, module_progress=module_progress, lesson_status=lesson_status, status_texts=status_texts,
-        completion_hint=_completion_hint(lesson), previous=previous, next=following, errors=summary,
-        course_url=f"/{rt.slug}/", lesson_url=lambda target: lesson_url(rt, target), lang=rt.course.language,
-        media_url=lambda path: f"/{rt.slug}/{path}",
-    )
+    made: list[dict[str, Any]] = []
+
+    def context() -> dict[str, Any]:
+        """The template's context: a page put together from frames kept needs none of it (``_from_frame``)."""
+        if not made:
+            previous, following = rt.neighbours(lesson)
+            # The summary links to the field: a reflection's textarea, or a question's first option.
+            summary = [{"field": states[block_id]["dom_id"] + (
+                "-text" if isinstance(lesson.block(block_id), Reflection) else "-0"), "text": message}
+                for block_id, (message, _typed) in errors.items()]
+            made.append(dict(
+                title=lesson.title, course=rt.course, module=rt.course.module(lesson.module), lesson=lesson,
+                segments=rt.segments[lesson.iri], states=states, module_progress=module_progress,
+                lesson_status=lesson_status, status_texts=status_texts, completion_hint=_completion_hint(lesson),
+                previous=previous, next=following, errors=summary, course_url=f"/{rt.slug}/",
+                lesson_url=lambda target: lesson_url(rt, target), lang=rt.course.language,
+                media_url=lambda path: f"/{rt.slug}/{path}",
+            ))
+        return made[0]
+
     if framed and user is not None:
-        html = _from_frame(request, rt, lesson, user, context, untouched=untouched)
+        html = _from_frame(request, rt, lesson, user, context, states=states, status=lesson_status,
+                           status_texts=status_texts, untouched=untouched)
         if html is not None:
             return HTMLResponse(html, status_code=status_code)
-    return page(request, "lesson.html", course_folder=rt.folder, status_code=status_code, **context)
+    return page(request, "lesson.html", course_folder=rt.folder, status_code=status_code, **context())
 
 
 STATUS_TEXTS = {"completed": "Completed", "in_progress": "In progress", "not_started": "Not yet started",
@@ -234,8 +242,9 @@ answer is chosen, how many attempts); some hundreds in practice, at most about 3
 _USER_SLOTS = ("public_id", "name", "email", "department", "created_at")
 
 
-def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User, context: dict[str, Any], *,
-                untouched: bool = False) -> bytes | None:
+def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
+                context: Callable[[], dict[str, Any]], *, states: dict[str, dict[str, Any]], status: str,
+                status_texts: list[str], untouched: bool = False) -> bytes | None:
     """The lesson page put together from frames rendered once, or None to render it in full.
 
     Rendering a whole lesson page through the GOV.UK template and macros costs milliseconds, yet apart from its
@@ -248,16 +257,14 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
     """
     svc = service(request)
     role, name = user.role, svc.settings.service_name
-    frame = _frame(rt, ("page", lesson.iri, context["lesson_status"], role, name),
-                   lambda: _render_page_frame(request, user, context))
+    frame = _frame(rt, ("page", lesson.iri, status, role, name), lambda: _render_page_frame(request, user, context()))
     if frame is None:
         return None
-    values = _slot_values(svc, request, user, context["status_texts"])
+    values = _slot_values(svc, request, user, status_texts)
     # For a lesson with no answers (``untouched``), the page with its blocks in place, for the next such view.
     whole: dict[str, Frame | str | bytes] | None = {} if untouched else None
-    states = context["states"]
-    for n, segment in enumerate(context["segments"]):
-        block = segment.get("block")
+    for n, segment in enumerate(rt.segments[lesson.iri]):
+        block = cast(Block | None, segment.get("block"))
         if block is None:
             continue
         state = states.get(block.id or str(n))  # as lesson.html looks it up
@@ -279,7 +286,7 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
         if whole is not None:
             whole[f"block.{n}"] = block_frame.inlined(free) if free else block_frame
     if whole is not None:
-        _keep(rt, _untouched_key(svc, user, lesson, context["lesson_status"]), frame.inlined(whole))
+        _keep(rt, _untouched_key(svc, user, lesson, status), frame.inlined(whole))
     return frame.fill(values)
 
 
@@ -360,9 +367,9 @@ def _render_page_frame(request: Request, user: User, context: dict[str, Any]) ->
     return SLOTS.frame(html, dict.fromkeys(offered))
 
 
-def _render_block_frame(request: Request, user: User, context: dict[str, Any], block: Block,
+def _render_block_frame(request: Request, user: User, context: Callable[[], dict[str, Any]], block: Block,
                         state: dict[str, Any] | None, free: dict[str, bytes]) -> Frame | None:
-    variables = dict(_stand_in(request, user, context), block=block)
+    variables = dict(_stand_in(request, user, context()), block=block)
     if state is not None:
         variables["state"] = _slotted(state)
     html = render(f"blocks/_{block.type}.html", variables)
