@@ -51,11 +51,15 @@ def session_started(learner: Learner, session_token: str | None) -> None:
 
 def lesson_viewed(learner: Learner, lesson: Lesson, session_token: str | None) -> None:
     store, course = learner.store, learner.course
-    module = course.module(lesson.module)
+    if (session_token and store.session_met(session_token, lesson.iri)
+            and _nothing_to_record(learner, store.records(learner.enrolment.id))
+            and store.view_again(learner.enrolment.id, lesson.iri)):
+        return  # a repeat view, with no statement and no completion: its count and time, one statement
     with store.transaction():
         store.record_view(learner.enrolment.id, lesson.iri)
         statements = []
         if session_token and store.session_first(session_token, lesson.iri):
+            module = course.module(lesson.module)
             statements.append(learner.statement("experienced", lesson, parents=[module] if module else []))
         statements += completions(learner)
         learner.emitter.save(store, statements)
@@ -105,14 +109,8 @@ def completions(learner: Learner) -> list[dict[str, Any]]:
     store, course = learner.store, learner.course
     records = store.records(learner.enrolment.id)
     state = progress.evaluate(course, records)
-    # The team's capstone matters only once the modules are done: for the course's completion, or for a
-    # certificate that waits for it. Most views are earlier, and need not ask.
-    completed_before = course.iri in records.completions
     done = False
-    if course.capstone is not None and (
-        (state.modules_complete and not completed_before)
-        or (completed_before and certificates.needs_capstone(course) and not records.derived.get("certified"))
-    ):
+    if _asks_capstone(course, records, state):
         done = capstone_completion(store, learner.user.id, course.iri) is not None
         if done:
             state = progress.evaluate(course, records, capstone_done=True)
@@ -126,6 +124,26 @@ def completions(learner: Learner) -> list[dict[str, Any]]:
         statements.append(learner.statement("progressed", course,
                                             result={"extensions": {PROGRESS: state.percent}}))
     return statements + certificates.on_completions(learner, records, state.new_completions, capstone_done=done)
+
+
+def _asks_capstone(course: Course, records: Records, state: progress.CourseProgress) -> bool:
+    """Whether the team's capstone matters to what the records reach. It does only once the modules are done: for
+    the course's completion, or for a certificate that waits for it. Most views are earlier, and need not ask."""
+    completed_before = course.iri in records.completions
+    return course.capstone is not None and (
+        (state.modules_complete and not completed_before)
+        or (completed_before and certificates.needs_capstone(course) and not records.derived.get("certified"))
+    )
+
+
+def _nothing_to_record(learner: Learner, records: Records) -> bool:
+    """True when ``completions`` would record nothing for these records, asked without a transaction: no
+    completion newly reached, no capstone to ask about, no certificate to look for (``on_completions``)."""
+    course = learner.course
+    state = progress.evaluate(course, records)
+    if state.new_completions or _asks_capstone(course, records, state):
+        return False
+    return course.iri not in records.completions or bool(records.derived.get("certified"))
 
 
 def _completed(learner: Learner, kind: str, iri: str, score: float | None, records: Records, stamp: str

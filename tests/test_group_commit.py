@@ -291,3 +291,83 @@ def test_data_version_is_asked_once_per_open_group_and_again_after_it(tmp_path: 
 
     assert store.records(enrolment.id) is not kept
     assert asyncio.run(later()) == ["https://example.org/course/lesson"]
+
+
+def _views(path: Path, enrolment_id: int) -> dict[str, int]:
+    other = sqlite3.connect(path)
+    try:
+        return dict(other.execute("SELECT lesson_iri, views FROM lesson_views WHERE enrolment_id = ?",
+                                  (enrolment_id,)).fetchall())
+    finally:
+        other.close()
+
+
+def test_a_repeat_view_is_one_statement_in_the_group_without_a_savepoint(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
+    enrolment, _ = store.enrol(user.id, "https://example.org/course")
+    lesson, unseen = "https://example.org/course/a", "https://example.org/course/b"
+    assert store.view_again(enrolment.id, lesson) is False  # records not yet kept: the row is not known
+    store.records(enrolment.id)
+    assert store.view_again(enrolment.id, lesson) is False  # kept, and no view of it: record_view's work
+    assert store.record_view(enrolment.id, lesson) is True
+    traced: list[str] = []
+
+    async def request(iri: str) -> tuple[bool, BaseException | None]:
+        with one_request():
+            again = store.view_again(enrolment.id, iri)
+            with store.transaction() as conn:  # another action of the same group, with its savepoint
+                conn.execute("INSERT INTO notes (text) VALUES (?)", (iri,))
+            return again, await store.committed()
+
+    async def main() -> list[tuple[bool, BaseException | None]]:
+        return await asyncio.gather(request(lesson), request(unseen))
+
+    store.conn.set_trace_callback(traced.append)
+    assert asyncio.run(main()) == [(True, None), (False, None)]
+    store.conn.set_trace_callback(None)
+    assert [sql.split()[0] for sql in traced] == [
+        "BEGIN", "UPDATE", "SAVEPOINT", "INSERT", "RELEASE", "SAVEPOINT", "INSERT", "RELEASE", "COMMIT"]
+    assert _views(tmp_path / "t.db", enrolment.id) == {lesson: 2}
+    assert store.enrolment(user.id, "https://example.org/course").last_lesson_iri == lesson  # type: ignore[union-attr]
+
+
+def test_a_repeat_view_that_fails_undoes_itself_alone(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
+    enrolment, _ = store.enrol(user.id, "https://example.org/course")
+    lesson = "https://example.org/course/a"
+    store.records(enrolment.id)
+    store.record_view(enrolment.id, lesson)
+    # A statement that fails part-way: the trigger's own insert is undone with the statement.
+    store.conn.executescript("""
+        CREATE TABLE audit (n INTEGER);
+        CREATE TRIGGER refuse AFTER UPDATE ON lesson_views WHEN NEW.views > 2 BEGIN
+            INSERT INTO audit VALUES (NEW.views);
+            SELECT RAISE(ABORT, 'refused');
+        END;
+    """)
+
+    async def viewer() -> BaseException | None:
+        with one_request():
+            try:
+                store.view_again(enrolment.id, lesson)  # the second view: fine
+                store.records(enrolment.id)  # kept again (a failure forgets what is kept)
+                store.view_again(enrolment.id, lesson)  # the third: refused
+            except sqlite3.IntegrityError:
+                pass
+            return await store.committed()
+
+    async def other() -> BaseException | None:
+        with one_request():
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text) VALUES ('kept')")
+            return await store.committed()
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(viewer(), other())
+
+    assert asyncio.run(main()) == [None, None]
+    assert _views(tmp_path / "t.db", enrolment.id) == {lesson: 2}
+    assert _count(tmp_path / "t.db") == 1
+    assert store.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 0

@@ -392,3 +392,31 @@ def test_cookie_headers_are_parsed_once_and_kept_within_bounds(client: TestClien
     assert response.status_code == 200
     signed_out = client.get(LESSON_PATH, headers={"cookie": "mc_browser=; session=\"bad"}, follow_redirects=False)
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/sign-in")
+
+
+def test_a_repeat_view_still_records_what_the_records_now_reach(tmp_path: Path) -> None:
+    """A repeat view with nothing to record writes only its count (``Store.view_again``); one whose kept records
+    reach a completion not yet recorded records it, as any view does. (Here the completion is taken out of the
+    database and the kept records in this connection, as a course edit that completes a lesson would leave them.)"""
+    client, store = make_app(Path(__file__).resolve().parents[1] / "content", tmp_path / "views.db")
+    register(client)
+    lesson = "/innovation-masterclass/00-start/welcome"
+    assert client.get(lesson).status_code == 200
+    assert client.get(lesson).status_code == 200  # a repeat view: only its count
+    (enrolment_id, lesson_iri), = store.conn.execute(
+        "SELECT enrolment_id, lesson_iri FROM lesson_views WHERE lesson_iri LIKE '%/00-start/welcome'")
+    rows = "SELECT COUNT(*) FROM completions WHERE object_iri = ?"
+    views = "SELECT views FROM lesson_views WHERE lesson_iri = ?"
+    assert store.conn.execute(rows, (lesson_iri,)).fetchone()[0] == 1
+    assert store.conn.execute(views, (lesson_iri,)).fetchone()[0] == 2
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM completions WHERE object_iri = ?", (lesson_iri,))
+    records = store.records(enrolment_id)
+    del records.completions[lesson_iri]
+    records.changed(lesson_iri)
+    statements = store.conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0]
+    assert client.get(lesson).status_code == 200
+    assert store.records(enrolment_id) is records  # the same kept records: no other connection wrote
+    assert store.conn.execute(rows, (lesson_iri,)).fetchone()[0] == 1
+    assert store.conn.execute(views, (lesson_iri,)).fetchone()[0] == 3
+    assert store.conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0] > statements  # completed, progressed

@@ -88,6 +88,8 @@ class GroupCommit:
         """When the last group committed, by the loop's clock."""
         self._depth = 0
         self._task: asyncio.Task[Any] | None = None
+        self._alone = False
+        """Whether the open action is one statement, without a savepoint."""
 
     def loop(self) -> asyncio.AbstractEventLoop | None:
         """The running event loop, when this is a web request on it: its writes may join a group."""
@@ -112,8 +114,9 @@ class GroupCommit:
             loop.call_soon(self.end, loop)
         return group
 
-    def enter(self) -> None:
-        """Begin an action in the open group: a savepoint, undone alone if the action fails (``leave``).
+    def enter(self, *, alone: bool = False) -> None:
+        """Begin an action in the open group: a savepoint, undone alone if the action fails (``leave``). An
+        action that is one statement (``alone``) needs none: SQLite undoes a failed statement by itself.
 
         A pair of calls rather than a context manager: the store's ``transaction`` is itself a small class, and a
         lesson view opens two transactions and an answer more (a generator-based pair cost about 10 µs)."""
@@ -125,8 +128,9 @@ class GroupCommit:
                 raise RuntimeError("store.transaction() must not await: another request's action is open")
             self._depth += 1
             return
-        self.conn.execute("SAVEPOINT action")
-        self._depth, self._task = 1, task
+        if not alone:
+            self.conn.execute("SAVEPOINT action")
+        self._depth, self._task, self._alone = 1, task, alone
 
     def leave(self, group: Group, failed: bool) -> None:
         """End the action ``enter`` began: its savepoint released, or rolled back when it ``failed``. The request
@@ -137,10 +141,12 @@ class GroupCommit:
         try:
             if failed:
                 self.forget()
-                self.conn.execute("ROLLBACK TO action")
-                self.conn.execute("RELEASE action")
+                if not self._alone:
+                    self.conn.execute("ROLLBACK TO action")
+                    self.conn.execute("RELEASE action")
             else:
-                self.conn.execute("RELEASE action")
+                if not self._alone:
+                    self.conn.execute("RELEASE action")
                 request = _request.get()
                 if request is not None:
                     request["group"] = group
