@@ -126,7 +126,7 @@ def test_an_unhandled_exception_gets_the_server_error_page_and_is_raised_for_the
 
 def test_an_exception_after_the_response_started_cuts_it_short_and_is_raised() -> None:
     for client in both():
-        with pytest.raises(Exception, match="too late|response already started"):
+        with pytest.raises(Exception, match=r"too late|response already started"):
             client.get("/midway")
     _, ours = both(raise_server_exceptions=False)
     response = ours.get("/midway")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import time
@@ -244,3 +245,45 @@ def test_migration_10_keeps_every_learner_s_last_lesson_and_last_seen_time(tmp_p
     assert not more and rows[0]["last_seen_at"] == "2026-01-05T00:00:00.000+00:00"
     assert rows[0]["enrolled_at"] == "2026-01-02T00:00:00.000+00:00"
     store.close()
+
+
+def test_a_session_event_is_known_once_its_insert_commits_and_not_if_it_is_undone(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    token = store.create_session(fresh_user(store))
+    lesson, other = "https://example.org/course/a", "https://example.org/course/b"
+    queries: list[str] = []
+    store.conn.set_trace_callback(lambda sql: queries.append(sql) if "session_events" in sql else None)
+    with store.transaction():
+        assert store.session_first(token, lesson) is True
+        assert store.session_met(token, lesson) is False  # not committed yet
+    assert store.session_met(token, lesson) is True  # committed: known without asking the database
+    with store.transaction():
+        assert store.session_first(token, lesson) is False
+    assert len(queries) == 1
+    with pytest.raises(ValueError), store.transaction():
+        assert store.session_first(token, other) is True
+        raise ValueError("the action failed: its event is undone")
+    assert store.session_met(token, other) is False
+    with store.transaction():
+        assert store.session_first(token, other) is True  # stored now, as if never met
+
+    async def grouped(fail: bool, iri: str) -> None:
+        with one_request():
+            try:
+                with store.transaction():
+                    store.session_first(token, iri)
+                    if fail:
+                        raise ValueError("undone")
+            except ValueError:
+                pass
+            await store.committed()
+
+    async def both() -> None:
+        await asyncio.gather(grouped(False, "https://example.org/course/c"),
+                             grouped(True, "https://example.org/course/d"))
+
+    asyncio.run(both())
+    assert store.session_met(token, "https://example.org/course/d") is False
+    stored = {iri for (iri,) in store.conn.execute("SELECT object_iri FROM session_events")}
+    # A failed action forgets what the group's others noted too (they are learned again on the next view).
+    assert "https://example.org/course/c" in stored and "https://example.org/course/d" not in stored

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +89,9 @@ class Store:
         """The open group in which data_version was last asked, on the event loop (``_current``)."""
         self._kept_lock = threading.Lock()
         self._met: set[tuple[str, str]] = set()
+        """(session token hash, object IRI) of session events known to be stored (``session_first``)."""
+        self._met_pending: set[tuple[str, str]] = set()
+        """Session events this connection's open transaction stored: known once it commits."""
         self._signed_in: dict[str, User] = {}
         """Session token hash → its user, kept like records (see ``records``): every request asks."""
         self._enrolments: dict[tuple[int, str], Enrolment] = {}
@@ -157,11 +160,15 @@ class Store:
         known from now on; the checkpoint thread may have asked the writer to copy the rest of a long log
         (decision 0013)."""
         self.terms.commit()
+        if self._met_pending:
+            self._know_met(self._met_pending)
+            self._met_pending.clear()
         if self._checkpointer is not None:
             self._checkpointer.catch_up(self.conn)
 
     def _forget_all(self) -> None:
         self.terms.undo()
+        self._met_pending.clear()
         self._forget_records()
         self._forget_sessions()
         self._forget_enrolments()
@@ -309,13 +316,19 @@ class Store:
             "INSERT OR IGNORE INTO session_events SELECT token_hash, ? FROM sessions WHERE token_hash = ?",
             (object_iri, key[0]),
         ).rowcount == 1
-        if not first:
+        if first:
+            # Met from the commit on (``_after_commit``): until then the transaction could still be undone.
+            self._met_pending.add(key)
+        else:
             # Already met, and for good: the row goes only with the session, whose token then signs nobody in.
-            # (Not when just inserted: the transaction could still be rolled back.)
+            self._know_met((key,))
+        return first
+
+    def _know_met(self, keys: Iterable[tuple[str, str]]) -> None:
+        for key in keys:
             if len(self._met) >= MAX_MET:
                 self._met.clear()
             self._met.add(key)
-        return first
 
     def session_objects(self, token: str) -> list[str]:
         return [iri for (iri,) in self.conn.execute(
