@@ -42,7 +42,11 @@ What it does, in one run, on this machine:
    - the floor at 200 connections, after a warm-up;
    - lesson page views at 200 connections: per learner, 55% the next lesson after the last one
      they viewed, 30% that last lesson again (as after answering), 15% an earlier one; learners
-     who have reached the end look up any lesson;
+     who have reached the end look up any lesson. By default each learner's 8 views are all taken
+     from where the seeded learner had reached, shuffled together and cycled, so after the first
+     pass every view is one the session has made before (cheaper: no statement, no completion);
+     with --journeys each learner moves on with each view, 80 views in order, and the list is
+     not cycled, so first views of lessons (and first ever, with their completions) keep coming;
    - a mixed load of 200 clients: 180 viewing lessons as above while 20 submit answers
      (POST .../blocks/<question id> with choice=<index>, expecting 303; the question is on the
      lesson they are at, or an earlier one); the answer numbers come from the 20;
@@ -135,6 +139,11 @@ ANSWER_CLIENTS = 20
 """Of the CLIENTS in the mixed load, this many submit answers while the rest view lessons."""
 ANSWER_SHARE = 0.1
 """In the open-loop mixed load, the share of requests that are answers (as 20 of the 200 clients answer)."""
+JOURNEYS = False
+"""--journeys: measured learners move on through the course with each view (``lesson_requests``)."""
+JOURNEY_STEPS = 80
+"""Lesson views per measured learner with --journeys: more than the longest load sends (about 2,400 a second for
+the 20 s rise's half and a 30 s window, over 1,000 learners), so no learner's journey starts again."""
 WARM_POOL = 500
 """Signed-in learners, apart from the measured ones, whose lesson views warm the server before each measure."""
 OPEN_WARMUP = 20.0
@@ -626,6 +635,20 @@ def drop_pool(db: Path, pool: list[Client]) -> None:
     store.close()
 
 
+def new_sign_ins(db: Path, pool: list[Client]) -> None:
+    """As if each learner had signed in again: their sessions forget which lessons they met, so each session's
+    first view of a lesson writes its ``experienced`` statement again (``Store.session_first``). Run while the
+    server is up: it sees another connection's commit and drops what it kept."""
+    conn = sqlite3.connect(db, timeout=60)
+    try:
+        with conn:
+            # The sessions table keeps a token's SHA-256, as engine.storage.db does.
+            conn.executemany("DELETE FROM session_events WHERE token_hash = ?",
+                             [(sha256(c.token.encode()).hexdigest(),) for c in pool])
+    finally:
+        conn.close()
+
+
 def fetch_csrf(base: str, plan: CoursePlan, pool: list[Client]) -> None:
     """Each client's CSRF token, bound to its mc_browser cookie, read from a lesson page as a browser would."""
     import httpx
@@ -641,23 +664,46 @@ def fetch_csrf(base: str, plan: CoursePlan, pool: list[Client]) -> None:
             client.csrf = match.group(1)
 
 
-def lesson_requests(plan: CoursePlan, pool: list[Client], rng: random.Random, per_client: int = 8) -> list[str]:
+def lesson_requests(plan: CoursePlan, pool: list[Client], rng: random.Random, per_client: int = 8, *,
+                    journeys: bool = False) -> list[str]:
+    """Each learner's lesson views: 55% the next lesson after the one they reached, 30% that one again (as after
+    answering), 15% an earlier one; learners at the end look any lesson up.
+
+    By default the steps are all taken from where the learner had reached, shuffled together: a few lessons per
+    learner, so once the list has been cycled through, every view is one the session has made before.
+    ``journeys``: the learner moves on with each step to the next lesson, and the list holds each learner's steps in
+    order, a round of every learner's next step at a time (learners in a random order each round): as learners
+    work through the course, a steady share of the views are the session's first of a lesson, many the first ever.
+    """
     last = len(plan.lessons) - 1
-    lines = []
+    steps: list[list[str]] = []
     for client in pool:
+        at = client.reached
+        mine = []
         for _ in range(per_client):
             r = rng.random()
-            here = max(client.reached, 0)
-            if client.reached == last:
+            here = max(at, 0)
+            if at == last:
                 target = rng.randint(0, last)  # finished: looking something up again
             elif r < 0.55:
-                target = min(client.reached + 1, last)
+                target = min(at + 1, last)
             elif r < 0.85:
                 target = here
             else:
                 target = rng.randint(0, here)
-            lines.append(f"GET\t{plan.lessons[target].path}\t{client.cookie}\t")
-    rng.shuffle(lines)
+            if journeys and target > at:
+                at = target
+            mine.append(f"GET\t{plan.lessons[target].path}\t{client.cookie}\t")
+        steps.append(mine)
+    if not journeys:
+        lines = [line for mine in steps for line in mine]
+        rng.shuffle(lines)
+        return lines
+    lines = []
+    for step in range(per_client):
+        order = list(range(len(steps)))
+        rng.shuffle(order)
+        lines += [steps[n][step] for n in order]
     return lines
 
 
@@ -1177,12 +1223,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop", choices=["serve", "asyncio", "uvloop"], default="serve",
                         help="uvicorn's event loop for both servers; serve (the default) is the one "
                              "`masterclass serve` uses")
+    parser.add_argument("--journeys", action="store_true",
+                        help="measured learners move on through the course with each lesson view, so a steady "
+                             "share of views are the session's first of a lesson (default: the views are all "
+                             "taken from where each learner had reached, and soon all repeats)")
     parser.add_argument("--hello-server", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--masterclass-server", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    global NICE, LOOP
+    global NICE, LOOP, JOURNEYS
     NICE = args.nice
     LOOP = args.loop
+    JOURNEYS = args.journeys
     if args.hello_server is not None:
         hello_server(args.hello_server)
         return 0
@@ -1300,7 +1351,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             log(f"signing in {len(pool)} learners (CSRF tokens from {plan.lessons[0].path})")
             fetch_csrf(server.url, plan, pool + warmers)
-            gets = lesson_requests(plan, pool, rng)
+            gets = (lesson_requests(plan, pool, rng, JOURNEY_STEPS, journeys=True) if JOURNEYS
+                    else lesson_requests(plan, pool, rng))
             posts = answer_requests(plan, pool, rng)
             warm_gets = lesson_requests(plan, warmers, rng)
             warm_posts = answer_requests(plan, warmers, rng)
@@ -1314,6 +1366,8 @@ def main(argv: list[str] | None = None) -> int:
                 server.drain()
                 load.run(server, warm_posts, "warm-answers", "warm-up answers", 1, 1.0, 303)
                 server.drain()
+                if JOURNEYS:  # each measure walks the journeys from the start, in new sign-in sessions
+                    new_sign_ins(db, pool)
 
             warm()
             log(f"lesson pages, {CLIENTS} clients")
@@ -1508,7 +1562,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Load: wrk, closed loop, and bench/openloop.py, open loop, {duration:.0f} s per measure after "
           f"{warmup:.0f} s warm-up "
           f"(1 client: {alone:.0f} s), "
-          f"{len(pool)} signed-in learners; " + (
+          f"{len(pool)} signed-in learners"
+          + (f" moving on through the course ({JOURNEY_STEPS} lesson views each, in order)" if JOURNEYS else "")
+          + "; " + (
               f"server pinned to CPU {core}, wrk and this script (the open-loop generator) to CPU "
               f"{sorted(load_cpus or [])}."
               if pinned else "server and wrk share the CPUs.")
