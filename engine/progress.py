@@ -165,54 +165,91 @@ class _Modules:
     """Of the course's lessons, completed."""
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _ModuleWork:
+    """What a module's lessons alone give, kept with the records until one of its lessons' records changes
+    (``Records.changed`` drops it): an answer works out its own module again, not every module. Shared by the
+    learners whose lessons' progress is the same (``_share``)."""
+
+    module: Module
+    lessons: tuple[LessonProgress, ...]
+    score: float | None
+    all_completed: bool
+    """Every lesson's status is completed."""
+    started: bool
+    """Some lesson's status is not not_started."""
+    completed: tuple[tuple[str, float | None], ...]
+    """(IRI, score) of the lessons whose status is completed: those whose completion may be new."""
+    key: tuple[int, ...]
+    """The lessons' progress by id(), for the shared module progress (``_share``)."""
+    by_status: dict[str, ModuleProgress] = field(default_factory=dict)
+    """The module's shared progress for each status it has been found in, found again without a key."""
+
+
+def _work(module: Module, records: Records, per_lesson: dict[str, LessonProgress],
+          shared: dict[tuple[Any, ...], Any]) -> _ModuleWork:
+    lessons = []
+    for lesson in module.lessons:
+        lp = per_lesson.get(lesson.iri)
+        if lp is None or lp.lesson is not lesson:
+            lp = per_lesson[lesson.iri] = lesson_progress(lesson, records, module.mastery_score, shared)
+        lessons.append(lp)
+    score = question_score([q for lesson in module.lessons for q in lesson.graded], records)
+    key = tuple(map(id, lessons))
+
+    def make() -> _ModuleWork:
+        completed = tuple((lp.lesson.iri, lp.score) for lp in lessons if lp.status == "completed")
+        return _ModuleWork(module, tuple(lessons), score, len(completed) == len(lessons),
+                           any(lp.status != "not_started" for lp in lessons), completed, key)
+
+    # Shared like the progress it is made of: learners whose lessons' progress and score are the same hold one.
+    return _share(shared, ("work", id(module), score, *key), make)  # type: ignore[no-any-return]
+
+
 def _modules(course: Course, records: Records) -> _Modules:
     kept = records.derived.get("progress")
     if kept is not None and kept[0] is course:
         return kept[1]  # type: ignore[no-any-return]
     new: list[tuple[str, str, float | None]] = []
     complete_modules: set[str] = set()
-    per_lesson, module_scores = _per_lesson(course, records)
-    shared = _layout(course).shared
-    worked: list[tuple[Module, Status, tuple[LessonProgress, ...], float | None]] = []
+    per_lesson, per_module = _per_lesson(course, records)
+    layout = _layout(course)
+    shared = layout.shared
+    completions = records.completions
+    worked: list[tuple[_ModuleWork, Status]] = []
+    done = 0
     for module in course.modules:
-        lessons = []
-        for lesson in module.lessons:
-            lp = per_lesson.get(lesson.iri)
-            if lp is None or lp.lesson is not lesson:
-                lp = per_lesson[lesson.iri] = lesson_progress(lesson, records, module.mastery_score, shared)
-            lessons.append(lp)
-        for lp in lessons:
-            if lp.status == "completed" and lp.lesson.iri not in records.completions:
-                new.append(("lesson", lp.lesson.iri, lp.score))
-        if module.iri in module_scores:
-            score = module_scores[module.iri]
-        else:
-            score = module_scores[module.iri] = question_score(
-                [q for lesson in module.lessons for q in lesson.graded], records)
-        if module.iri in records.completions:
+        work = per_module.get(module.iri)
+        if work is None or work.module is not module:
+            work = per_module[module.iri] = _work(module, records, per_lesson, shared)
+        if work.completed:
+            new += [("lesson", iri, score) for iri, score in work.completed if iri not in completions]
+        done += len(work.completed)
+        score = work.score
+        if module.iri in completions:
             status: Status = "completed"
-        elif all(lp.status == "completed" for lp in lessons) and (
-            module.complete_when == "all_lessons" or (score or 0.0) >= module.mastery_score
-        ):
+        elif work.all_completed and (module.complete_when == "all_lessons" or (score or 0.0) >= module.mastery_score):
             status = "completed"
             new.append(("module", module.iri, score))
-        elif any(lp.status != "not_started" for lp in lessons):
+        elif work.started:
             status = "in_progress"
         else:
             status = "not_started"
-        worked.append((module, status, tuple(lessons), score))
+        worked.append((work, status))
         if status == "completed":
             complete_modules.add(module.id)
     modules = []
-    for module, status, lessons_done, score in worked:
+    for work, status in worked:
+        module = work.module
         if status == "not_started" and not set(module.requires) <= complete_modules:
             status = "locked"
-        modules.append(_share(shared, ("module", id(module), status, score, *map(id, lessons_done)),
-                              partial(ModuleProgress, module, status, lessons_done, score)))
-    done = sum(lp.status == "completed" for mp in modules for lp in mp.lessons)
-    total = sum(len(mp.lessons) for mp in modules)
+        found = work.by_status.get(status)
+        if found is None:
+            found = work.by_status[status] = _share(shared, ("module", id(module), status, work.score, *work.key),
+                                                    partial(ModuleProgress, module, status, work.lessons, work.score))
+        modules.append(found)
     result = _Modules(tuple(modules), tuple(new), frozenset(complete_modules),
-                      round(100 * done / total) if total else 0)
+                      round(100 * done / layout.lessons) if layout.lessons else 0)
     records.derived["progress"] = (course, result)
     return result
 
@@ -228,6 +265,8 @@ class _Layout:
     """Each lesson's module, by IRI: whose score a change to the lesson's records changes."""
     shared: dict[tuple[Any, ...], Any]
     """The course's shared progress objects (``_share``)."""
+    lessons: int
+    """How many lessons the course's modules hold."""
 
 
 def _layout(course: Course) -> _Layout:
@@ -240,7 +279,8 @@ def _layout(course: Course) -> _Layout:
         kept = _layouts[id(course)] = _Layout(
             course, {id(lesson): (m, n) for m, module in enumerate(course.modules)
                      for n, lesson in enumerate(module.lessons)},
-            {lesson.iri: module.iri for module in course.modules for lesson in module.lessons}, {})
+            {lesson.iri: module.iri for module in course.modules for lesson in module.lessons}, {},
+            sum(len(module.lessons) for module in course.modules))
     return kept
 
 
@@ -249,10 +289,10 @@ MAX_LAYOUTS = 16
 _layouts: dict[int, _Layout] = {}
 
 
-def _per_lesson(course: Course, records: Records) -> tuple[dict[str, LessonProgress], dict[str, float | None]]:
-    """What was worked out for each lesson alone, and each module's score, kept with the records until that
-    lesson's records change (``Records.changed``, which finds the lesson's module in the course's layout): an
-    answer re-evaluates its own lesson and module, not the whole course."""
+def _per_lesson(course: Course, records: Records) -> tuple[dict[str, LessonProgress], dict[str, _ModuleWork]]:
+    """What was worked out for each lesson alone, and for each module from its lessons, kept with the records
+    until that lesson's records change (``Records.changed``, which finds the lesson's module in the course's
+    layout): an answer re-evaluates its own lesson and module, not the whole course."""
     kept = records.derived.get(PER_LESSON)
     if kept is None or kept[0] is not course:
         kept = records.derived[PER_LESSON] = (course, {}, {}, _layout(course).modules)

@@ -137,4 +137,5 @@ class Records:
 
 PER_LESSON = "per_lesson"
 """The key in ``Records.derived`` of (course, {lesson IRI: what progress worked out for that lesson alone},
-{module IRI: its score}, {lesson IRI: its module's IRI}, the last shared by every learner of the course)."""
+{module IRI: what progress worked out for it from its lessons}, {lesson IRI: its module's IRI}, the last shared by
+every learner of the course)."""
