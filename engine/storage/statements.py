@@ -179,9 +179,7 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
                       ("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", agents),
                       ("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)", actors),
                       ("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)", attachments)):
-        if len(rows) == 1:
-            conn.execute(sql, rows[0])  # most saves hold one statement: a call of the cheaper kind
-        elif rows:
+        if rows:
             conn.executemany(sql, rows)
     if endpoints:
         conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
