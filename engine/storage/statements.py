@@ -134,15 +134,6 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
     else:
         ids = term_ids(conn, terms_of(statements), terms.known, terms.pending)
     seqs = []
-    # Each call into SQLite has a cost of its own (and lets go of the interpreter lock, and waits to take it
-    # back): the index rows of every statement go in with one call per table, however many statements there are.
-    verbs: list[tuple[int, int]] = []
-    objects: list[tuple[int, int]] = []
-    registrations: list[tuple[int, int]] = []
-    activities: list[tuple[int, int]] = []
-    agents: list[tuple[int, int]] = []
-    actors: list[tuple[int, int, int]] = []
-    attachments: list[tuple[int, str]] = []
     for s in statements:
         cursor = conn.execute(
             "INSERT INTO statements (id, stored, timestamp, verb, actor, object_activity, object_statement,"
@@ -152,16 +143,23 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
         )
         seq = int(cursor.lastrowid or 0)
         seqs.append(seq)
-        verb = ids[s.verb]
-        verbs.append((verb, seq))
+        conn.execute("INSERT INTO statement_verbs VALUES (?, ?)", (ids[s.verb], seq))
         if s.object_activity is not None:
-            objects.append((ids[s.object_activity], seq))
+            conn.execute("INSERT INTO statement_objects VALUES (?, ?)", (ids[s.object_activity], seq))
         if s.registration is not None:
-            registrations.append((ids[s.registration], seq))
-        activities += [(ids[a], seq) for a in s.activities]
-        agents += [(ids[a], seq) for a in s.agents]
-        actors += [(ids[a], verb, seq) for a in s.actors]
-        attachments += [(seq, sha2) for sha2 in s.attachments]
+            conn.execute("INSERT INTO statement_registrations VALUES (?, ?)", (ids[s.registration], seq))
+        # Each call into SQLite lets go of the interpreter lock and waits to take it back: none for nothing.
+        if s.activities:
+            conn.executemany("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)",
+                             [(ids[a], seq) for a in s.activities])
+        if s.agents:
+            conn.executemany("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", [(ids[a], seq) for a in s.agents])
+        if s.actors:
+            conn.executemany("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)",
+                             [(ids[a], ids[s.verb], seq) for a in s.actors])
+        if s.attachments:
+            conn.executemany("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)",
+                             [(seq, sha2) for sha2 in s.attachments])
         if s.object_statement is not None:
             # The target's seq (migration 11), or NULL when it is not stored yet: a query then looks its id up.
             conn.execute("INSERT INTO statement_refs VALUES (?, (SELECT seq FROM statements WHERE id = ?))",
@@ -172,18 +170,9 @@ def insert_statements(conn: sqlite3.Connection, statements: list[IndexedStatemen
                 "UPDATE statements SET voided = 1 WHERE id = ? AND verb != 'http://adlnet.gov/expapi/verbs/voided'",
                 (s.object_statement,),
             )
-    for sql, rows in (("INSERT INTO statement_verbs VALUES (?, ?)", verbs),
-                      ("INSERT INTO statement_objects VALUES (?, ?)", objects),
-                      ("INSERT INTO statement_registrations VALUES (?, ?)", registrations),
-                      ("INSERT OR IGNORE INTO statement_activities VALUES (?, ?)", activities),
-                      ("INSERT OR IGNORE INTO statement_agents VALUES (?, ?)", agents),
-                      ("INSERT OR IGNORE INTO statement_actors VALUES (?, ?, ?)", actors),
-                      ("INSERT OR IGNORE INTO statement_attachments VALUES (?, ?)", attachments)):
-        if rows:
-            conn.executemany(sql, rows)
-    if endpoints:
-        conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
-                         [(endpoint, seq, now) for seq in seqs for endpoint in endpoints])
+        if endpoints:
+            conn.executemany("INSERT INTO outbox (endpoint, seq, next_at) VALUES (?, ?, ?)",
+                             [(endpoint, seq, now) for endpoint in endpoints])
     return seqs
 
 
