@@ -6,8 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from engine.storage.db import _statements
-from engine.storage.migrations import MIGRATIONS
+from engine.storage.migrations import MIGRATIONS, split_statements
 
 COURSE_YAML = """\
 id: https://learn.example.gov.uk/courses/demo
@@ -45,7 +44,7 @@ def database_at(path: Path, version: int) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     for number, script in enumerate(MIGRATIONS[:version], start=1):
         conn.execute("BEGIN")
-        for sql in _statements(script):
+        for sql in split_statements(script):
             conn.execute(sql)
         conn.execute(f"PRAGMA user_version={number}")
         conn.execute("COMMIT")

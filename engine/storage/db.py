@@ -20,9 +20,10 @@ import sqlite_utils
 
 from .checkpoints import Checkpointer
 from .grouping import Group, GroupCommit, request_state
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, split_statements
 from .records import LAST_LESSON, Enrolment, Records, User
 from .statements import TermNumbers, delete_statements
+from .transactions import Transaction
 
 _second: tuple[int, str] = (-1, "")
 """The Unix second last formatted, and its text: a request asks for the time several times within a second."""
@@ -139,11 +140,11 @@ class Store:
             )
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             with self.transaction():
-                for statement in _statements(script):
+                for statement in split_statements(script):
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={number}")
 
-    def transaction(self) -> _Transaction:
+    def transaction(self) -> Transaction:
         """One learner action's writes, all or nothing; BEGIN IMMEDIATE, so concurrent writers queue instead of
         failing half-way. Use as ``with store.transaction() as conn:``.
 
@@ -153,7 +154,7 @@ class Store:
         answered only after that commit (``committed``). Outside a request, or off the loop, it is a transaction
         of its own, as always.
         """
-        return _Transaction(self)
+        return Transaction(self)
 
     def _after_commit(self) -> None:
         """After every commit of this connection, grouped or not, with the lock held: term numbers found are
@@ -412,7 +413,7 @@ class Store:
         """Record a view of a lesson the learner has viewed before, as an action of its own; False, recording
         nothing, when the lesson's row is not known to exist (then ``record_view``).
 
-        The action is one statement, so it needs no savepoint in a group (``_Transaction(alone=True)``, decision
+        The action is one statement, so it needs no savepoint in a group (``Transaction(alone=True)``, decision
         0026): SQLite undoes a statement that fails by itself. The caller has made sure that the view has nothing
         else to record (``events.lesson_viewed``)."""
         with self._kept_lock:
@@ -420,7 +421,7 @@ class Store:
         # Rows of lesson_views go only with their enrolment, so one in kept records is there still.
         if kept is None or lesson_iri not in kept.views:
             return False
-        with _Transaction(self, alone=True) as conn:
+        with Transaction(self, alone=True) as conn:
             self._count_view(conn, enrolment_id, lesson_iri, now())
         return True
 
@@ -554,75 +555,9 @@ class Store:
             "SELECT value, count FROM poll_tallies WHERE block_iri = ? AND count > 0", (block_iri,))}
 
 
-class _Transaction:
-    """``Store.transaction()``: a class rather than a generator, as every write of every request opens one.
-
-    ``alone``: the action is a single statement, so in a group it takes no savepoint of its own (``GroupCommit.enter``).
-    Only the store's own methods that run exactly one statement in it ask for that."""
-
-    __slots__ = ("alone", "group", "own", "store")
-
-    def __init__(self, store: Store, *, alone: bool = False) -> None:
-        self.store = store
-        self.alone = alone
-        self.group: Group | None = None
-        """The group this transaction is an action of, when it is one."""
-        self.own = False
-        """True when it began a transaction of its own (BEGIN IMMEDIATE), to commit at its end."""
-
-    def __enter__(self) -> sqlite3.Connection:
-        store = self.store
-        store._lock.acquire()
-        try:
-            groups = store._groups
-            group = groups.open  # only the loop's thread gets here while a group is open
-            if group is None and not store.conn.in_transaction:
-                loop = groups.loop()
-                if loop is None:
-                    store.conn.execute("BEGIN IMMEDIATE")
-                    self.own = True
-                    return store.conn
-                group = groups.start(loop)
-            if group is not None:
-                groups.enter(alone=self.alone)
-                self.group = group
-        except BaseException:
-            store._lock.release()
-            raise
-        return store.conn
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
-        store = self.store
-        try:
-            if self.group is not None:
-                store._groups.leave(self.group, kind is not None)
-            elif self.own:
-                if kind is not None:
-                    store._forget_all()  # kept things may have been read with the writes now undone
-                    store.conn.execute("ROLLBACK")
-                else:
-                    store.conn.execute("COMMIT")
-                    store._after_commit()
-        finally:
-            store._lock.release()
-
-
 WRITER_CACHE_KIB = 64 * 1024
 """The store connection's page cache (SQLite's default is 2 MB). A group of LRS writes dirties a page or more per
 statement for each index; with a small cache SQLite writes them to the log before the commit, then again at it."""
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements; a trigger's body holds semicolons of its own."""
-    statements, current = [], ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    if current.strip():
-        statements.append(current.strip())
-    return [s for s in statements if s.rstrip(";").strip()]
 
 
 @lru_cache(maxsize=65536)  # a request hashes its cookie up to three times, and the same tokens come back all day

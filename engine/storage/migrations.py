@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from .capstone_schema import CAPSTONE_TABLES, FORMER_MEMBERS_KEEP_IDEAS
 from .report_tallies import CASE_STUDY_BACKFILL, CASE_STUDY_TRIGGERS, REPORT_BACKFILL, REPORT_TRIGGERS
 
@@ -462,3 +464,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX capstone_votes_user ON capstone_votes(user_id);
     """,
 ]
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements; a trigger's body holds semicolons of its own."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return [s for s in statements if s.rstrip(";").strip()]

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from .db import Store, _statements
+from .db import Store
+from .migrations import split_statements
 from .records import LAST_SEEN
 from .report_tallies import CASE_STUDY_BACKFILL, REPORT_BACKFILL
 
@@ -96,7 +97,7 @@ def rebuild(store: Store) -> None:
         with store.transaction() as conn:
             for table in ("report_enrolments", "report_days", "report_months", "report_totals"):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608
-            for statement in _statements(REPORT_BACKFILL + CASE_STUDY_BACKFILL):
+            for statement in split_statements(REPORT_BACKFILL + CASE_STUDY_BACKFILL):
                 conn.execute(statement)
     finally:
         store.conn.execute("PRAGMA temp_store=MEMORY")
