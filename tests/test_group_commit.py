@@ -371,3 +371,49 @@ def test_a_repeat_view_that_fails_undoes_itself_alone(tmp_path: Path) -> None:
     assert _views(tmp_path / "t.db", enrolment.id) == {lesson: 2}
     assert _count(tmp_path / "t.db") == 1
     assert store.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["with-a-savepoint", "one-statement"])
+def test_after_sqlite_undoes_the_groups_transaction_no_later_action_commits_on_its_own(tmp_path: Path,
+                                                                                      alone: bool) -> None:
+    """Some errors (a full disk, an I/O error) make SQLite roll back the whole transaction. The group's later
+    actions must not then run outside it, each committing on its own while its request is told nothing was saved."""
+    store = _store(tmp_path)
+    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
+    enrolment, _ = store.enrol(user.id, "https://example.org/course")
+    lesson = "https://example.org/course/a"
+    store.records(enrolment.id)
+    store.record_view(enrolment.id, lesson)
+    refused: list[BaseException] = []
+
+    async def first() -> BaseException | None:
+        with one_request():
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text) VALUES ('first')")
+            store.conn.execute("ROLLBACK")  # as SQLite does after such an error
+            return await store.committed()
+
+    async def later() -> BaseException | None:
+        with one_request():
+            try:
+                if alone:
+                    store.records(enrolment.id)
+                    store.view_again(enrolment.id, lesson)
+                else:
+                    with store.transaction() as conn:
+                        conn.execute("INSERT INTO notes (text) VALUES ('later')")
+            except sqlite3.OperationalError as exc:
+                refused.append(exc)
+            return await store.committed()
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(first(), later())
+
+    outcome, _ = asyncio.run(main())
+    assert isinstance(outcome, sqlite3.OperationalError)  # the group's commit found nothing to commit: told
+    assert len(refused) == 1 and "undone" in str(refused[0])
+    assert _count(tmp_path / "t.db") == 0
+    assert _views(tmp_path / "t.db", enrolment.id) == {lesson: 1}
+    with store.transaction() as conn:  # and the store goes on working
+        conn.execute("INSERT INTO notes (text) VALUES ('after')")
+    assert _count(tmp_path / "t.db") == 1

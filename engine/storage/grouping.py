@@ -128,6 +128,10 @@ class GroupCommit:
                 raise RuntimeError("store.transaction() must not await: another request's action is open")
             self._depth += 1
             return
+        if not self.conn.in_transaction:
+            # SQLite undid the group's whole transaction (a full disk, an I/O error). An action now would run
+            # outside it and commit on its own, and then be told, with the group, that nothing was saved.
+            raise sqlite3.OperationalError("the group's transaction was undone: its commit will say so")
         if not alone:
             self.conn.execute("SAVEPOINT action")
         self._depth, self._task, self._alone = 1, task, alone
