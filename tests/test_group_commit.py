@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from engine.storage.db import Store
 from engine.storage.grouping import one_request
+from engine.storage.records import Enrolment
 from engine.web.app import Guard
 
 
@@ -332,13 +333,19 @@ def test_a_repeat_view_is_one_statement_in_the_group_without_a_savepoint(tmp_pat
     assert store.enrolment(user.id, "https://example.org/course").last_lesson_iri == lesson  # type: ignore[union-attr]
 
 
-def test_a_repeat_view_that_fails_undoes_itself_alone(tmp_path: Path) -> None:
+def _viewed_once(tmp_path: Path) -> tuple[Store, Enrolment, str]:
+    """A store whose learner has viewed a lesson once, with their records kept (a repeat view's start)."""
     store = _store(tmp_path)
     user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
     enrolment, _ = store.enrol(user.id, "https://example.org/course")
     lesson = "https://example.org/course/a"
     store.records(enrolment.id)
     store.record_view(enrolment.id, lesson)
+    return store, enrolment, lesson
+
+
+def test_a_repeat_view_that_fails_undoes_itself_alone(tmp_path: Path) -> None:
+    store, enrolment, lesson = _viewed_once(tmp_path)
     # A statement that fails part-way: the trigger's own insert is undone with the statement.
     store.conn.executescript("""
         CREATE TABLE audit (n INTEGER);
@@ -378,12 +385,7 @@ def test_after_sqlite_undoes_the_groups_transaction_no_later_action_commits_on_i
                                                                                       alone: bool) -> None:
     """Some errors (a full disk, an I/O error) make SQLite roll back the whole transaction. The group's later
     actions must not then run outside it, each committing on its own while its request is told nothing was saved."""
-    store = _store(tmp_path)
-    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
-    enrolment, _ = store.enrol(user.id, "https://example.org/course")
-    lesson = "https://example.org/course/a"
-    store.records(enrolment.id)
-    store.record_view(enrolment.id, lesson)
+    store, enrolment, lesson = _viewed_once(tmp_path)
     refused: list[BaseException] = []
 
     async def first() -> BaseException | None:
