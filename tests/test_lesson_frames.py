@@ -135,7 +135,7 @@ def test_a_frame_with_others_inlined_fills_as_they_do() -> None:
     assert page is not None and block is not None
     values = {"user.name": b"Ada &amp; Co", "csrf_token": b"abc", "x": b"\xe2\x80\x93"}
     expected = page.fill({**values, "block.0": block.fill({**values, "state.attempts": b"0"}), "block.1": b"-"})
-    whole = page.inlined({"block.0": block.inlined({"state.attempts": "0"}), "block.1": "-"})
+    whole = page.inlined({"block.0": block.inlined({"state.attempts": b"0"}), "block.1": b"-"})
     assert [name for name, _ in whole.rest] == ["user.name", "csrf_token", "x"]
     assert whole.fill(values) == expected == "<p>Ada &amp; Co</p><b>abc 0</b><i>\u2013</i>-end".encode()
     assert page.inlined({}).fill({**values, "block.0": b"", "block.1": b""}) == page.fill(

@@ -262,7 +262,7 @@ def _from_frame(request: Request, rt: CourseRuntime, lesson: Lesson, user: User,
         return None
     values = _slot_values(svc, request, user, status_texts)
     # For a lesson with no answers (``untouched``), the page with its blocks in place, for the next such view.
-    whole: dict[str, Frame | str | bytes] | None = {} if untouched else None
+    whole: dict[str, Frame | bytes] | None = {} if untouched else None
     for n, segment in enumerate(rt.segments[lesson.iri]):
         block = cast(Block | None, segment.get("block"))
         if block is None:

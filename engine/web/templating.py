@@ -108,9 +108,9 @@ class Frame:
         else:
             self._get = itemgetter(*names) if names else None
 
-    def inlined(self, values: Mapping[str, Frame | str | bytes]) -> Frame:
-        """This frame with the slots named in ``values`` put in once for all: a str or bytes as it is (a str must be
-        escaped already), another frame as its literal parts, whose slots become this frame's."""
+    def inlined(self, values: Mapping[str, Frame | bytes]) -> Frame:
+        """This frame with the slots named in ``values`` put in once for all: bytes as they are (escaped already),
+        another frame as its literal parts, whose slots become this frame's."""
         head: list[bytes] = [self.head]
         rest: list[tuple[str, list[bytes]]] = []
 
@@ -126,7 +126,7 @@ class Frame:
                 literal(value.head)
                 rest.extend((inner, [text]) for inner, text in value.rest)
             else:
-                literal(value if type(value) is bytes else value.encode())  # type: ignore[union-attr]
+                literal(value)
             literal(after)
         frame = Frame.__new__(Frame)
         frame.head = b"".join(head)
