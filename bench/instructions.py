@@ -16,6 +16,11 @@ Needs valgrind (``apt-get install valgrind``). Example:
     .venv/bin/python bench/instructions.py HEAD~3 .            # lesson views, 2,000 measured
     .venv/bin/python bench/instructions.py --kind answer HEAD .
     .venv/bin/python bench/instructions.py --kind repeat HEAD .   # views the session has made before
+    .venv/bin/python bench/instructions.py --batch 8 HEAD .        # 8 requests at a time, one commit group
+
+By default the requests run one after another, so each is a group commit of its own (decision 0010). Served, the
+requests handled in one turn of the event loop share a group, and what a commit costs is shared among them:
+``--batch N`` starts N requests at once, as N clients would, and counts them the same way.
 """
 
 from __future__ import annotations
@@ -47,10 +52,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests measured (at most 8 per learner "
                         f"of {POOL} for lessons, 4 for answers)")
     parser.add_argument("--learners", type=int, default=20_000, help="learners in the seeded database")
+    parser.add_argument("--batch", type=int, default=1, help="requests started at once, sharing commit groups "
+                        "(default 1: one after another)")
     parser.add_argument("--drive", nargs=2, metavar=("TREE", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
-        _drive(Path(args.drive[0]), Path(args.drive[1]), args.kind, args.requests, args.learners)
+        _drive(Path(args.drive[0]), Path(args.drive[1]), args.kind, args.requests, args.learners, args.batch)
         return
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind is not installed: apt-get install valgrind")
@@ -71,8 +78,9 @@ def main() -> None:
                 if tree != ROOT:
                     subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     base = rows[0][1]
-    print(f"Instructions per {args.kind} request, in process under callgrind: {args.requests:,} requests after "
-          f"{WARM_CLIENTS} learners' warm-up, on a fresh copy of {source.name} ({args.learners:,} learners).\n")
+    together = "one after another" if args.batch == 1 else f"{args.batch} at a time"
+    print(f"Instructions per {args.kind} request, in process under callgrind: {args.requests:,} requests ({together}) "
+          f"after {WARM_CLIENTS} learners' warm-up, on a fresh copy of {source.name} ({args.learners:,} learners).\n")
     print("| Revision | Event loop's thread, per request | Against the first | All threads, per request | Responses |")
     print("|---|---|---|---|---|")
     for revision, loop, every, statuses in rows:
@@ -99,7 +107,7 @@ def _count(tree: Path, source: Path, scratch: Path, args: argparse.Namespace) ->
     command = ["valgrind", "--tool=callgrind", "--separate-threads=yes", "--instr-atstart=no",
                f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()),
                "--drive", str(tree), str(db), "--kind", args.kind, "--requests", str(args.requests),
-               "--learners", str(args.learners)]
+               "--learners", str(args.learners), "--batch", str(args.batch)]
     run = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
     statuses = re.findall(r"^STATUSES (.*)$", run.stdout, re.M)
     if run.returncode != 0 or not statuses:
@@ -114,7 +122,7 @@ def _total(path: Path) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _drive(tree: Path, db: Path, kind: str, requests: int, learners: int) -> None:
+def _drive(tree: Path, db: Path, kind: str, requests: int, learners: int, batch: int) -> None:
     """Run inside valgrind: serve the requests in process, instrumented only while the measured ones run."""
     sys.path.insert(0, str(BENCH))
     sys.path.insert(0, str(tree))  # the revision's engine, before this checkout's
@@ -183,9 +191,10 @@ def _drive(tree: Path, db: Path, kind: str, requests: int, learners: int) -> Non
         if len(lines) < requests:
             raise SystemExit(f"only {len(lines)} {kind} requests can be made: ask for fewer")
         _instrument(True)
-        for line in lines[:requests]:
-            status, _body = await call(line)
-            statuses[status] = statuses.get(status, 0) + 1
+        measured = lines[:requests]
+        for start in range(0, requests, batch):
+            for status, _body in await asyncio.gather(*[call(line) for line in measured[start:start + batch]]):
+                statuses[status] = statuses.get(status, 0) + 1
         _instrument(False)
 
     asyncio.run(run())
