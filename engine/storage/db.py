@@ -22,7 +22,7 @@ from .checkpoints import Checkpointer
 from .grouping import Group, GroupCommit, request_state
 from .migrations import MIGRATIONS, split_statements
 from .records import LAST_LESSON, Enrolment, Records, User
-from .statements import TermNumbers, delete_statements
+from .statements import IndexedStatement, TermNumbers, delete_statements, insert_statements
 from .transactions import Transaction
 
 _second: tuple[int, str] = (-1, "")
@@ -106,7 +106,7 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-        self._groups = GroupCommit(conn, self._lock, self._forget_all, self._after_commit)
+        self._groups = GroupCommit(conn, self._lock, self._forget_all, self._after_commit, self._write_statements)
         self._checkpointer: Checkpointer | None = None
         self.migrate()
         # Each action of a group commit has its own savepoint, and SQLite keeps the first copy of every page an
@@ -166,6 +166,28 @@ class Store:
             self._met_pending.clear()
         if self._checkpointer is not None:
             self._checkpointer.catch_up(self.conn)
+
+    def save_statements(self, statements: list[IndexedStatement], *, endpoints: list[str], now: str) -> None:
+        """Store the engine's xAPI statements with the caller's action (which holds the transaction).
+
+        In an action of a group commit they are written with the rest of the group's statements just before its
+        commit (decision 0028), outside the action's savepoint: an action that fails takes its statements with
+        it, and statements that fail to be written undo the whole group, as a failed commit does."""
+        if not self._groups.write_later((statements, endpoints, now)):
+            insert_statements(self.conn, statements, endpoints=endpoints, now=now, terms=self.terms)
+
+    def _write_statements(self, later: list[tuple[list[IndexedStatement], list[str], str]]) -> None:
+        """The statements a group's actions saved (``save_statements``), in the order they saved them: in one
+        call for each run of saves with the same endpoints (every save of one service's emitter has the same)."""
+        start = 0
+        while start < len(later):
+            endpoints = later[start][1]
+            end = start + 1
+            while end < len(later) and later[end][1] == endpoints:
+                end += 1
+            rows = [s for statements, _endpoints, _now in later[start:end] for s in statements]
+            insert_statements(self.conn, rows, endpoints=endpoints, now=later[end - 1][2], terms=self.terms)
+            start = end
 
     def _forget_all(self) -> None:
         self.terms.undo()

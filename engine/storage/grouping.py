@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 _request: ContextVar[dict[Any, Any] | None] = ContextVar("masterclass_request", default=None)
@@ -69,19 +69,25 @@ class Group:
 
     done: asyncio.Future[BaseException | None]
     """Set at the commit: None, or the error that undid the whole group."""
+    later: list[Any] = field(default_factory=list)
+    """What the group's actions left to be written just before its commit (``GroupCommit.write_later``), in the
+    order they left it: the store's xAPI statements."""
 
 
 class GroupCommit:
     """The groups of one store's connection. The store calls it with its lock held (``Store.transaction``)."""
 
     def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, forget: Callable[[], None],
-                 after_commit: Callable[[], None]) -> None:
+                 after_commit: Callable[[], None], before_commit: Callable[[list[Any]], None]) -> None:
         self.conn = conn
         self.lock = lock
         self.forget = forget
         """Drops whatever the store keeps in memory: called when writes it may reflect are undone."""
         self.after_commit = after_commit
         """Called after each commit, with the lock still held (the store's, as after its own commits)."""
+        self.before_commit = before_commit
+        """Writes what the group's actions left for later (``Group.later``), in the group's transaction, just
+        before its commit."""
         self.open: Group | None = None
         """The event loop's open group, if any. While there is one, the loop's thread holds the lock."""
         self._committed_at = float("-inf")
@@ -90,6 +96,9 @@ class GroupCommit:
         self._task: asyncio.Task[Any] | None = None
         self._alone = False
         """Whether the open action is one statement, without a savepoint."""
+        self._later_mark = 0
+        """How much of the open group's ``later`` there was when the open action began: a failed action's part
+        goes with it."""
 
     def loop(self) -> asyncio.AbstractEventLoop | None:
         """The running event loop, when this is a web request on it: its writes may join a group."""
@@ -135,6 +144,16 @@ class GroupCommit:
         if not alone:
             self.conn.execute("SAVEPOINT action")
         self._depth, self._task, self._alone = 1, task, alone
+        self._later_mark = len(self.open.later) if self.open is not None else 0
+
+    def write_later(self, item: Any) -> bool:
+        """Leave ``item`` to the open group's ``before_commit``, when this is an action of it (on the loop's thread,
+        inside ``enter``/``leave``); False when it is not, and the caller must write it now."""
+        group = self.open
+        if group is None or not self._depth or asyncio.current_task() is not self._task:
+            return False
+        group.later.append(item)
+        return True
 
     def leave(self, group: Group, failed: bool) -> None:
         """End the action ``enter`` began: its savepoint released, or rolled back when it ``failed``. The request
@@ -145,6 +164,7 @@ class GroupCommit:
         try:
             if failed:
                 self.forget()
+                del group.later[self._later_mark:]
                 if not self._alone:
                     self.conn.execute("ROLLBACK TO action")
                     self.conn.execute("RELEASE action")
@@ -164,6 +184,9 @@ class GroupCommit:
         if group is None:
             return
         try:
+            if group.later:
+                # Inside the try: should they fail, the group is undone as a whole, as when the commit fails.
+                self.before_commit(group.later)
             self.conn.execute("COMMIT")
             failure: BaseException | None = None
         except BaseException as exc:  # e.g. the disk is full: nothing of the group is kept, and each request says so

@@ -134,9 +134,10 @@ def save_statements(conn: sqlite3.Connection, statements: list[IndexedStatement]
 
     ``known`` and ``learned`` are the term numbers of :func:`engine.storage.statements.term_ids`.
 
-    Writes the same rows as :func:`engine.storage.statements.insert_statements`, but a table at a time, many
-    rows per INSERT (link rows sorted by key), which costs far less for many statements. The ``seq`` numbers
-    are given explicitly, as SQLite would have chosen them (one more than the largest).
+    Writes the same rows as :func:`engine.storage.statements.insert_statements` (the engine's own statements), a
+    table at a time, but many rows per INSERT, which costs far less for the LRS's batches of hundreds (for the
+    handful of a group commit, one row per step of ``executemany`` costs less). The ``seq`` numbers are given
+    explicitly, as SQLite would have chosen them (one more than the largest).
 
     A statement that arrives after a statement voiding it is stored voided, as xAPI
     requires ("voided if and only if the LRS contains a voiding statement for it").

@@ -18,7 +18,6 @@ from course.model import Block, Checklist, Poll, Question, Reflection, Video
 
 from ..storage.db import Store, now
 from ..storage.records import User
-from ..storage.statements import insert_statements
 from .ids import statement_id
 from .keys import index
 
@@ -175,6 +174,6 @@ class Emitter:
         for statement in statements:
             statement.update(stored=stored, authority=self.authority, version="1.0.0")
             rows.append(index(statement))
-        insert_statements(store.conn, rows, endpoints=self.endpoints, now=stored, terms=store.terms)
+        store.save_statements(rows, endpoints=self.endpoints, now=stored)
         if self.on_saved is not None and self.endpoints:
             self.on_saved()
