@@ -65,16 +65,25 @@ def main() -> None:
     sys.path.insert(0, str(BENCH))
     import runtime_bench as rb
 
-    plan, course = rb.load_plan()
-    source, _meta = rb.seeded_database(args.learners, plan, course, False, lambda m: print(m, file=sys.stderr))
     rows = []
     with tempfile.TemporaryDirectory(prefix="instructions-") as scratch:
-        for n, revision in enumerate(args.revisions):
-            tree = ROOT if revision == "." else _worktree(revision, Path(scratch) / f"tree{n}")
-            try:
+        trees: list[Path] = []
+        try:
+            for n, revision in enumerate(args.revisions):
+                trees.append(ROOT if revision == "." else _worktree(revision, Path(scratch) / f"tree{n}"))
+            # The database is seeded at the first revision's schema, which every revision can open (a later one
+            # migrates its copy as it opens it, before counting starts).
+            if trees[0] == ROOT:
+                plan, _course = rb.load_plan()
+                source, _meta = rb.seeded_database(args.learners, plan, _course, False,
+                                                   lambda m: print(m, file=sys.stderr))
+            else:
+                source = _seeded_by(trees[0], args.learners)
+            for revision, tree in zip(args.revisions, trees, strict=True):
                 print(f"counting {revision} ...", file=sys.stderr)
                 rows.append((revision, *_count(tree, source, Path(scratch), args)))
-            finally:
+        finally:
+            for tree in trees:
                 if tree != ROOT:
                     subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     base = rows[0][1]
@@ -85,6 +94,30 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for revision, loop, every, statuses in rows:
         print(f"| {revision} | {loop:,.0f} | {100 * (loop - base) / base:+.2f}% | {every:,.0f} | {statuses} |")
+
+
+def _seeded_by(tree: Path, learners: int) -> Path:
+    """The seeded database at the schema of the revision in ``tree``, seeded by that revision's benchmark if this
+    checkout's cache (bench/out) lacks it. Each revision measured after it migrates its own copy as it opens it,
+    before counting starts; a revision cannot open a database of a later schema."""
+    script = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(tree)!r}, {str(tree / 'bench')!r}]\n"
+        "from pathlib import Path\n"
+        "import runtime_bench as rb\n"
+        "from engine.storage.migrations import MIGRATIONS\n"
+        "plan, course = rb.load_plan()\n"
+        f"path = Path({str(BENCH / 'out')!r}) / "
+        f"f'runtime-{learners}-schema{{len(MIGRATIONS)}}-seed{{rb.SEED_VERSION}}-{{plan.key()}}.db'\n"
+        "if not (path.exists() and path.with_name(path.name + '.json').exists()):\n"
+        "    path.parent.mkdir(parents=True, exist_ok=True)\n"
+        f"    rb.seed_database(path, {learners}, plan, course, lambda m: print(m, file=sys.stderr))\n"
+        "print(path)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", script], cwd=tree, capture_output=True, text=True)
+    if found.returncode != 0:
+        raise SystemExit(f"could not seed a database for {tree}:\n{found.stderr[-3000:]}")
+    return Path(found.stdout.strip().splitlines()[-1])
 
 
 def _worktree(revision: str, where: Path) -> Path:

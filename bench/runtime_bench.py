@@ -545,8 +545,10 @@ def seeded_database(learners: int, plan: CoursePlan, course: Any, reseed: bool, 
         meta["cached"] = True
         log(f"using the cached database {path.relative_to(ROOT)} (seeded in {meta['seconds']:.0f} s)")
         return path, meta
-    older = [p for p in OUT.glob(f"runtime-{learners}-schema*-seed{SEED_VERSION}-{plan.key()}.db")
-             if p.with_name(p.name + ".json").exists()]
+    # Only an older schema: a newer one was made by a later revision (bench/instructions.py measures several).
+    older = sorted((p for p in OUT.glob(f"runtime-{learners}-schema*-seed{SEED_VERSION}-{plan.key()}.db")
+                    if p.with_name(p.name + ".json").exists() and _schema_of(p) < len(MIGRATIONS)),
+                   key=_schema_of, reverse=True)
     if older and not reseed:
         # An older schema: the store migrates it as it would a service's database (minutes, not a reseed).
         from engine.storage.db import Store
@@ -563,11 +565,18 @@ def seeded_database(learners: int, plan: CoursePlan, course: Any, reseed: bool, 
         meta["cached"] = True
         return path, meta
     for stale in OUT.glob(f"runtime-{learners}-*.db*"):
-        stale.unlink()
+        if not stale.name.startswith(f"runtime-{learners}-schema") or _schema_of(stale) <= len(MIGRATIONS):
+            stale.unlink()
     log(f"seeding {learners:,} learners into {path.relative_to(ROOT)} ...")
     meta = seed_database(path, learners, plan, course, log)
     meta["cached"] = False
     return path, meta
+
+
+def _schema_of(path: Path) -> int:
+    """The schema version in a seeded database's name (``runtime-N-schemaV-...``)."""
+    found = re.search(r"-schema(\d+)-", path.name)
+    return int(found.group(1)) if found else 0
 
 
 def page_in(path: Path) -> int:
