@@ -1236,6 +1236,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="measured learners move on through the course with each lesson view, so a steady "
                              "share of views are the session's first of a lesson (default: the views are all "
                              "taken from where each learner had reached, and soon all repeats)")
+    parser.add_argument("--pool-seed", type=int, default=None,
+                        help="seed that draws the measured and warming learners (default: a new one each run, "
+                             "printed; the learners keep what the run records, so the same seed draws them again "
+                             "further on)")
     parser.add_argument("--hello-server", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--masterclass-server", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1280,7 +1284,10 @@ def main(argv: list[str] | None = None) -> int:
     db, meta = seeded_database(learners, plan, course, args.reseed, log)
     log(f"reading {db.name} into the page cache ...")
     log(f"read {page_in(db) / 1e9:.2f} GB in the page cache")
-    rng = random.Random(7)
+    # A new draw of learners each run: they are 0.2% of the seeded learners, and a run moves those it measures on
+    # through the course, so a fixed draw would measure learners further on in every run (decision 0027).
+    pool_seed = args.pool_seed if args.pool_seed is not None else secrets.randbelow(1 << 31)
+    rng = random.Random(pool_seed)
     load = Load(wrk, load_cpus)
     servers: list[Server] = []
     problems: list[str] = []
@@ -1571,7 +1578,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Load: wrk, closed loop, and bench/openloop.py, open loop, {duration:.0f} s per measure after "
           f"{warmup:.0f} s warm-up "
           f"(1 client: {alone:.0f} s), "
-          f"{len(pool)} signed-in learners"
+          f"{len(pool)} signed-in learners (--pool-seed {pool_seed})"
           + (f" moving on through the course ({JOURNEY_STEPS} lesson views each, in order)" if JOURNEYS else "")
           + "; " + (
               f"server pinned to CPU {core}, wrk and this script (the open-loop generator) to CPU "
