@@ -49,3 +49,13 @@ def database_at(path: Path, version: int) -> sqlite3.Connection:
         conn.execute(f"PRAGMA user_version={number}")
         conn.execute("COMMIT")
     return conn
+
+
+def statement_ids(db: Path) -> list[str]:
+    """The ids of the statements stored in the database file, in the order stored, read on a connection of its
+    own (so only what has been committed)."""
+    conn = sqlite3.connect(db)
+    try:
+        return [i for (i,) in conn.execute("SELECT id FROM statements ORDER BY seq")]
+    finally:
+        conn.close()

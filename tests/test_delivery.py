@@ -17,7 +17,7 @@ from engine.storage.db import Store, now
 from engine.storage.statements import insert_statements
 from engine.xapi.delivery import Deliverer, Endpoint
 from engine.xapi.keys import index
-from helpers import make_course
+from helpers import make_course, statement_ids
 from servers import all_statements, endpoints_env, free_port, learning_locker, start_engine, stop
 from test_build import LESSON
 
@@ -42,14 +42,6 @@ def learner_session(base: str, n: int) -> None:
             assert client.post(f"{LESSON_PATH}/blocks/{block}", data={"csrf_token": csrf, **data}).status_code == 303
         client.get("/demo/01-intro/other")
         assert client.post("/sign-out", data={"csrf_token": csrf}).status_code == 303
-
-
-def engine_ids(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return [i for (i,) in conn.execute("SELECT id FROM statements ORDER BY seq")]
-    finally:
-        conn.close()
 
 
 def queued(db: Path) -> int:
@@ -80,7 +72,7 @@ def test_every_statement_arrives_exactly_once_through_an_outage_and_a_crash(tmp_
         try:
             learner_session(base, 1)
             wait_until(lambda: queued(db) == 0)
-            assert len(all_statements(lrs)) == len(engine_ids(db))
+            assert len(all_statements(lrs)) == len(statement_ids(db))
 
             # The LRS stops answering while learners keep working: nothing is lost, it waits in the outbox.
             lrs_process.send_signal(signal.SIGSTOP)
@@ -90,7 +82,7 @@ def test_every_statement_arrives_exactly_once_through_an_outage_and_a_crash(tmp_
             lrs_process.send_signal(signal.SIGCONT)
 
             # The engine is killed mid-delivery, then restarted: the rest arrives, nothing twice.
-            wait_until(lambda: queued(db) < len(engine_ids(db)) // 2 or queued(db) == 0, seconds=120)
+            wait_until(lambda: queued(db) < len(statement_ids(db)) // 2 or queued(db) == 0, seconds=120)
             engine.send_signal(signal.SIGKILL)
             engine.wait()
             left = queued(db)
@@ -101,7 +93,7 @@ def test_every_statement_arrives_exactly_once_through_an_outage_and_a_crash(tmp_
         finally:
             stop(engine)
         received = [s["id"] for s in all_statements(lrs)]
-    ids = engine_ids(db)
+    ids = statement_ids(db)
     assert len(ids) > 100
     assert sorted(received) == sorted(ids)  # every statement, each exactly once
     assert left >= 0

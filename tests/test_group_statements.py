@@ -13,6 +13,7 @@ from engine.storage.grouping import one_request
 from engine.storage.statements import IndexedStatement
 from engine.xapi.ids import statement_id
 from engine.xapi.keys import index
+from helpers import statement_ids
 
 ENDPOINTS = ["locker"]
 
@@ -29,15 +30,6 @@ def _statement(learner: str, verb: str = "experienced") -> IndexedStatement:
                                           "grouping": [{"id": "https://example.org/course"}]}},
         "authority": {"objectType": "Agent", "account": {"homePage": "https://example.org", "name": "engine"}},
     })
-
-
-def _stored(path: Path) -> list[str]:
-    """Statement ids another connection sees, in seq order."""
-    other = sqlite3.connect(path)
-    try:
-        return [i for (i,) in other.execute("SELECT id FROM statements ORDER BY seq")]
-    finally:
-        other.close()
 
 
 def _rows(store: Store, table: str) -> int:
@@ -65,7 +57,7 @@ def test_a_groups_statements_are_written_after_its_actions_in_the_order_saved_an
 
     assert asyncio.run(main()) == [None, None, None]
     assert inside == [0, 0, 0]
-    assert _stored(tmp_path / "t.db") == [s.id for name in ("ada", "bo", "cy") for s in made[name]]
+    assert statement_ids(tmp_path / "t.db") == [s.id for name in ("ada", "bo", "cy") for s in made[name]]
     # Written once each, after the last action's savepoint, with their index rows and outbox entries.
     assert sql.count("COMMIT") == 1
     first_insert = next(n for n, text in enumerate(sql) if text.startswith("INSERT INTO statements "))
@@ -98,7 +90,7 @@ def test_a_failing_action_takes_its_statements_with_it(tmp_path: Path) -> None:
         return await asyncio.gather(request(kept, False), request(undone, True))
 
     assert asyncio.run(main()) == [None, None]
-    assert _stored(tmp_path / "t.db") == [kept.id, later.id]
+    assert statement_ids(tmp_path / "t.db") == [kept.id, later.id]
     assert _rows(store, "statement_verbs") == 2
     store.close()
 
@@ -125,7 +117,7 @@ def test_statements_that_cannot_be_written_undo_the_whole_group_and_each_request
 
     outcomes = asyncio.run(main())
     assert all(isinstance(o, sqlite3.IntegrityError) for o in outcomes)
-    assert _stored(tmp_path / "t.db") == [clash.id]
+    assert statement_ids(tmp_path / "t.db") == [clash.id]
     assert store.records(enrolment.id).views == {}  # what was kept went with the undone writes
     assert not store.conn.in_transaction
     again = _statement("cy")
@@ -137,7 +129,7 @@ def test_statements_that_cannot_be_written_undo_the_whole_group_and_each_request
             return await store.committed()
 
     assert asyncio.run(next_group()) is None  # and the store goes on working
-    assert _stored(tmp_path / "t.db") == [clash.id, again.id]
+    assert statement_ids(tmp_path / "t.db") == [clash.id, again.id]
     store.close()
 
 
@@ -161,5 +153,5 @@ def test_outside_a_group_statements_are_written_in_the_callers_transaction_at_on
 
     asyncio.run(in_request_in_a_thread())
     assert seen == [1, 2, None]
-    assert _stored(tmp_path / "t.db") == [first.id, second.id]
+    assert statement_ids(tmp_path / "t.db") == [first.id, second.id]
     store.close()
