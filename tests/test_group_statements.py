@@ -66,7 +66,21 @@ def test_a_groups_statements_are_written_after_its_actions_in_the_order_saved_an
     assert _rows(store, "statement_activities") == 6 * 3
     assert _rows(store, "statement_agents") == 6 * 2 and _rows(store, "statement_actors") == 6
     assert _rows(store, "outbox") == 6
+    # Each index row belongs to its own statement: written for all the group's statements at once, sorted by key,
+    # each row must still carry the seq of the statement it indexes.
+    every = [s for name in ("ada", "bo", "cy") for s in made[name]]
+    assert _indexed(store, "statement_actors", "agent") == {(s.id, a) for s in every for a in s.actors}
+    assert _indexed(store, "statement_agents", "agent") == {(s.id, a) for s in every for a in s.agents}
+    assert _indexed(store, "statement_activities", "activity") == {(s.id, a) for s in every for a in s.activities}
+    assert _indexed(store, "statement_verbs", "verb") == {(s.id, s.verb) for s in every}
     store.close()
+
+
+def _indexed(store: Store, table: str, column: str) -> set[tuple[str, str]]:
+    """(statement id, term) of every row of an index table."""
+    return set(store.conn.execute(
+        f"SELECT s.id, t.term FROM {table} x JOIN statements s ON s.seq = x.seq"
+        f" JOIN lrs_terms t ON t.id = x.{column}"))
 
 
 def test_a_failing_action_takes_its_statements_with_it(tmp_path: Path) -> None:
