@@ -99,7 +99,11 @@ def main() -> None:
 def _seeded_by(tree: Path, learners: int) -> Path:
     """The seeded database at the schema of the revision in ``tree``, seeded by that revision's benchmark if this
     checkout's cache (bench/out) lacks it. Each revision measured after it migrates its own copy as it opens it,
-    before counting starts; a revision cannot open a database of a later schema."""
+    before counting starts; a revision cannot open a database of a later schema.
+
+    The file name is ``runtime_bench.seeded_database``'s, written out here rather than calling it: before round 14
+    that function took a cache of any other schema for an older one and migrated it, which a revision cannot do to
+    a later schema's file."""
     script = (
         "import sys\n"
         f"sys.path[:0] = [{str(tree)!r}, {str(tree / 'bench')!r}]\n"
