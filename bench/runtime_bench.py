@@ -25,8 +25,9 @@ What it does, in one run, on this machine:
    The database file is then read through once, so it is in the OS page cache as a running
    service's database is: the measures show the server, not this machine's shared disk.
 2. The floor: a bare Starlette app with one "hello" route, served by ``uvicorn.run`` with the
-   options ``masterclass serve`` uses (single process, its event loop ``engine.cli.SERVE_LOOP``,
-   http "auto", i.e. httptools when installed, the same access-log setting, stdout to a log file).
+   options ``masterclass serve`` uses (``engine.cli.serve_options``: single process, its event loop
+   ``engine.cli.SERVE_LOOP``, http "auto", i.e. httptools when installed, the same access log, stdout to
+   a log file).
 3. The real server, ``masterclass serve content --db <db> --port <free port>``. A pool of seeded
    learners (1,000, drawn at random, so a mix of progress) is signed in by creating sessions with
    ``Store.create_session``; each client gets a fixed ``mc_browser`` cookie and parses its CSRF
@@ -757,11 +758,11 @@ def hello_server(port: int) -> None:
     async def hello(request: Request) -> Response:
         return PlainTextResponse("hello")
 
-    settings = load_settings(None)
+    from engine.cli import serve_options
+
     app = Starlette(routes=[Route("/hello", hello)])
     print(f"Serving hello at http://127.0.0.1:{port}/hello", flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                log_level="info", proxy_headers=False, loop=_loop())
+    uvicorn.run(app, host="127.0.0.1", port=port, **{**serve_options(load_settings(None)), "loop": _loop()})
 
 
 def masterclass_server(port: int, db: str) -> None:
@@ -775,12 +776,11 @@ def masterclass_server(port: int, db: str) -> None:
 
     settings = load_settings(None)
     app = create_app(settings=settings, store=Store(db), courses=discover_courses(CONTENT))
-    from engine.cli import settle_garbage_collector
+    from engine.cli import serve_options, settle_garbage_collector
 
     settle_garbage_collector()
     print(f"Serving at http://127.0.0.1:{port}/ with loop {_loop()}", flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                log_level="info", proxy_headers=False, loop=_loop())
+    uvicorn.run(app, host="127.0.0.1", port=port, **{**serve_options(settings), "loop": _loop()})
 
 
 NICE = 0

@@ -8,16 +8,29 @@ import secrets
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from course import Builder, BuildResult, write_compiled
 from course.output import read_lesson
 
+if TYPE_CHECKING:
+    from .settings import Settings
+
 SERVE_LOOP = "asyncio"
 """asyncio's own event loop, not uvloop: under overload uvloop accepts one new connection per turn of a busy loop,
 so late connections wait seconds in the kernel's queue (bench/runtime_bench.py: lesson p99 at 200 clients 15 s on
 uvloop, 0.5 s on asyncio, for about 5% less throughput)."""
+
+
+def serve_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn.run's options for `masterclass serve`; the runtime benchmark runs its floor with the same ones."""
+    from .access_log import lean_log_records, log_config
+
+    lean_log_records()
+    return {"access_log": settings.access_log, "log_config": log_config(), "log_level": "info",
+            "proxy_headers": False, "timeout_graceful_shutdown": 30, "loop": SERVE_LOOP}
 
 
 def course_dirs(path: str | None) -> list[Path]:
@@ -166,8 +179,7 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     names = ", ".join(f"/{rt.slug}/" for rt in courses)
     click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")
     settle_garbage_collector()
-    uvicorn.run(app, host=host, port=port, access_log=settings.access_log, timeout_graceful_shutdown=30,
-                log_level="info", proxy_headers=False, loop=SERVE_LOOP)
+    uvicorn.run(app, host=host, port=port, **serve_options(settings))
 
 
 @cli.command()

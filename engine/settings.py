@@ -43,7 +43,9 @@ SETTINGS: tuple[Setting, ...] = (
             "register, e.g. `gov.uk`. A domain also allows its subdomains.", [], "list"),
     Setting("max_body_bytes", "The largest request body accepted, in bytes; larger ones get 413.", 65536, "int"),
     Setting("sign_in_attempts", "Failed sign-ins allowed per account and per address in 15 minutes.", 5, "int"),
-    Setting("access_log", "Write one line per request to standard output.", True, "bool"),
+    Setting("access_log", "Write one line per request to standard output in the Common Log Format (client, time, "
+            "request line, status), each line within 0.2 s of its response; what is left is written when the service "
+            "stops.", True, "bool"),
     Setting("lrs_endpoints", "External Learning Record Stores that receive every statement: a list of mappings "
             "with `name`, `url` (the LRS's xAPI base, e.g. `https://lrs.example/xAPI`), `username`, `password` "
             "and optional `version` (default 1.0.3). As an environment variable: the same list as JSON.",

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..access_log import flush_access_log
 from ..security import RateLimiter, load_secret
 from ..settings import Settings
 from ..storage.db import Store
@@ -200,6 +201,7 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
             # Finish the batch in flight: the outbox keeps anything not yet confirmed for next start.
             await asyncio.wait([task], timeout=15)
         lrs_app.close()  # its read-only connections and read-ahead threads
+        flush_access_log()
 
     lrs_app = lrs.make_app(store, base_url=settings.base_url,
                            on_saved=deliverer.wake.set if deliverer else None)
