@@ -203,6 +203,7 @@ def test_the_guard_answers_only_after_the_commit_and_503_when_it_fails(tmp_path:
         assert _count(tmp_path / "t.db") == 1  # committed before the answer
         refused = client.post("/note/999")
         assert refused.status_code == 503 and "could not be saved" in refused.text
+        assert saved.headers["x-frame-options"] == refused.headers["x-frame-options"] == "DENY"
     assert _count(tmp_path / "t.db") == 1
 
 

@@ -328,6 +328,31 @@ def test_oversized_body_is_413_and_changes_nothing(client: TestClient, store: St
     assert counts(store) == before
 
 
+def test_every_kind_of_response_carries_the_security_headers(client: TestClient) -> None:
+    """No page can be framed (its forms clickjacked), sniffed as another type, or name itself to other sites."""
+    signed_out = client.get(LESSON_PATH)
+    register(client)
+    token = csrf(client, LESSON_PATH)
+    responses = {
+        "redirect to sign in": signed_out,
+        "lesson page": client.get(LESSON_PATH),
+        "not found": client.get("/demo/no-such/lesson"),
+        "health": client.get("/health"),
+        "static file": client.get("/static/masterclass.css"),
+        "refused form": client.post(f"{LESSON_PATH}/blocks/first-thoughts", data={"csrf_token": "x", "text": "a"}),
+        "form with an error": client.post(f"{LESSON_PATH}/blocks/first-thoughts", data={"csrf_token": token, "text": "a"}),
+        "body too large": client.post(f"{LESSON_PATH}/blocks/first-thoughts", content=b"x" * 70_000),
+        "length malformed": client.post(f"{LESSON_PATH}/blocks/first-thoughts", content=b"x",
+                                        headers={"content-length": "x1"}),
+    }
+    assert [r.status_code for r in responses.values()] == [303, 200, 404, 200, 200, 403, 422, 413, 413]
+    for kind, response in responses.items():
+        headers = response.headers
+        assert (headers.get("x-frame-options"), headers.get("x-content-type-options"),
+                headers.get("referrer-policy")) == ("DENY", "nosniff", "same-origin"), kind
+        assert len(headers.get_list("x-frame-options")) == 1, kind
+
+
 def test_no_traceback_reaches_a_user(client: TestClient) -> None:
     register(client)
     token = csrf(client, LESSON_PATH)

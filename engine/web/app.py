@@ -42,8 +42,17 @@ class BodyTooLarge(Exception):
     pass
 
 
+SECURITY_HEADERS = (
+    (b"x-frame-options", b"DENY"),  # no page of ours is framed: no clickjacking of its forms
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),  # lesson links to other sites do not tell them which page
+)
+"""Headers on every response but the LRS's."""
+
+
 class Guard:
-    """Pure ASGI middleware: refuse oversized bodies, and give every browser a random id for CSRF tokens."""
+    """Pure ASGI middleware: refuse oversized bodies, give every browser a random id for CSRF tokens, and add
+    `SECURITY_HEADERS`."""
 
     def __init__(self, app: ASGIApp, *, store: Store, max_body: int, secure: bool,
                  service: Service | None = None) -> None:
@@ -61,7 +70,8 @@ class Guard:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"0")
         if not length.isdigit() or int(length) > self.max_body:
-            await PlainTextResponse("Request body too large or malformed.", status_code=413)(scope, receive, send)
+            await _secured(PlainTextResponse("Request body too large or malformed.", status_code=413))(
+                scope, receive, send)
             return
         cookies = _cookies(headers.get(b"cookie", b""))
         scope["mc_cookies"] = cookies  # parsed once for the request (context.cookie), not per Request object
@@ -94,21 +104,30 @@ class Guard:
                 if failure is not None:
                     replaced = True
                     log.error("a group of actions could not be committed: %s", failure)
-                    await error_response(Request(scope), 503, "Nothing you sent was saved. Try again.")(
+                    await _secured(error_response(Request(scope), 503, "Nothing you sent was saved. Try again."))(
                         scope, receive, send)
                     return
+                # A new list: a response's headers may be one that others share.
+                headers = [*message.get("headers", ()), *SECURITY_HEADERS]
                 if fresh:
                     value = f"{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
                     if self.secure:
                         value += "; Secure"
-                    message.setdefault("headers", []).append((b"set-cookie", value.encode()))
+                    headers.append((b"set-cookie", value.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
             with one_request():
                 await self.app(scope, limited_receive, send_with_cookie)
         except BodyTooLarge:
-            await PlainTextResponse("Request body too large.", status_code=413)(scope, receive, send)
+            await _secured(PlainTextResponse("Request body too large.", status_code=413))(scope, receive, send)
+
+
+def _secured(response: Response) -> Response:
+    """A response Guard sends itself, past ``send_with_cookie``, with the security headers."""
+    response.raw_headers = [*response.raw_headers, *SECURITY_HEADERS]
+    return response
 
 
 _parsed_cookies: dict[bytes, dict[str, str]] = {}
