@@ -123,6 +123,25 @@ def test_closing_writes_what_is_waiting(stream: io.StringIO) -> None:
     assert stream.getvalue() == CLF * 2
 
 
+def test_at_shutdown_the_app_writes_what_is_waiting(stream: io.StringIO) -> None:
+    """uvicorn ends the process by the signal it caught, so logging's flush at exit never runs: the lifespan calls
+    ``flush_access_log``."""
+    handler = AccessLog(stream)
+    logger = logging.getLogger("uvicorn.access")
+    logger.addHandler(handler)
+    try:
+        async def serve() -> str:
+            logger.handle(response())
+            waiting = stream.getvalue()
+            access_log.flush_access_log()
+            return waiting
+
+        assert asyncio.run(serve()) == ""
+        assert stream.getvalue() == CLF
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_off_the_event_loop_a_line_is_written_at_once(stream: io.StringIO) -> None:
     AccessLog(stream).handle(response())
     assert stream.getvalue() == CLF
