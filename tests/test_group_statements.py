@@ -169,3 +169,52 @@ def test_outside_a_group_statements_are_written_in_the_callers_transaction_at_on
     assert seen == [1, 2, None]
     assert statement_ids(tmp_path / "t.db") == [first.id, second.id]
     store.close()
+
+
+def test_the_delivery_worker_is_woken_once_the_statements_are_committed_and_not_when_they_are_undone(
+        tmp_path: Path) -> None:
+    """It reads the outbox, which holds only what is committed: woken earlier, it finds nothing and sleeps."""
+    store = Store(tmp_path / "t.db")
+    seen: list[int] = []
+
+    def committed_outbox() -> int:
+        with sqlite3.connect(tmp_path / "t.db") as other:
+            return int(other.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def wake() -> None:
+        seen.append(committed_outbox())
+
+    async def request(name: str, fail: bool = False) -> BaseException | None:
+        with one_request():
+            try:
+                with store.transaction():
+                    store.save_statements([_statement(name)], endpoints=ENDPOINTS, now="2026-11-28T10:00:00.000+00:00",
+                                          saved=wake)
+                    if fail:
+                        raise ValueError("the rest of the action failed")
+            except ValueError:
+                pass
+            return await store.committed()
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(request("ada"), request("bo"), request("cy", fail=True))
+
+    assert asyncio.run(main()) == [None, None, None]
+    assert seen == [2]  # once for the group, after its commit
+
+    with store.transaction():  # outside a group: after the caller's commit
+        store.save_statements([_statement("dee")], endpoints=ENDPOINTS, now="2026-11-28T10:00:00.000+00:00",
+                              saved=wake)
+        assert seen == [2]
+    assert seen == [2, 3]
+    try:
+        with store.transaction():
+            store.save_statements([_statement("eve")], endpoints=ENDPOINTS, now="2026-11-28T10:00:00.000+00:00",
+                                  saved=wake)
+            raise ValueError("undone")
+    except ValueError:
+        pass
+    with store.transaction():
+        store.create_user(name="Fay", email="fay@example.gov.uk", department="Cabinet Office", password_hash="x")
+    assert seen == [2, 3]  # the undone save's wake-up went with it, not to the next commit
+    store.close()

@@ -92,6 +92,8 @@ class Store:
         self._met: set[tuple[str, str]] = set()
         """(session token hash, object IRI) of session events known to be stored (``session_first``)."""
         self._met_pending: set[tuple[str, str]] = set()
+        self._saved_pending: set[Callable[[], None]] = set()
+        """``save_statements``' callbacks, called once the statements are committed (``_after_commit``)."""
         """Session events this connection's open transaction stored: known once it commits."""
         self._signed_in: dict[str, User] = {}
         """Session token hash → its user, kept like records (see ``records``): every request asks."""
@@ -161,22 +163,32 @@ class Store:
         known from now on; the checkpoint thread may have asked the writer to copy the rest of a long log
         (decision 0013)."""
         self.terms.commit()
+        if self._saved_pending:
+            saved, self._saved_pending = self._saved_pending, set()
+            for callback in saved:
+                callback()
         if self._met_pending:
             self._know_met(self._met_pending)
             self._met_pending.clear()
         if self._checkpointer is not None:
             self._checkpointer.catch_up(self.conn)
 
-    def save_statements(self, statements: list[IndexedStatement], *, endpoints: list[str], now: str) -> None:
-        """Store the engine's xAPI statements with the caller's action (which holds the transaction).
+    def save_statements(self, statements: list[IndexedStatement], *, endpoints: list[str], now: str,
+                        saved: Callable[[], None] | None = None) -> None:
+        """Store the engine's xAPI statements with the caller's action (which holds the transaction), and call
+        ``saved`` once they are committed (the delivery worker's wake-up: before then it cannot see them).
 
         In an action of a group commit they are written with the rest of the group's statements just before its
         commit (decision 0028), outside the action's savepoint: an action that fails takes its statements with
         it, and statements that fail to be written undo the whole group, as a failed commit does."""
-        if not self._groups.write_later((statements, endpoints, now)):
-            insert_statements(self.conn, statements, endpoints=endpoints, now=now, terms=self.terms)
+        if self._groups.write_later((statements, endpoints, now, saved)):
+            return
+        insert_statements(self.conn, statements, endpoints=endpoints, now=now, terms=self.terms)
+        if saved is not None:
+            self._saved_pending.add(saved)
 
-    def _write_statements(self, later: list[tuple[list[IndexedStatement], list[str], str]]) -> None:
+    def _write_statements(self, later: list[tuple[list[IndexedStatement], list[str], str,
+                                                  Callable[[], None] | None]]) -> None:
         """The statements a group's actions saved (``save_statements``), in the order they saved them: in one
         call for each run of saves with the same endpoints (every save of one service's emitter has the same)."""
         start = 0
@@ -185,13 +197,15 @@ class Store:
             end = start + 1
             while end < len(later) and later[end][1] == endpoints:
                 end += 1
-            rows = [s for statements, _endpoints, _now in later[start:end] for s in statements]
+            rows = [s for statements, *_ in later[start:end] for s in statements]
             insert_statements(self.conn, rows, endpoints=endpoints, now=later[end - 1][2], terms=self.terms)
             start = end
+        self._saved_pending.update(saved for *_, saved in later if saved is not None)
 
     def _forget_all(self) -> None:
         self.terms.undo()
         self._met_pending.clear()
+        self._saved_pending.clear()
         self._forget_records()
         self._forget_sessions()
         self._forget_enrolments()

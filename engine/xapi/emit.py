@@ -121,7 +121,8 @@ class Emitter:
     endpoints: list[str] = field(default_factory=list)
     include_email: bool = False
     on_saved: Callable[[], None] | None = None
-    """Called after statements are queued, e.g. to wake the delivery worker."""
+    """Called once statements queued for an external LRS are committed, e.g. to wake the delivery worker (which
+    reads only what is committed)."""
 
     @property
     def authority(self) -> dict[str, Any]:
@@ -174,6 +175,5 @@ class Emitter:
         for statement in statements:
             statement.update(stored=stored, authority=self.authority, version="1.0.0")
             rows.append(index(statement))
-        store.save_statements(rows, endpoints=self.endpoints, now=stored)
-        if self.on_saved is not None and self.endpoints:
-            self.on_saved()
+        store.save_statements(rows, endpoints=self.endpoints, now=stored,
+                              saved=self.on_saved if self.endpoints else None)
