@@ -4,8 +4,11 @@ left it."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
+from engine.storage.db import Store
+from engine.storage.grouping import one_request
 from engine.storage.migrations import MIGRATIONS, split_statements
 
 COURSE_YAML = """\
@@ -59,3 +62,17 @@ def statement_ids(db: Path) -> list[str]:
         return [i for (i,) in conn.execute("SELECT id FROM statements ORDER BY seq")]
     finally:
         conn.close()
+
+
+async def grouped_action(store: Store, write: Callable[[], object], *, fail: bool = False) -> BaseException | None:
+    """One request on the event loop whose action ``write``s in the store's transaction, failing after it when
+    ``fail``; what its group's commit said (None, or why the group was undone)."""
+    with one_request():
+        try:
+            with store.transaction():
+                write()
+                if fail:
+                    raise ValueError("the rest of the action failed")
+        except ValueError:
+            pass
+        return await store.committed()

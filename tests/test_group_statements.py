@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from engine.storage.grouping import one_request
 from engine.storage.statements import IndexedStatement
 from engine.xapi.ids import statement_id
 from engine.xapi.keys import index
-from helpers import statement_ids
+from helpers import grouped_action, statement_ids
 
 ENDPOINTS = ["locker"]
 
@@ -184,17 +185,9 @@ def test_the_delivery_worker_is_woken_once_the_statements_are_committed_and_not_
     def wake() -> None:
         seen.append(committed_outbox())
 
-    async def request(name: str, fail: bool = False) -> BaseException | None:
-        with one_request():
-            try:
-                with store.transaction():
-                    store.save_statements([_statement(name)], endpoints=ENDPOINTS, now="2026-11-28T10:00:00.000+00:00",
-                                          saved=wake)
-                    if fail:
-                        raise ValueError("the rest of the action failed")
-            except ValueError:
-                pass
-            return await store.committed()
+    def request(name: str, fail: bool = False) -> Coroutine[Any, Any, BaseException | None]:
+        return grouped_action(store, lambda: store.save_statements(
+            [_statement(name)], endpoints=ENDPOINTS, now="2026-11-28T10:00:00.000+00:00", saved=wake), fail=fail)
 
     async def main() -> list[BaseException | None]:
         return await asyncio.gather(request("ada"), request("bo"), request("cy", fail=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from engine.storage.db import Store
 from engine.storage.grouping import one_request
 from engine.storage.statements import IndexedStatement, TermNumbers, insert_statements
 from engine.xapi.keys import index
+from helpers import grouped_action
 
 STAMP = "2026-01-01T00:00:00.000Z"
 AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "engine"}}
@@ -90,16 +92,9 @@ def test_an_undone_action_of_a_group_keeps_no_numbers_from_it(tmp_path: Path) ->
     kept = _indexed(actor=agent("ada"), verb={"id": "https://example.com/verbs/kept"})
     undone = _indexed(actor=agent("bob"), verb={"id": "https://example.com/verbs/undone"})
 
-    async def request(s: IndexedStatement, fail: bool) -> BaseException | None:
-        with one_request():
-            try:
-                with store.transaction() as conn:
-                    insert_statements(conn, [s], endpoints=[], now=STAMP, terms=store.terms)
-                    if fail:
-                        raise ValueError("the rest of the action failed")
-            except ValueError:
-                pass
-            return await store.committed()
+    def request(s: IndexedStatement, fail: bool) -> Coroutine[Any, Any, BaseException | None]:
+        return grouped_action(store, lambda: insert_statements(store.conn, [s], endpoints=[], now=STAMP,
+                                                               terms=store.terms), fail=fail)
 
     async def main() -> list[BaseException | None]:
         return await asyncio.gather(request(kept, False), request(undone, True))
