@@ -38,7 +38,7 @@ class Outcome:
 def _indices(values: list[str], count: int) -> list[int]:
     chosen: set[int] = set()
     for value in values:
-        if not re.fullmatch(r"\d{1,3}", value) or int(value) >= count:
+        if not re.fullmatch(r"[0-9]{1,3}", value) or int(value) >= count:
             raise BadSubmission(f'"{value[:20]}" is not one of the choices')
         chosen.add(int(value))
     return sorted(chosen)

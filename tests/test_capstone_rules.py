@@ -192,6 +192,43 @@ def test_team_rules(world: World) -> None:
     assert "moved" in [s["verb"]["display"]["en-US"] for s in check_statements(world.store)]
 
 
+def test_a_facilitator_moves_only_people_of_their_department_out_of_teams_they_manage(world: World) -> None:
+    # A Home Office team, and a Cabinet Office facilitator with a team of her department.
+    hana = world.person("hana@example.gov.uk", "Hana Home", department="Home Office")
+    hugo = world.person("hugo@example.gov.uk", "Hugo Home", department="Home Office")
+    post(hana, f"{COURSE}/capstone/teams", name="HO team", department="Home Office")
+    home = team_id(world.store, "HO team")
+    post(hugo, f"{COURSE}/capstone/join", code=db.team(world.store, home).join_code)  # type: ignore[union-attr]
+    fay = world.person("fay@example.gov.uk", "Fay Facilitator", role="facilitator")
+    cleo = world.person("cleo@example.gov.uk", "Cleo Cabinet")
+    post(cleo, f"{COURSE}/capstone/teams", name="CO team", department="Cabinet Office")
+    cabinet = team_id(world.store, "CO team")
+    before = world.store.conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0]
+    # Not another department's learner: she would see their progress on her team's page, which her reports never
+    # show her.
+    refused = post(fay, f"{COURSE}/capstone/facilitate/move", email="hugo@example.gov.uk", team=str(cabinet))
+    assert refused.status_code == 422
+    assert error_for(refused.text, "email", "You can move only people from Cabinet Office")
+    assert [m.name for m in db.members(world.store, home)] == ["Hana Home", "Hugo Home"]
+    assert [m.name for m in db.members(world.store, cabinet)] == ["Cleo Cabinet"]
+    assert world.store.conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0] == before
+    # Nor one of her department out of a team she cannot manage.
+    carl = world.person("carl@example.gov.uk", "Carl Cabinet")
+    post(carl, f"{COURSE}/capstone/join", code=db.team(world.store, home).join_code)  # type: ignore[union-attr]
+    assert "Carl Cabinet" in [m.name for m in db.members(world.store, home)]
+    before = world.store.conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0]
+    refused = post(fay, f"{COURSE}/capstone/facilitate/move", email="carl@example.gov.uk", team=str(cabinet))
+    assert refused.status_code == 422
+    assert error_for(refused.text, "email", "Carl Cabinet is in HO team, a team you cannot manage")
+    assert "Carl Cabinet" in [m.name for m in db.members(world.store, home)]
+    assert world.store.conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0] == before
+    # An admin may do both.
+    admin = world.person("root@example.gov.uk", "Ada Admin", role="admin")
+    moved = post(admin, f"{COURSE}/capstone/facilitate/move", email="hugo@example.gov.uk", team=str(cabinet))
+    assert moved.status_code == 303
+    assert [m.name for m in db.members(world.store, cabinet)] == ["Cleo Cabinet", "Hugo Home"]
+
+
 def test_same_department_teams(tmp_path: Path) -> None:
     world = make_world(tmp_path, CAPSTONE_YAML.replace("team_size: {min: 2, max: 3}",
                                                        "team_size: {min: 2, max: 3}\n  same_department: true"))
@@ -203,6 +240,12 @@ def test_same_department_teams(tmp_path: Path) -> None:
     outsider = world.person("ho@example.gov.uk", "Home Officer", department="Home Office")
     response = post(outsider, f"{COURSE}/capstone/join", code=code)
     assert response.status_code == 422 and "a team from Cabinet Office" in response.text
+    # Nor can an admin move them in.
+    admin = world.person("root@example.gov.uk", "Ada Admin", role="admin")
+    moved = post(admin, f"{COURSE}/capstone/facilitate/move", email="ho@example.gov.uk",
+                 team=str(team_id(world.store, "Alpha")))
+    assert moved.status_code == 422 and error_for(moved.text, "team", "Alpha is a team from Cabinet Office")
+    assert "Home Officer" not in [m.name for m in db.members(world.store, team_id(world.store, "Alpha"))]
 
 
 def test_facilitators_hide_content_with_a_reason(world: World) -> None:

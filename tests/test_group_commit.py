@@ -420,3 +420,53 @@ def test_after_sqlite_undoes_the_groups_transaction_no_later_action_commits_on_i
     with store.transaction() as conn:  # and the store goes on working
         conn.execute("INSERT INTO notes (text) VALUES ('after')")
     assert _count(tmp_path / "t.db") == 1
+
+
+def test_a_session_met_in_a_group_whose_commit_fails_is_met_again_afterwards(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="CO", password_hash="x")
+    token = store.create_session(user.id)
+    course = "https://example.org/course"
+
+    async def request(poison: bool) -> BaseException | None:
+        # Two tabs of one session in one turn: the second finds the first one's row, not yet committed.
+        with one_request():
+            if not store.session_met(token, course):
+                with store.transaction() as conn:
+                    store.session_first(token, course)
+                    if poison:
+                        conn.execute("INSERT INTO notes VALUES ('x', 999)")
+            return await store.committed()
+
+    async def both() -> list[BaseException | None]:
+        return await asyncio.gather(request(False), request(True))
+
+    assert all(isinstance(told, sqlite3.IntegrityError) for told in asyncio.run(both()))
+    assert store.conn.execute("SELECT COUNT(*) FROM session_events").fetchone()[0] == 0
+    # The row was undone with the group, so the session has not met the course: its next request records it.
+    assert not store.session_met(token, course)
+    with store.transaction():
+        assert store.session_first(token, course)
+    assert store.conn.execute("SELECT COUNT(*) FROM session_events").fetchone()[0] == 1
+
+
+def test_a_failed_commit_of_a_transaction_of_its_own_is_undone_and_forgotten(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    user = store.create_user(name="Ada", email="ada@example.gov.uk", department="CO", password_hash="x")
+    enrolment, _ = store.enrol(user.id, "https://example.org/course")
+    assert not store.records(enrolment.id).views  # kept from here on
+    with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:  # off the loop: a transaction of its own
+        store.record_view(enrolment.id, "https://example.org/a")
+        conn.execute("INSERT INTO notes VALUES ('x', 999)")
+    assert not store.records(enrolment.id).views  # the kept records were forgotten with the write
+    assert not store.conn.in_transaction  # SQLite left it open: rolled back
+
+    async def request() -> BaseException | None:
+        with one_request():
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text) VALUES ('later')")
+            return await store.committed()
+
+    # Else the next request's write joined the failed transaction, was never committed, and was acknowledged.
+    assert asyncio.run(request()) is None
+    assert _count(tmp_path / "t.db") == 1

@@ -12,6 +12,7 @@ from course.model import Capstone, Stage
 
 from .. import events
 from ..events import Learner
+from ..numbers import row_id
 from ..storage import capstone as db
 from ..storage.records import User
 from . import rules
@@ -125,10 +126,20 @@ def move_member(facilitator: Learner, person: User, target: db.Team) -> None:
     assert course.capstone is not None
     if not can_moderate(facilitator.user, target):
         raise NotAllowed(f"You cannot manage {target.name}")
+    if facilitator.user.role != "admin" and person.department != facilitator.user.department:
+        # Else a facilitator could take another department's learner into a team of their own, and then see the
+        # learner's progress there, which their reports never show them.
+        raise Invalid([{"field": "email", "text": f"You can move only people from {facilitator.user.department}"}])
+    if course.capstone.same_department and person.department != target.department:
+        raise Invalid([{"field": "team", "text": f"{target.name} is a team from {target.department}; teams in "
+                                                 "this course are from one department"}])
     with store.transaction():
         current = db.active_team(store, person.id, course.iri)
         if current is not None and current.id == target.id:
             return
+        if current is not None and not can_moderate(facilitator.user, current):
+            raise Invalid([{"field": "email", "text": f"{person.name} is in {current.name}, a team you cannot "
+                                                      "manage"}])
         if len(db.members(store, target.id)) >= course.capstone.team_max:
             raise Invalid([{"field": "team", "text": f"{target.name} is full: a team can have up to "
                                                      f"{course.capstone.team_max} members"}])
@@ -222,7 +233,7 @@ def propose(action: TeamAction, form: dict[str, list[str]]) -> int:
     reason = f.text("reason", "why you chose it")
     chosen = form.get("ideas", [])
     open_ideas = {i.id for i in db.ideas(store, action.team.id) if not i.hidden_at}
-    picked = sorted({int(x) for x in chosen if x.isdigit() and int(x) in open_ideas})
+    picked = sorted({n for n in map(row_id, chosen) if n is not None and n in open_ideas})
     if not picked or len(picked) != len(set(chosen)):
         f.error("ideas", "Select the ideas the change came from")
     f.check()
@@ -362,7 +373,9 @@ def save_case_study(action: TeamAction, form: dict[str, list[str]]) -> db.CaseSt
         "theme": f.choice("theme", "a theme", rules.THEMES),
     }
     version_text = f.raw("version").strip()
-    version = int(version_text) if version_text.isdigit() else -1
+    version = row_id(version_text)
+    if version is None:
+        version = -1
     f.check()
     action.member_only("title", "write the case study")
     store = action.learner.store
@@ -426,9 +439,9 @@ def hide(action: TeamAction, form: dict[str, list[str]]) -> str:
         raise NotAllowed("Only a facilitator can hide content")
     kind = (form.get("kind") or [""])[0]
     raw_id = (form.get("id") or [""])[0]
-    if kind not in db.HIDEABLE or not raw_id.isdigit():
+    object_id = row_id(raw_id)
+    if kind not in db.HIDEABLE or object_id is None:
         raise NotAllowed("There is nothing like that to hide")
-    object_id = int(raw_id)
     field_id = f"reason-{kind}-{object_id}"
     f = Form(form)
     reason = f.text("reason", "the reason you are hiding it", limit=LONG, field_id=field_id)

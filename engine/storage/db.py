@@ -92,9 +92,9 @@ class Store:
         self._met: set[tuple[str, str]] = set()
         """(session token hash, object IRI) of session events known to be stored (``session_first``)."""
         self._met_pending: set[tuple[str, str]] = set()
+        """Session events this connection's open transaction stored or found: known once it commits."""
         self._saved_pending: set[Callable[[], None]] = set()
         """``save_statements``' callbacks, called once the statements are committed (``_after_commit``)."""
-        """Session events this connection's open transaction stored: known once it commits."""
         self._signed_in: dict[str, User] = {}
         """Session token hash → its user, kept like records (see ``records``): every request asks."""
         self._enrolments: dict[tuple[int, str], Enrolment] = {}
@@ -353,12 +353,9 @@ class Store:
             "INSERT OR IGNORE INTO session_events SELECT token_hash, ? FROM sessions WHERE token_hash = ?",
             (object_iri, key[0]),
         ).rowcount == 1
-        if first:
-            # Met from the commit on (``_after_commit``): until then the transaction could still be undone.
-            self._met_pending.add(key)
-        else:
-            # Already met, and for good: the row goes only with the session, whose token then signs nobody in.
-            self._know_met((key,))
+        # Met from the commit on (``_after_commit``): until then the transaction could still be undone. So could
+        # the row found here, when another action of the same group inserted it (two tabs of one session).
+        self._met_pending.add(key)
         return first
 
     def _know_met(self, keys: Iterable[tuple[str, str]]) -> None:

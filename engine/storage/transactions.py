@@ -58,7 +58,15 @@ class Transaction:
                     store._forget_all()  # kept things may have been read with the writes now undone
                     store.conn.execute("ROLLBACK")
                 else:
-                    store.conn.execute("COMMIT")
+                    try:
+                        store.conn.execute("COMMIT")
+                    except BaseException:
+                        # As a group's failed commit (``GroupCommit.end``): what is kept may hold the undone writes,
+                        # and a transaction SQLite left open would swallow every later one without committing it.
+                        store._forget_all()
+                        if store.conn.in_transaction:
+                            store.conn.execute("ROLLBACK")
+                        raise
                     store._after_commit()
         finally:
             store._lock.release()

@@ -17,11 +17,12 @@ from starlette.routing import Route
 from ..capstone import actions, rules
 from ..capstone.actions import NotAllowed
 from ..capstone.rules import Invalid
+from ..numbers import row_id
 from ..storage import capstone as db
 from ..storage.records import User
 from .context import form_data, page, service
 from .courses import CourseRuntime
-from .learning import learner_for, require_user, runtime
+from .learning import acting, learner_for, require_user, runtime
 
 
 def capstone_runtime(request: Request) -> CourseRuntime:
@@ -38,7 +39,8 @@ def team_url(rt: CourseRuntime, team: db.Team) -> str:
 def open_team(request: Request, rt: CourseRuntime, user: User) -> tuple[db.Team, list[User]]:
     """The team in the URL, when this person may see it: a member, or a facilitator of its department."""
     raw = str(request.path_params.get("team", ""))
-    team = db.team(service(request).store, int(raw)) if raw.isdigit() else None
+    number = row_id(raw)
+    team = db.team(service(request).store, number) if number is not None else None
     if team is None or team.course_iri != rt.course.iri:
         raise HTTPException(404, "There is no team at this address.")
     members = db.members(service(request).store, team.id)
@@ -105,27 +107,29 @@ async def capstone_home(request: Request) -> Response:
 async def create_team(request: Request) -> Response:
     rt = capstone_runtime(request)
     form = await form_data(request)
-    learner = learner_for(request, rt)
+    user = require_user(request)
     try:
-        team = actions.create_team(learner, form, service(request).settings.departments)
+        with acting(request, rt) as learner:
+            team = actions.create_team(learner, form, service(request).settings.departments)
     except Invalid as exc:
-        return _start_page(request, rt, learner.user, status_code=422, errors=exc.errors, form=first_values(form))
+        return _start_page(request, rt, user, status_code=422, errors=exc.errors, form=first_values(form))
     return RedirectResponse(team_url(rt, team) + "/", status_code=303)
 
 
 async def join_by_code(request: Request) -> Response:
     rt = capstone_runtime(request)
     form = await form_data(request)
-    learner = learner_for(request, rt)
+    user = require_user(request)
     code = (form.get("code") or [""])[0].strip()
     team = db.team_by_code(service(request).store, rt.course.iri, code) if code else None
     try:
         if team is None:
             raise Invalid([{"field": "code", "text": "Enter the join code a team member gave you, like KD3M8QZP"
                             if not code else "There is no team with that join code. Check it and try again"}])
-        actions.join_team(learner, team)
+        with acting(request, rt) as learner:
+            actions.join_team(learner, team)
     except Invalid as exc:
-        return _start_page(request, rt, learner.user, status_code=422, errors=exc.errors, form=first_values(form))
+        return _start_page(request, rt, user, status_code=422, errors=exc.errors, form=first_values(form))
     return RedirectResponse(team_url(rt, team) + "/", status_code=303)
 
 
@@ -140,7 +144,8 @@ async def join_link(request: Request) -> Response:
     if request.method == "POST":
         await form_data(request)
         try:
-            actions.join_team(learner_for(request, rt), team, field_id="join")
+            with acting(request, rt) as learner:
+                actions.join_team(learner, team, field_id="join")
         except Invalid as exc:
             errors = exc.errors
         else:
@@ -215,14 +220,16 @@ async def move(request: Request) -> Response:
     if person is None:
         errors.append({"field": "email", "text": "Enter the email address of someone with an account"
                        if email else "Enter the email address of the person to move"})
-    target = db.team(store, int(raw_team)) if raw_team.isdigit() else None
+    team_id = row_id(raw_team)
+    target = db.team(store, team_id) if team_id is not None else None
     if target is None or target.course_iri != rt.course.iri or not actions.can_moderate(user, target):
         errors.append({"field": "team", "text": "Select the team to move them to"})
     try:
         if errors:
             raise Invalid(errors)
         assert person is not None and target is not None
-        actions.move_member(learner_for(request, rt), person, target)
+        with acting(request, rt) as learner:
+            actions.move_member(learner, person, target)
     except Invalid as exc:
         return _facilitate_page(request, rt, user, status_code=422, errors=exc.errors, form=first_values(form))
     except NotAllowed as exc:

@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..capstone import actions, rules
+from ..numbers import row_id
 from ..storage import capstone as db
 from .capstone import capstone_runtime, name_lookup
 from .capstone_stages import charts
@@ -48,7 +49,8 @@ def _published(request: Request) -> tuple[db.CaseStudy, db.Team]:
     rt = capstone_runtime(request)
     raw = str(request.path_params["case"])
     store = service(request).store
-    case = db.case_study_by_id(store, int(raw)) if raw.isdigit() else None
+    number = row_id(raw)
+    case = db.case_study_by_id(store, number) if number is not None else None
     team = db.team(store, case.team_id) if case else None
     if case is None or team is None or team.course_iri != rt.course.iri or case.status != "published" \
             or case.hidden_at:

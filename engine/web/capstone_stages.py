@@ -17,12 +17,13 @@ from course.model import Stage
 from ..capstone import actions, chart, rules
 from ..capstone.actions import NotAllowed, StaleDraft, TeamAction
 from ..capstone.rules import Invalid
+from ..numbers import row_id
 from ..storage import capstone as db
 from ..storage.records import User
 from .capstone import capstone_runtime, first_values, open_team, team_context
 from .context import form_data, page
 from .courses import CourseRuntime
-from .learning import learner_for, require_user
+from .learning import acting, require_user
 
 STALE = ("Someone else changed this draft since you opened it. Your changes are not saved: their version is shown "
          "below. Copy anything you need from your text, then save again")
@@ -72,10 +73,10 @@ async def stage_page(request: Request) -> Response:
 
 
 def _id(form: dict[str, list[str]], name: str) -> int:
-    raw = (form.get(name) or [""])[0]
-    if not raw.isdigit():
+    number = row_id((form.get(name) or [""])[0])
+    if number is None:
         raise NotAllowed(f"The form has no {name}")
-    return int(raw)
+    return number
 
 
 def _dispatch(action: TeamAction, kind: str, form: dict[str, list[str]]) -> str:
@@ -122,9 +123,9 @@ async def stage_post(request: Request) -> Response:
     team, members = open_team(request, rt, user)
     stage = _stage(rt, request)
     form = await form_data(request)
-    action = TeamAction(learner_for(request, rt), team)
     try:
-        anchor = _dispatch(action, stage.kind, form)
+        with acting(request, rt) as learner:
+            anchor = _dispatch(TeamAction(learner, team), stage.kind, form)
     except Invalid as exc:
         return render_stage(request, rt, team, members, user, stage, status_code=422, errors=exc.errors,
                             form=first_values(form))
@@ -144,7 +145,8 @@ async def hide(request: Request) -> Response:
     assert rt.course.capstone is not None
     back = rt.course.capstone.stage((form.get("stage") or [""])[0])
     try:
-        actions.hide(TeamAction(learner_for(request, rt), team), form)
+        with acting(request, rt) as learner:
+            actions.hide(TeamAction(learner, team), form)
     except Invalid as exc:
         if back is None:
             raise HTTPException(400, exc.errors[0]["text"]) from None

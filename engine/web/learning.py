@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from typing import Any, cast
@@ -468,6 +469,15 @@ def learner_for(request: Request, rt: CourseRuntime) -> events.Learner:
     return learner
 
 
+@contextmanager
+def acting(request: Request, rt: CourseRuntime) -> Iterator[events.Learner]:
+    """``with acting(request, rt) as learner:``, for a form whose action may be refused (``Invalid``,
+    ``NotAllowed``): the learner's enrolment on first use (``learner_for``) and the action are one transaction, so
+    a refused form enrols nobody and sends no statement."""
+    with service(request).store.transaction():
+        yield learner_for(request, rt)
+
+
 def _open_lesson(request: Request) -> tuple[CourseRuntime, Lesson, events.Learner]:
     rt = runtime(request)
     lesson = _find_lesson(rt, request)
@@ -492,9 +502,9 @@ async def lesson_page(request: Request) -> Response:
 
 
 async def submit_block(request: Request) -> Response:
+    form = await form_data(request)  # first: a forged form must not enrol the learner (``learner_for``)
     rt, lesson, learner = _open_lesson(request)
     enrolment = learner.enrolment
-    form = await form_data(request)
     block = lesson.block(request.path_params["block"])
     if block is None or not block.interactive:
         raise HTTPException(404, "There is no such question on this page.")
@@ -525,8 +535,8 @@ VIDEO_EVENTS = {"played": ("time",), "paused": ("time",), "seeked": ("from", "to
 
 async def video_event(request: Request) -> Response:
     """The video player's events, sent by the page's script (JavaScript only; without it, "Mark as watched")."""
+    await form_data(request)  # first, as in submit_block
     _rt, lesson, learner = _open_lesson(request)
-    await form_data(request)
     block = lesson.block(request.path_params["block"])
     if not isinstance(block, Video):
         raise HTTPException(404, "There is no such video on this page.")
@@ -554,8 +564,12 @@ async def video_event(request: Request) -> Response:
 async def media(request: Request) -> Response:
     rt = runtime(request)
     base = (rt.folder / "media").resolve()
-    target = (base / request.path_params["path"]).resolve()
-    if not target.is_relative_to(base) or not target.is_file() or target.suffix.lower() not in MEDIA_SUFFIXES:
+    try:
+        target = (base / request.path_params["path"]).resolve()
+        found = target.is_relative_to(base) and target.is_file() and target.suffix.lower() in MEDIA_SUFFIXES
+    except (ValueError, OSError):  # a NUL in the name, a name too long for the file system
+        found = False
+    if not found:
         raise HTTPException(404, "There is no file at this address.")
     return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
 

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..numbers import row_id
 from ..reports import charts, govuk_date
 from ..reports.learner import learner_report
 from ..reports.programme import Programme, programme
@@ -31,6 +32,8 @@ from .courses import CourseRuntime
 from .learning import require_user, runtime
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+"""The highest page of the learner list asked for: past it, the offset would not fit a query."""
 STATUSES = {"not_started": "Not yet started", "in_progress": "In progress", "completed": "Completed"}
 
 
@@ -69,6 +72,9 @@ def _date(request: Request, name: str, label: str, errors: list[dict[str, str]])
         errors.append({"field": f"{name}-{missing}", "text": f"{label} must include a {missing}"})
         return None
     try:
+        # ASCII digits only: int() also reads "٣" and "²", and a year of twenty digits overflows date().
+        if not all(part.isascii() and part.isdigit() and len(part) <= 4 for part in parts):
+            raise ValueError
         day, month, year = (int(p) for p in parts)
         if year < 1000:
             raise ValueError
@@ -174,10 +180,7 @@ async def learners(request: Request) -> Response:
     sc = scope(request)
     when, errors = period(request)
     flt = _learner_filter(request, rt, sc, when)
-    try:
-        number = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        number = 1
+    number = max(1, min(row_id(request.query_params.get("page", "1")) or 1, MAX_PAGE))
     rows, more = queries.learners(service(request).store, flt, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     params = _filter_query(request, sc)
     total_lessons = len(rt.course.lessons())

@@ -1,0 +1,113 @@
+"""Hostile or malformed input to the web routes gets a 4xx page and changes nothing: ids and numbers that are not
+ASCII digits or do not fit a query, names the file system refuses, and forms whose token is forged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from test_capstone_support import COURSE, make_world, post, team_id
+
+from engine.numbers import row_id
+from engine.storage.db import Store
+from helpers import make_course
+from test_build import LESSON
+from webhelpers import answer, make_app, register
+
+LESSON_PATH = "/demo/01-intro/lesson"
+HUGE = "9" * 20  # past SQLite's largest integer
+UNICODE_DIGITS = ["%C2%B2", "%D9%A1", "%EF%BC%91"]  # "²", Arabic-Indic one, fullwidth one: str.isdigit() says yes
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1", 1), ("0042", 42), (str(2**63 - 1), 2**63 - 1), (str(2**63), None), (HUGE, None), ("9" * 5000, None),
+    ("", None), ("-1", None), ("+1", None), (" 1", None), ("1.0", None), ("²", None), ("١", None), ("１", None),
+])
+def test_row_id_reads_ascii_digits_that_fit_sqlite(text: str, expected: int | None) -> None:
+    assert row_id(text) == expected
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> tuple[TestClient, Store]:
+    client, store = make_app(make_course(tmp_path / "demo", lesson=LESSON), tmp_path / "t.db")
+    register(client)
+    return client, store
+
+
+def _written(store: Store) -> dict[str, int]:
+    return {t: store.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("enrolments", "lesson_views", "attempts", "statements", "session_events")}
+
+
+@pytest.mark.parametrize("path", [f"{LESSON_PATH}/blocks/define-small-change",
+                                  f"{LESSON_PATH}/blocks/intro/video-events?event=played&time=1"])
+def test_a_forged_form_enrols_nobody_and_sends_no_statement(app: tuple[TestClient, Store], path: str) -> None:
+    client, store = app
+    before = _written(store)
+    response = client.post(path, data={"csrf_token": "forged", "choice": "0"})
+    assert response.status_code == 403
+    assert _written(store) == before  # the token is checked before the learner is enrolled on first use
+
+
+@pytest.mark.parametrize("choice", ["١", "²", "１"])
+def test_a_choice_in_other_digits_is_refused(app: tuple[TestClient, Store], choice: str) -> None:
+    client, store = app
+    client.get(LESSON_PATH)
+    response = answer(client, LESSON_PATH, "define-small-change", choice=choice)
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "is not one of the choices" in response.text  # type: ignore[attr-defined]
+    assert _written(store)["attempts"] == 0
+
+
+@pytest.mark.parametrize("name", ["pic%00.png", "a" * 5000 + ".png", "..%2F..%2Fcourse.yaml"])
+def test_media_names_the_file_system_refuses_are_not_found(app: tuple[TestClient, Store], name: str) -> None:
+    client, _store = app
+    response = client.get(f"/demo/media/{name}")
+    assert response.status_code == 404
+    assert "There is no file at this address" in response.text
+    assert client.get("/demo/media/pic.png").status_code == 200
+
+
+def test_capstone_ids_that_are_not_row_ids_are_not_found(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    ada = world.person("ada@example.gov.uk", "Ada Lovelace")
+    post(ada, f"{COURSE}/capstone/teams", name="Alpha", department="Cabinet Office")
+    team = team_id(world.store, "Alpha")
+    for bad in [*UNICODE_DIGITS, HUGE, "9" * 5000]:
+        assert ada.get(f"{COURSE}/capstone/teams/{bad}/").status_code == 404
+        assert ada.get(f"{COURSE}/capstone/teams/{bad}/ideas").status_code == 404
+        assert post(ada, f"{COURSE}/capstone/teams/{bad}/leave").status_code == 404
+        assert ada.get(f"{COURSE}/gallery/{bad}").status_code == 404
+        assert post(ada, f"{COURSE}/gallery/{bad}/kudos").status_code == 404
+    ideas = f"{COURSE}/capstone/teams/{team}/ideas"
+    for bad in ["²", "١", HUGE]:
+        for action in ("comment", "vote", "withdraw"):
+            assert post(ada, ideas, action=action, idea=bad, body="Hi").status_code == 403
+    fay = world.person("fay@example.gov.uk", "Fay Facilitator", role="facilitator")
+    for bad in ["²", HUGE]:
+        moved = post(fay, f"{COURSE}/capstone/facilitate/move", email="ada@example.gov.uk", team=bad)
+        assert moved.status_code == 422 and "Select the team" in moved.text
+        hidden = post(fay, f"{COURSE}/capstone/teams/{team}/hide", kind="idea", id=bad, reason="R")
+        assert hidden.status_code == 403
+    # A refused form enrolled nobody: the facilitator has made no statement.
+    facilitator = world.store.user_by_email("fay@example.gov.uk")
+    assert facilitator is not None
+    assert world.store.conn.execute("SELECT COUNT(*) FROM enrolments WHERE user_id = ?",
+                                    (facilitator.id,)).fetchone()[0] == 0
+
+
+def test_report_dates_and_pages_that_do_not_fit_are_form_errors_or_the_last_page(tmp_path: Path) -> None:
+    client, store = make_app(make_course(tmp_path / "demo", lesson=LESSON), tmp_path / "t.db")
+    register(client, email="root@example.gov.uk", name="Ada Admin")
+    user = store.user_by_email("root@example.gov.uk")
+    assert user is not None
+    store.set_role(user.id, "admin")
+    for year in (HUGE, "%D9%A2%D9%A0%D9%A2%D9%A6", "99999"):
+        query = f"?from-day=1&from-month=1&from-year={year}"
+        for path in ("/reports/demo/", "/reports/demo/learners"):
+            response = client.get(path + query)
+            assert response.status_code == 400, (path, year)  # the page, with the error summary
+            assert "The start date must be a real date" in response.text
+    for number in (HUGE, "200000000000000000", "²"):
+        assert client.get(f"/reports/demo/learners?page={number}").status_code == 200
