@@ -3,6 +3,7 @@ ASCII digits or do not fit a query, names the file system refuses, and forms who
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,10 @@ from test_capstone_support import COURSE, make_world, post, team_id
 
 from engine.numbers import row_id
 from engine.storage.db import Store
+from engine.web.context import TOO_LARGE
 from helpers import make_course
 from test_build import LESSON
-from webhelpers import answer, make_app, register
+from webhelpers import answer, csrf, make_app, register
 
 LESSON_PATH = "/demo/01-intro/lesson"
 HUGE = "9" * 20  # past SQLite's largest integer
@@ -111,3 +113,52 @@ def test_report_dates_and_pages_that_do_not_fit_are_form_errors_or_the_last_page
             assert "The start date must be a real date" in response.text
     for number in (HUGE, "200000000000000000", "²"):
         assert client.get(f"/reports/demo/learners?page={number}").status_code == 200
+
+
+def test_a_body_too_large_gets_the_services_page_or_json_and_changes_nothing(app: tuple[TestClient, Store]) -> None:
+    client, store = app
+    client.get(LESSON_PATH)
+    token = csrf(client, LESSON_PATH)
+    before = _written(store)
+    path = f"{LESSON_PATH}/blocks/first-thoughts"
+    body = f"csrf_token={token}&text=" + "word+" * 20_000
+    form = {"content-type": "application/x-www-form-urlencoded"}
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: found too large only while it is read
+        for n in range(0, len(body), 8192):
+            yield body[n:n + 8192].encode()
+
+    page = client.post(path, content=body.encode(), headers=form)
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert "That is too much to send" in page.text and "make it shorter" in page.text
+    as_json = client.post(path, content=body.encode(), headers={**form, "accept": "application/json"})
+    assert as_json.status_code == 413
+    assert as_json.json() == {"error": "That is too much to send", "detail": TOO_LARGE}
+    streamed = client.post(path, content=chunked(), headers=form)
+    assert "content-length" not in streamed.request.headers
+    assert streamed.status_code == 413 and "make it shorter" in streamed.text
+    assert _written(store) == before
+
+
+def test_form_text_is_utf8_as_browsers_send_it_and_loses_control_characters(tmp_path: Path) -> None:
+    client, store = make_app(make_course(tmp_path / "demo", lesson=LESSON), tmp_path / "t.db")
+    token = csrf(client, "/register")
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    fields = (f"csrf_token={token}&email=ada%40example.gov.uk&department=Cabinet+Office"
+              "&password=correct+horse+battery")
+    # Bytes past ASCII as they are, or percent-encoded bytes that are not UTF-8: no browser's form sends these.
+    for name in (b"Jos\xe9", b"Jos\xc3\xa9", b"Jos%E9", b"%FF%FE"):
+        refused = client.post("/register", content=fields.encode() + b"&name=" + name, headers=form)
+        assert refused.status_code == 400 and "The form could not be read" in refused.text
+    assert store.user_by_email("ada@example.gov.uk") is None
+    # A NUL or an escape is dropped; tabs and line breaks are kept.
+    made = client.post("/register", content=fields.encode() + b"&name=Jos%C3%A9%00+%1BAlvarez", headers=form)
+    assert made.status_code == 303
+    user = store.user_by_email("ada@example.gov.uk")
+    assert user is not None and user.name == "José Alvarez"
+    client.get(LESSON_PATH)
+    reflection = client.post(f"{LESSON_PATH}/blocks/first-thoughts", headers=form, content=(
+        f"csrf_token={csrf(client, LESSON_PATH)}&text=" + "word+" * 9 + "last%0D%0Aline%09two%00").encode())
+    assert reflection.status_code == 303
+    value = store.conn.execute("SELECT value FROM responses").fetchone()[0]
+    assert value == '"' + "word " * 9 + 'last\\nline\\ttwo"'  # the reflection keeps line breaks as LF

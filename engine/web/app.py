@@ -26,7 +26,7 @@ from ..xapi import lrs
 from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter
 from . import auth, capstone, certificates, learning, mydata, pages, preview_routes, progress_pages, reports
-from .context import BROWSER_COOKIE, Redirect, Service, error_response, wants_json
+from .context import BROWSER_COOKIE, TOO_LARGE, BodyTooLarge, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime
 from .errors import Application
 from .preview import PREVIEW_EMAIL, Preview
@@ -36,10 +36,6 @@ from .templating import DEFAULT_THEME
 ROOT = Path(__file__).resolve().parents[2]
 GOVUK_DIST = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 log = logging.getLogger("masterclass")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 SECURITY_HEADERS = (
@@ -68,11 +64,6 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        length = headers.get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.max_body:
-            await _secured(PlainTextResponse("Request body too large or malformed.", status_code=413))(
-                scope, receive, send)
-            return
         cookies = _cookies(headers.get(b"cookie", b""))
         scope["mc_cookies"] = cookies  # parsed once for the request (context.cookie), not per Request object
         browser = cookies.get(BROWSER_COOKIE, "")
@@ -82,6 +73,13 @@ class Guard:
         scope["mc_browser"] = browser
         if self.service is not None:
             scope["mc_service"] = self.service  # for context.service: app.state's lookup is Python code, six a page
+        length = headers.get(b"content-length", b"0")
+        if not length.isdigit():
+            await self._refuse(scope, receive, send, 400, "The request's length could not be read.")
+            return
+        if int(length) > self.max_body:
+            await self._refuse(scope, receive, send, 413, TOO_LARGE)
+            return
         received = 0
 
         async def limited_receive() -> Message:
@@ -120,8 +118,16 @@ class Guard:
         try:
             with one_request():
                 await self.app(scope, limited_receive, send_with_cookie)
-        except BodyTooLarge:
-            await _secured(PlainTextResponse("Request body too large.", status_code=413))(scope, receive, send)
+        except BodyTooLarge:  # a body read other than by ``form_data``, which says so itself
+            await self._refuse(scope, receive, send, 413, TOO_LARGE)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+        """Guard's own answer, as the app's error pages are: a GOV.UK page, or JSON to a script that asks for it."""
+        if self.service is None:  # an app built without the service (tests of the middleware alone)
+            response: Response = PlainTextResponse(message, status_code=status)
+        else:
+            response = error_response(Request(scope), status, message)
+        await _secured(response)(scope, receive, send)
 
 
 def _secured(response: Response) -> Response:

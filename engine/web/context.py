@@ -81,6 +81,18 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+class BodyTooLarge(Exception):
+    """A request body past ``max_body_bytes``, found while reading it (``Guard``)."""
+
+
+TOO_LARGE = ("What you sent is more than this service accepts in one go. Go back, make it shorter, and send it "
+             "again.")
+
+_CONTROLS = dict.fromkeys([*range(32), 127])
+del _CONTROLS[9], _CONTROLS[10], _CONTROLS[13]
+"""Control characters that no one types (a NUL, an escape) are dropped from what a form sends: tab and line
+breaks stay."""
+
 MAX_FORM_FIELDS = 200
 URLENCODED = "application/x-www-form-urlencoded"
 
@@ -92,15 +104,19 @@ async def form_data(request: Request) -> dict[str, list[str]]:
         if request.headers.get("content-type", "").partition(";")[0].strip().lower() == URLENCODED:
             # What every form of the service posts: parsed in one call (the standard library's parser, decoding
             # as Starlette's does), a third of the cost of Starlette's streaming parser for an answer.
-            body = (await request.body()).decode("latin-1")
-            pairs: list[tuple[str, Any]] = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+            # A browser percent-encodes every byte past ASCII, in UTF-8: anything else was not sent by a form.
+            body = (await request.body()).decode("ascii")
+            pairs: list[tuple[str, Any]] = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS,
+                                                     errors="strict")
         else:
             pairs = list((await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)).multi_items())
+    except BodyTooLarge:  # sent without a length (chunked), so found only while reading it
+        raise HTTPException(413, TOO_LARGE) from None
     except Exception:  # malformed multipart or urlencoded body, or too many fields
         raise HTTPException(400, "The form could not be read.") from None
     for key, value in pairs:
         if isinstance(value, str):
-            values.setdefault(key, []).append(value)
+            values.setdefault(key, []).append(value.translate(_CONTROLS) if not value.isprintable() else value)
     token = (values.get("csrf_token") or [request.headers.get("x-csrf-token", "")])[0]
     if not csrf_ok(service(request).secret, browser_id(request), token):
         raise HTTPException(403, "This form has expired or did not come from this service. Go back, reload the "
