@@ -162,3 +162,11 @@ def test_form_text_is_utf8_as_browsers_send_it_and_loses_control_characters(tmp_
     assert reflection.status_code == 303
     value = store.conn.execute("SELECT value FROM responses").fetchone()[0]
     assert value == '"' + "word " * 9 + 'last\\nline\\ttwo"'  # the reflection keeps line breaks as LF
+
+
+def test_a_method_not_allowed_says_which_are(app: tuple[TestClient, Store]) -> None:
+    client, _store = app
+    response = client.put(LESSON_PATH)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET"}
+    assert "You cannot do that here" in response.text

@@ -159,7 +159,10 @@ def _cookies(header: bytes) -> dict[str, str]:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(request, exc.status_code, exc.detail)
+    response = error_response(request, exc.status_code, exc.detail)
+    if exc.headers:  # a 405's Allow, which HTTP asks for
+        response.headers.update(exc.headers)
+    return response
 
 
 async def redirect(request: Request, exc: Exception) -> Response:
