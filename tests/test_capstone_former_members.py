@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 
-from test_capstone_support import COURSE, make_world, post, stage_url, team_id
+from test_capstone_support import (
+    CAPSTONE_YAML,
+    COURSE,
+    World,
+    capstone_statements,
+    check_statements,
+    make_world,
+    mount,
+    post,
+    stage_url,
+    team_id,
+)
 
+from engine.capstone.statements import MOVED
 from engine.storage import capstone as db
 from engine.storage.db import Store
 from engine.storage.migrations import MIGRATIONS
-from helpers import database_at
+from engine.storage.statements import insert_statements
+from engine.xapi.keys import agent_key, index
+from helpers import database_at, make_course
+from webhelpers import make_app
 
 
 def test_deleting_an_account_keeps_its_ideas_and_comments_and_the_others_votes_on_them(tmp_path: Path) -> None:
@@ -110,3 +127,59 @@ def test_migration_12_keeps_every_idea_comment_and_vote_and_credits_deleted_auth
     with store.transaction() as conn2:
         conn2.execute("DELETE FROM capstone_teams WHERE id = 2")
     assert c.execute("SELECT COUNT(*) FROM capstone_ideas WHERE team_id = 2").fetchone() == (0,)
+
+
+def test_a_deleted_account_is_taken_out_of_the_statements_of_others_that_name_it(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo", course_yaml=CAPSTONE_YAML)
+    client, store = make_app(root, tmp_path / "capstone.db", xapi_include_email="true")
+    mount(client)
+    world = World(root, store, client)
+    ada = world.person("ada.private@example.gov.uk", "Ada Private")
+    bob = world.person("bob@example.gov.uk", "Bob Babbage")
+    fay = world.person("fay@example.gov.uk", "Fay Facilitator", role="facilitator")
+    post(bob, f"{COURSE}/capstone/teams", name="Alpha", department="Cabinet Office")
+    team = team_id(store, "Alpha")
+    assert post(fay, f"{COURSE}/capstone/facilitate/move", email="ada.private@example.gov.uk",
+                team=str(team)).status_code == 303
+    post(bob, stage_url(team, "ideas"), action="idea", title="Idea", problem="P", change="C")
+    ada_key = "mbox:mailto:ada.private@example.gov.uk"
+    others = [s["id"] for s in capstone_statements(store) if agent_key(s["actor"]) != ada_key]
+    naming = "SELECT COUNT(*) FROM statements WHERE body LIKE '%ada.private%' OR body LIKE '%Ada Private%'"
+    assert store.conn.execute(naming).fetchone()[0] > 0
+
+    assert post(ada, "/my-data/delete", confirm="yes").status_code == 303
+    # Her own statements went; the others' stay, without her: not in their team's members, not as the one moved.
+    assert store.conn.execute(naming).fetchone()[0] == 0
+    assert [s["id"] for s in check_statements(store)] == others
+    moved = next(s for s in capstone_statements(store) if s["verb"]["display"]["en-US"] == "moved")
+    assert MOVED not in moved["context"]["extensions"]
+    assert [m["name"] for m in moved["context"]["team"]["member"]] == ["Bob Babbage"]
+    # Nor does the LRS's agent index find her in them.
+    number = store.conn.execute("SELECT id FROM lrs_terms WHERE term = ?", (ada_key,)).fetchone()
+    assert number is None or store.conn.execute("SELECT COUNT(*) FROM statement_agents WHERE agent = ?",
+                                                number).fetchone()[0] == 0
+
+
+def test_a_statement_that_names_a_deleted_account_other_than_as_a_member_goes_with_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    gone = {"objectType": "Agent", "mbox": "mailto:gone@example.gov.uk", "name": "Gone"}
+    other = {"objectType": "Agent", "mbox": "mailto:other@example.gov.uk", "name": "Other"}
+    verb = {"id": "http://adlnet.gov/expapi/verbs/experienced"}
+    made = [
+        {"actor": other, "verb": verb, "object": gone},  # about her: goes
+        {"actor": other, "verb": verb, "object": {"id": "https://example.org/a"},
+         "context": {"instructor": gone}},  # about her: goes
+        {"actor": other, "verb": verb, "object": {"id": "https://example.org/b"},
+         "context": {"team": {"objectType": "Group", "member": [gone]}}},  # her team of one: the team goes
+        {"actor": other, "verb": verb, "object": {"id": "https://example.org/c"}},  # nothing to do with her
+    ]
+    with store.transaction() as conn:
+        insert_statements(conn, [index({**s, "id": str(uuid.uuid4()), "stored": "2026-11-28T12:00:00.000Z",
+                                        "timestamp": "2026-11-28T12:00:00.000Z"}) for s in made],
+                          endpoints=["https://lrs.example.org/xapi/"], now="2026-11-28T12:00:00.000Z")
+    store.delete_user(0, actor_keys=[agent_key(gone)])
+    left = [json.loads(body) for (body,) in store.conn.execute("SELECT body FROM statements ORDER BY seq")]
+    assert [s["object"]["id"] for s in left] == ["https://example.org/b", "https://example.org/c"]
+    assert "team" not in left[0]["context"]
+    assert store.conn.execute("SELECT COUNT(*) FROM statement_agents").fetchone()[0] == 2  # "Other" in each
+    assert store.conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 2  # queued as they are now

@@ -95,11 +95,13 @@ def test_a_schema_8_database_is_upgraded_and_answers_as_a_new_one(tmp_path: Path
 def test_deleting_statements_deletes_their_index_rows(tmp_path: Path) -> None:
     learner = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "L-1"}}
     old_database(tmp_path / "x.db", 8, [statement(actor=learner, context={"registration": REGISTRATION}),
-                                  statement(actor=agent("bob"), object=learner)])
+                                  statement(actor=agent("bob"), object=learner),
+                                  statement(actor=agent("bob"))])
     store = Store(tmp_path / "x.db")
     store.delete_user(0, actor_keys=["account:https://learn.example.gov.uk|L-1"])
-    left = [json.loads(body)["actor"] for (body,) in store.conn.execute("SELECT body FROM statements")]
-    assert left == [agent("bob")]  # only the statements it was the actor of go
+    left = [json.loads(body) for (body,) in store.conn.execute("SELECT body FROM statements")]
+    # The statements it was the actor of go, and Bob's about it (decision 0019, amended); Bob's other one stays.
+    assert [(s["actor"], s["object"]["objectType"]) for s in left] == [(agent("bob"), "Activity")]
     for table in ("statement_verbs", "statement_objects", "statement_registrations", "statement_activities",
                   "statement_agents", "statement_actors"):
         orphans = store.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE seq NOT IN"

@@ -299,9 +299,11 @@ class Store:
 
     def delete_user(self, user_id: int, actor_keys: Sequence[str] = ()) -> None:
         """Deletes the account, every record about it (through foreign keys) and the statements it is the actor
-        of (``actor_keys``: its agent's keys, ``engine.xapi.keys.agent_key``)."""
+        of (``actor_keys``: its agent's keys, ``engine.xapi.keys.agent_key``), and takes it out of the statements
+        of others that name it (``erasure.forget_agent``)."""
         # The statements' index rows are found from their bodies by the function that made them.
         from ..xapi.keys import index_stored
+        from .erasure import forget_agent
 
         with self.transaction() as conn:
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
@@ -312,6 +314,7 @@ class Store:
                     "SELECT a.seq FROM statement_actors a CROSS JOIN statements s ON s.seq = a.seq"
                     " WHERE a.agent = (SELECT id FROM lrs_terms WHERE term = ?) AND s.actor = ?", (key, key))]
                 delete_statements(conn, sorted(set(seqs)), index_stored)
+                forget_agent(conn, key, index_stored)
             self._forget_sessions()
         self._forget_records()
         self._forget_enrolments()
