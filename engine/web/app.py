@@ -173,7 +173,10 @@ async def redirect(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # One line, without the traceback: ErrorPages raises the error on to the server, which logs it with its
+    # traceback (two tracebacks a failure made the log hard to read). The path is the client's: at most 200
+    # characters of it, with anything unprintable escaped.
+    log.error("unhandled error on %s %s: %s", request.method, ascii(request.url.path[:200])[1:-1], type(exc).__name__)
     return error_response(request, 500, "Try again later. Your answers so far are saved.")
 
 
