@@ -85,13 +85,16 @@ def test_capstone_ids_that_are_not_row_ids_are_not_found(tmp_path: Path) -> None
     ideas = f"{COURSE}/capstone/teams/{team}/ideas"
     for bad in ["²", "١", HUGE]:
         for action in ("comment", "vote", "withdraw"):
-            assert post(ada, ideas, action=action, idea=bad, body="Hi").status_code == 403
+            assert post(ada, ideas, action=action, idea=bad, body="Hi").status_code == 400
     fay = world.person("fay@example.gov.uk", "Fay Facilitator", role="facilitator")
     for bad in ["²", HUGE]:
         moved = post(fay, f"{COURSE}/capstone/facilitate/move", email="ada@example.gov.uk", team=bad)
         assert moved.status_code == 422 and "Select the team" in moved.text
         hidden = post(fay, f"{COURSE}/capstone/teams/{team}/hide", kind="idea", id=bad, reason="R")
-        assert hidden.status_code == 403
+        assert hidden.status_code == 400 and "There is nothing like that to hide" in hidden.text
+    for form in ({}, {"action": "nonsense"}):  # no page sends these
+        refused = post(ada, ideas, **form)
+        assert refused.status_code == 400 and "This stage has no such action" in refused.text
     # A refused form enrolled nobody: the facilitator has made no statement.
     facilitator = world.store.user_by_email("fay@example.gov.uk")
     assert facilitator is not None

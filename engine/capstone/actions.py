@@ -24,6 +24,10 @@ class NotAllowed(Exception):
     """The person may not do this at all (not a member or facilitator of the team)."""
 
 
+class BadForm(Exception):
+    """A form no page of the service sends: an action, a kind or an id missing or unknown (a 400, not a 403)."""
+
+
 @dataclass
 class TeamAction:
     """A member (or facilitator) acting on a team: what every team action needs."""
@@ -441,7 +445,7 @@ def hide(action: TeamAction, form: dict[str, list[str]]) -> str:
     raw_id = (form.get("id") or [""])[0]
     object_id = row_id(raw_id)
     if kind not in db.HIDEABLE or object_id is None:
-        raise NotAllowed("There is nothing like that to hide")
+        raise BadForm("There is nothing like that to hide")
     field_id = f"reason-{kind}-{object_id}"
     f = Form(form)
     reason = f.text("reason", "the reason you are hiding it", limit=LONG, field_id=field_id)

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from course.model import Stage
 
 from ..capstone import actions, chart, rules
-from ..capstone.actions import NotAllowed, StaleDraft, TeamAction
+from ..capstone.actions import BadForm, NotAllowed, StaleDraft, TeamAction
 from ..capstone.rules import Invalid
 from ..numbers import row_id
 from ..storage import capstone as db
@@ -75,7 +75,7 @@ async def stage_page(request: Request) -> Response:
 def _id(form: dict[str, list[str]], name: str) -> int:
     number = row_id((form.get(name) or [""])[0])
     if number is None:
-        raise NotAllowed(f"The form has no {name}")
+        raise BadForm(f"The form has no {name}")
     return number
 
 
@@ -114,7 +114,7 @@ def _dispatch(action: TeamAction, kind: str, form: dict[str, list[str]]) -> str:
     if (kind, name) == ("case_study", "confirm"):
         actions.confirm_case_study(action, form)
         return "case-study"
-    raise NotAllowed("This stage has no such action")
+    raise BadForm("This stage has no such action")
 
 
 async def stage_post(request: Request) -> Response:
@@ -134,6 +134,8 @@ async def stage_post(request: Request) -> Response:
                             errors=[{"field": "title", "text": STALE}], form=exc.typed, stale=exc.current)
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
+    except BadForm as exc:
+        raise HTTPException(400, str(exc)) from None
     return RedirectResponse(f"/{rt.slug}/capstone/teams/{team.id}/{stage.id}#{anchor}", status_code=303)
 
 
@@ -154,6 +156,8 @@ async def hide(request: Request) -> Response:
                             form=first_values(form))
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
+    except BadForm as exc:
+        raise HTTPException(400, str(exc)) from None
     target = f"/{rt.slug}/capstone/teams/{team.id}/" + (back.id if back else "")
     return RedirectResponse(target, status_code=303)
 
