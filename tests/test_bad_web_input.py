@@ -173,3 +173,16 @@ def test_a_method_not_allowed_says_which_are(app: tuple[TestClient, Store]) -> N
     assert response.status_code == 405
     assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET"}
     assert "You cannot do that here" in response.text
+
+
+@pytest.mark.parametrize(("accept", "json"), [
+    ("application/json", True), ("text/html, application/json", True), ("application/json;q=0.9, text/html", False),
+    ("text/html, application/json;q=0", False), ("application/json;q=nonsense", False), ("text/html", False),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", False), ("", False),
+])
+def test_json_is_sent_to_a_client_that_asks_for_it_first(app: tuple[TestClient, Store], accept: str,
+                                                        json: bool) -> None:
+    client, _store = app
+    response = client.get("/demo/no-such/lesson", headers={"accept": accept})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json" if json else "text/html")

@@ -78,7 +78,28 @@ def browser_id(request: Request) -> str:
 
 
 def wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
+    """Whether the client asks for JSON before HTML (the page's script asks for JSON alone)."""
+    accept = request.headers.get("accept", "")
+    if "application/json" not in accept:
+        return False
+    ranks = {"application/json": 0.0, "text/html": 0.0}
+    for part in accept.split(","):
+        kind, _, params = part.partition(";")
+        kind = kind.strip().lower()
+        if kind in ranks:
+            ranks[kind] = _quality(params)
+    return ranks["application/json"] > 0 and ranks["application/json"] >= ranks["text/html"]
+
+
+def _quality(params: str) -> float:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 class BodyTooLarge(Exception):
