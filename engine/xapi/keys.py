@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -113,4 +114,8 @@ def index(statement: dict[str, Any], body: str | None = None) -> IndexedStatemen
 
 def index_stored(body: str) -> IndexedStatement:
     """What :func:`index` gave for a statement when it was stored, from its stored JSON."""
-    return index(orjson.loads(body), body)
+    try:
+        statement = orjson.loads(body)
+    except orjson.JSONDecodeError:  # an integer beyond a double's range, which xAPI keeps exact: json reads it
+        statement = json.loads(body)
+    return index(statement, body)

@@ -11,11 +11,13 @@ from typing import Any
 
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")
+# re.ASCII: \d is 0-9 only, as ISO 8601 and RFC 5646 mean (else any script's digits, which int() reads too).
 _TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$")
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$",
+    re.ASCII)
 _NUM = r"\d+(?:[.,]\d+)?"
 _DURATION = re.compile(
-    rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$")
+    rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$", re.ASCII)
 
 # RFC 5646 section 2.1: a well-formed language tag.
 _ALNUM = "[A-Za-z0-9]"
@@ -25,7 +27,8 @@ _LANGTAG = re.compile(
     r"(?:-(?:[A-Za-z]{2}|\d{3}))?"  # region
     rf"(?:-(?:{_ALNUM}{{5,8}}|\d{_ALNUM}{{3}}))*"  # variants
     rf"(?:-[0-9A-WY-Za-wy-z](?:-{_ALNUM}{{2,8}})+)*"  # extensions
-    rf"(?:-[xX](?:-{_ALNUM}{{1,8}})+)?$"  # private use
+    rf"(?:-[xX](?:-{_ALNUM}{{1,8}})+)?$",  # private use
+    re.ASCII,
 )
 _PRIVATE_TAG = re.compile(rf"^[xX](?:-{_ALNUM}{{1,8}})+$")
 _GRANDFATHERED = frozenset(t.lower() for t in (
@@ -48,8 +51,36 @@ def is_language_tag(value: Any) -> bool:
     return bool(_LANGTAG.match(value) or _PRIVATE_TAG.match(value)) or value.lower() in _GRANDFATHERED
 
 
+TIMESTAMP_RANGE = "its time in UTC must fall between the years 1 and 9999"
+"""Why a well-formed timestamp is refused when :func:`timestamp_out_of_range`."""
+
+
 def parse_timestamp(value: Any) -> datetime | None:
-    """An ISO 8601 date and time with a time zone as an aware datetime, or None when it is not one."""
+    """An ISO 8601 date and time with a time zone as an aware datetime, or None when it is not one, or when its
+    time in UTC falls outside the years 1 to 9999 (which no datetime can hold: see :func:`beyond_utc`)."""
+    moment = _moment(value)
+    if moment is None or (moment.year in (1, 9999) and beyond_utc(moment)):
+        return None
+    return moment
+
+
+def beyond_utc(moment: datetime) -> bool:
+    """Whether a moment's UTC time is outside the years 1 to 9999, e.g. 9999-12-31T23:59:59-23:59: only a
+    moment in the first or the last day of those years with an offset can be."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return True
+    return False
+
+
+def timestamp_out_of_range(value: Any) -> bool:
+    """Whether a value is a well-formed timestamp that :func:`parse_timestamp` refuses for its UTC range."""
+    moment = _moment(value)
+    return moment is not None and beyond_utc(moment)
+
+
+def _moment(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     match = _TIMESTAMP.match(value)

@@ -16,7 +16,15 @@ from typing import Any
 
 import orjson
 
-from .syntax import is_duration, is_iri, is_language_tag, is_uuid, parse_timestamp
+from .syntax import (
+    TIMESTAMP_RANGE,
+    is_duration,
+    is_iri,
+    is_language_tag,
+    is_uuid,
+    parse_timestamp,
+    timestamp_out_of_range,
+)
 
 
 class XAPIValidationError(ValueError):
@@ -112,7 +120,10 @@ def _number(value: Any, path: Path) -> float:
     _present(value, path)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(path, "type", "must be a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer of hundreds of digits: it cannot be compared with min, max or -1..1
+        raise _fail(path, "number", "is too large a number (beyond about 1.8e308)") from None
 
 
 def _boolean(value: Any, path: Path) -> None:
@@ -171,6 +182,8 @@ def _uuid(value: Any, path: Path) -> None:
 def _timestamp(value: Any, path: Path) -> None:
     _string(value, path)
     if parse_timestamp(value) is None:
+        if timestamp_out_of_range(value):
+            raise _fail(path, "timestamp", f"is out of range: {TIMESTAMP_RANGE}")
         raise _fail(path, "timestamp", "must be an ISO 8601 date and time with a time zone, "
                     "e.g. 2024-05-01T12:00:00.000Z")
 

@@ -15,6 +15,15 @@ All SQL is in :mod:`engine.storage.lrs`. The modules here:
 - :mod:`.attachments`: multipart/mixed bodies and signed statements;
 - :mod:`.documents`: the state and profile documents.
 
+What the LRS refuses beyond xAPI's own rules, each with a 400 (``{"error", "field", "rule"}``), before anything is
+stored: JSON with anything inside more than 100 arrays and objects (rule ``depth``, see
+:data:`engine.xapi.statement_json.MAX_DEPTH`), an integer literal longer than 4,300 digits or a number beyond a
+double's range such as ``1e400`` (``number``), half a surrogate pair such as ``"\\ud800"`` (``unicode``), a
+timestamp whose UTC time falls outside the years 1 to 9999 (``timestamp``), ``limit`` in anything but ASCII digits
+(``limit``), a parameter that is not UTF-8 once %-decoded (``encoding``) and a ``more`` token it did not make
+(``more``). The JSON rules hold for statements, Agent parameters and the JSON documents a POST merges; a signature
+whose payload breaks them is malformed (``signature``).
+
 Statement queries run in a worker thread on a read-only connection of the LRS's own (a few are kept open), in
 one read transaction per request: in WAL mode they neither wait for writes nor hold them up. Statement writes
 go through the group committer (see :mod:`.writes`). Documents are read and written in one

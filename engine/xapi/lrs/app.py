@@ -8,7 +8,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -36,7 +35,9 @@ from .protocol import (
     _alternate,
     _head,
     _json,
+    parse_params,
     version_of,
+    whole_number,
 )
 from .queries import StatementQueries
 from .writes import StaleCredential, StatementWrites, _GroupCommit
@@ -134,8 +135,8 @@ class LRS(StatementWrites, StatementQueries):
         if resource not in METHODS:
             raise LRSError(404, f"There is no xAPI resource at {path}.", rule="not-found")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_body:
+        length = whole_number(headers.get("content-length", ""))
+        if length is not None and length > self.max_body:
             raise LRSError(413, f"The body is larger than this LRS accepts ({self.max_body} bytes).", rule="size")
         chunks: list[bytes] = []
         size = 0
@@ -151,12 +152,8 @@ class LRS(StatementWrites, StatementQueries):
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        params: dict[str, str] = {}
-        query = scope.get("query_string", b"")
-        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else ():
-            if name in params:
-                raise LRSError(400, f"the {name} parameter is given twice", field=name, rule="duplicate-parameter")
-            params[name] = value
+        query: bytes = scope.get("query_string", b"")
+        params = parse_params(query) if query else {}
         client = scope.get("client")
         req = Req(method=method, resource=resource, path=path, params=params, headers=headers,
                   body=chunks[0] if len(chunks) == 1 else b"".join(chunks), client=client[0] if client else "")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..statement_json import equivalent
-from ..validate import SIGNATURE_USAGE
+from ..statement_json import equivalent, loads_strict
+from ..validate import SIGNATURE_USAGE, XAPIValidationError
 from .protocol import LRSError
 
 _HASHES = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
@@ -150,11 +149,16 @@ def _check_signature(statement: dict[str, Any], attachment: dict[str, Any], part
         raise bad("the JWS must be sent as an attachment part")
     try:
         header_b64, payload_b64, signature_b64 = part[1].decode("ascii").strip().split(".")
-        header = json.loads(_b64url(header_b64))
-        payload = json.loads(_b64url(payload_b64))
+        header_text, payload_text = _b64url(header_b64), _b64url(payload_b64)
         _b64url(signature_b64)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise bad("it is not a JWS in compact serialisation") from None
+    try:
+        # Read as strictly as statements: the payload is compared with the statement, recursively.
+        header = loads_strict(header_text, field="header", subject="the JWS header")
+        payload = loads_strict(payload_text, field="payload", subject="the JWS payload")
+    except XAPIValidationError as exc:
+        raise bad(exc.message) from None
     if not isinstance(header, dict) or header.get("alg") not in ("RS256", "RS384", "RS512"):
         raise bad("the algorithm must be RS256, RS384 or RS512")
     unsigned = dict(statement)

@@ -12,6 +12,8 @@ from starlette.responses import Response
 from ...storage import documents as storage
 from ...storage.db import Store, now
 from ..keys import agent_key
+from ..statement_json import loads_strict
+from ..validate import XAPIValidationError
 from .protocol import (
     DOCUMENT_KINDS,
     LRSError,
@@ -102,10 +104,11 @@ def _merge(req: Req, existing: storage.Document | None) -> tuple[str, bytes]:
     content_type = req.content_type or "application/octet-stream"
     posted: Any = None
     if _is_json(content_type):
+        # Read strictly, as statements are: what is stored is served as JSON, and merged with json.dumps.
         try:
-            posted = json.loads(req.body)
-        except ValueError:
-            posted = None
+            posted = loads_strict(req.body, field="body", subject="the document")
+        except XAPIValidationError as exc:
+            raise LRSError.invalid(exc) from None
         if not isinstance(posted, dict):
             raise LRSError(400, "a JSON document sent with POST must be a JSON object", field="body", rule="json")
     if existing is None:
@@ -114,9 +117,9 @@ def _merge(req: Req, existing: storage.Document | None) -> tuple[str, bytes]:
         raise LRSError(400, "POST merges JSON objects: both the stored and the sent document must be "
                        "application/json", field="Content-Type", rule="merge")
     try:
-        stored = json.loads(existing.body)
-    except ValueError:
-        stored = None
+        stored = loads_strict(existing.body, field="body", subject="the stored document")
+    except XAPIValidationError as exc:  # a PUT stores a document as sent
+        raise LRSError(400, f"{exc.message}, so it cannot be merged", field="body", rule="merge") from None
     if not isinstance(stored, dict):
         raise LRSError(400, "the stored document is not a JSON object, so it cannot be merged", field="body",
                        rule="merge")

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from starlette.responses import Response
 
 from ...storage import lrs_credentials
-from ..syntax import parse_timestamp, utc_text
+from ..statement_json import loads_strict
+from ..syntax import TIMESTAMP_RANGE, parse_timestamp, timestamp_out_of_range, utc_text
 from ..validate import (
     XAPIValidationError,
     validate_activity_id,
@@ -64,6 +65,7 @@ DOCUMENT_KINDS = {"/activities/state": "state", "/activities/profile": "activity
                   "/agents/profile": "agent_profile"}
 _ALTERNATE_HEADERS = {"authorization", "x-experience-api-version", "content-type", "content-length", "if-match",
                       "if-none-match"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _V1 = re.compile(r"^1\.0(?:\.\d+)?$")
 _V2 = re.compile(r"^2\.0(?:\.\d+)?$")
 
@@ -73,10 +75,11 @@ class LRSError(Exception):
 
     def __init__(self, status: int, message: str, *, field: str | None = None, rule: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
+        message = _printable(message)
         super().__init__(message)
         self.status = status
         self.message = message
-        self.field = field
+        self.field = None if field is None else _printable(field)
         self.rule = rule
         self.headers = headers or {}
 
@@ -114,6 +117,14 @@ class Req:
         return self.content_type.split(";")[0].strip().lower()
 
 
+def _printable(text: str) -> str:
+    """Text with any lone surrogate written as its escape: an answer is UTF-8, which cannot carry one (a
+    repeated property whose name holds one is named before the strict reader finds it)."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return _raw_json(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status=status, headers=headers)
 
@@ -143,6 +154,55 @@ def version_of(value: str | None, *, lenient: bool = False) -> str:
 
 # --- request parameters -------------------------------------------------------------------------
 
+def _form_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The names and values of a query string or form body (application/x-www-form-urlencoded), as the octets
+    their %-escapes stand for: as ``urllib.parse.parse_qsl`` reads them, but not yet decoded, since it would
+    replace octets that are not UTF-8 with U+FFFD and read raw non-ASCII octets as whatever it was told."""
+    pairs = []
+    for piece in data.split(b"&"):
+        if piece:
+            name, _, value = piece.partition(b"=")
+            pairs.append((unquote_to_bytes(name.replace(b"+", b" ")), unquote_to_bytes(value.replace(b"+", b" "))))
+    return pairs
+
+
+def _param_name(raw: bytes) -> str:
+    """A parameter's name as text; one that is not UTF-8 (so no parameter of xAPI's) %-escaped as it was sent,
+    to be named so in the error that it is unknown."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return quote_from_bytes(raw, safe="")
+
+
+def _param_text(name: str, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LRSError(400, f"the {name} parameter is not UTF-8 text (once its %-escapes are decoded)", field=name,
+                       rule="encoding") from None
+
+
+def parse_params(data: bytes) -> dict[str, str]:
+    """A query string's parameters; each at most once, each value UTF-8."""
+    params: dict[str, str] = {}
+    for raw_name, raw_value in _form_pairs(data):
+        name = _param_name(raw_name)
+        if name in params:
+            raise LRSError(400, f"the {name} parameter is given twice", field=name, rule="duplicate-parameter")
+        params[name] = _param_text(name, raw_value)
+    return params
+
+
+def whole_number(text: str) -> int | None:
+    """ASCII digits as a number (10**18 for any larger), or None for anything else: ``str.isdigit`` takes every
+    script's digits and superscripts, which ``int`` reads or refuses, and ``int`` refuses 4,300 digits or more."""
+    if not text or not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    return int(digits or "0") if len(digits) <= 18 else 10**18
+
+
 def _param_bool(params: dict[str, str], name: str) -> bool:
     value = params.get(name)
     if value is None:
@@ -158,6 +218,8 @@ def _param_timestamp(params: dict[str, str], name: str) -> str | None:
         return None
     moment = parse_timestamp(value)
     if moment is None:
+        if timestamp_out_of_range(value):
+            raise LRSError(400, f"{name} is out of range: {TIMESTAMP_RANGE}", field=name, rule="timestamp")
         raise LRSError(400, f"{name} must be an ISO 8601 timestamp with a time zone", field=name, rule="timestamp")
     return utc_text(moment)
 
@@ -189,9 +251,13 @@ def _param_uuid(params: dict[str, str], name: str) -> str:
 def _param_agent(params: dict[str, str], name: str, *, group: bool, version: str) -> dict[str, Any]:
     raw = _param_required(params, name)
     try:
-        agent = json.loads(raw)
-    except ValueError:
-        raise LRSError(400, f"{name} must be an Agent as JSON", field=name, rule="json") from None
+        agent = loads_strict(raw, field=name, subject=f"the {name} parameter")
+    except XAPIValidationError as exc:
+        if exc.rule == "json":
+            raise LRSError(400, f"{name} must be an Agent as JSON", field=name, rule="json") from None
+        if exc.rule == "duplicate-property":
+            raise LRSError(400, f"{name}: {exc.message}", field=name, rule=exc.rule) from None
+        raise LRSError.invalid(exc) from None
     try:
         validate_actor(agent, field=name, version=version, group=group)
     except XAPIValidationError as exc:
@@ -211,21 +277,22 @@ def _alternate(req: Req) -> None:
         raise LRSError(415, "the alternate request syntax needs an application/x-www-form-urlencoded body",
                        field="Content-Type", rule="content-type")
     try:
-        form = parse_qsl(req.body.decode("utf-8"), keep_blank_values=True)
+        req.body.decode("utf-8")
     except UnicodeDecodeError:
         raise LRSError(400, "the form must be UTF-8", field="body", rule="alternate-syntax") from None
     headers = {k: v for k, v in req.headers.items() if k not in ("content-type", "content-length")}
     params: dict[str, str] = {}
     body = b""
-    for name, value in form:
+    for raw_name, raw_value in _form_pairs(req.body):
+        name = _param_name(raw_name)
         if name == "content":
-            body = value.encode("utf-8")
+            body = raw_value  # the octets sent: a document need not be text
         elif name.lower() in _ALTERNATE_HEADERS:
-            headers[name.lower()] = value
+            headers[name.lower()] = _param_text(name, raw_value)
         elif name in params:
             raise LRSError(400, f"the {name} parameter is given twice", field=name, rule="duplicate-parameter")
         else:
-            params[name] = value
+            params[name] = _param_text(name, raw_value)
     if body and "content-type" not in headers:
         headers["content-type"] = "application/json"
     req.method, req.params, req.headers, req.body = method, params, headers, body

@@ -7,6 +7,7 @@ import binascii
 import dataclasses
 import json
 import zlib
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -16,6 +17,8 @@ from ...storage import lrs as storage
 from ...storage import lrs_query
 from ...storage.prefetch import ReadAhead
 from ..keys import agent_key
+from ..statement_json import loads_strict
+from ..syntax import is_iri, is_uuid, parse_timestamp
 from ..validate import IFIS
 from .attachments import build_multipart
 from .formats import _accept_languages, _agents_in, canonical_definition, format_bodies
@@ -31,7 +34,22 @@ from .protocol import (
     _param_timestamp,
     _param_uuid,
     _raw_json,
+    whole_number,
 )
+
+FORMATS = ("ids", "exact", "canonical")
+MORE_TOKEN_JSON = 1 << 20
+"""The most a more token may inflate to: a token is compressed, so a short one could otherwise inflate to
+gigabytes. A token's JSON is about as long as the query that began it, far less than this."""
+MAX_SEQ = 2**63 - 1
+"""The largest cursor a token may carry: SQLite's largest integer (a larger one cannot be bound)."""
+_TOKEN_KEYS = frozenset(("q", "f", "t", "l", "c"))
+_FLAGS = frozenset(f.name for f in dataclasses.fields(lrs_query.StatementQuery) if f.default is False)
+"""The query's true-or-false filters; every other one is text or None."""
+_FILTER_CHECKS: dict[str, Callable[[str], bool]] = {
+    "verb": is_iri, "activity": is_iri, "registration": is_uuid,
+    "since": lambda v: parse_timestamp(v) is not None, "until": lambda v: parse_timestamp(v) is not None,
+}
 
 
 def encode_more(q: lrs_query.StatementQuery, *, fmt: str, attachments: bool, limit: int, after: int) -> str:
@@ -41,16 +59,48 @@ def encode_more(q: lrs_query.StatementQuery, *, fmt: str, attachments: bool, lim
 
 
 def decode_more(token: str) -> tuple[lrs_query.StatementQuery, str, bool, int, int]:
+    """What :func:`encode_more` put in a token. Tokens are not signed, so a client may make its own: every field
+    is checked for its type and range here, as the query's own parameters are, before it reaches SQL."""
+    data = _token_data(token)
+    q = _token_query(data.get("q")) if isinstance(data, dict) and set(data) == _TOKEN_KEYS else None
+    if q is None:
+        raise _bad_token()
+    fmt, attachments, limit, after = data["f"], data["t"], data["l"], data["c"]
+    if (fmt not in FORMATS or type(attachments) is not bool or type(limit) is not int or not 0 < limit <= MAX_LIMIT
+            or type(after) is not int or not 0 <= after <= MAX_SEQ):
+        raise _bad_token()
+    return q, fmt, attachments, limit, after
+
+
+def _bad_token() -> LRSError:
+    return LRSError(400, "the more token is not one this LRS gave", field="more", rule="more")
+
+
+def _token_data(token: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(zlib.decompress(raw))
-        q = lrs_query.StatementQuery(**data["q"])
-        fmt, attachments, limit, after = str(data["f"]), bool(data["t"]), int(data["l"]), int(data["c"])
-    except (ValueError, TypeError, KeyError, binascii.Error, zlib.error):
-        raise LRSError(400, "the more token is not one this LRS gave", field="more", rule="more") from None
-    if fmt not in ("ids", "exact", "canonical") or not 0 < limit <= MAX_LIMIT:
-        raise LRSError(400, "the more token is not one this LRS gave", field="more", rule="more")
-    return q, fmt, attachments, limit, after
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(raw, MORE_TOKEN_JSON)
+        if not inflater.eof or inflater.unconsumed_tail:  # cut short, or more than MORE_TOKEN_JSON
+            raise _bad_token()
+        return loads_strict(text, field="more", subject="the more token")
+    except (ValueError, binascii.Error, zlib.error):  # XAPIValidationError is a ValueError
+        raise _bad_token() from None
+
+
+def _token_query(data: Any) -> lrs_query.StatementQuery | None:
+    """The query in a token, or None unless it has every filter, each of its type and form."""
+    if not isinstance(data, dict) or set(data) != {f.name for f in dataclasses.fields(lrs_query.StatementQuery)}:
+        return None
+    for name, value in data.items():
+        if name in _FLAGS:
+            if type(value) is not bool:
+                return None
+        elif value is not None:
+            check = _FILTER_CHECKS.get(name)
+            if not isinstance(value, str) or (check is not None and not check(value)):
+                return None
+    return lrs_query.StatementQuery(**data)
 
 
 class StatementQueries:
@@ -97,10 +147,10 @@ class StatementQueries:
         verb = _param_iri(params, "verb") if "verb" in params else None
         activity = _param_iri(params, "activity") if "activity" in params else None
         registration = _param_uuid(params, "registration") if "registration" in params else None
-        limit_text = params.get("limit", "0")
-        if not limit_text.isdigit():
-            raise LRSError(400, "limit must be a whole number (0 for the most allowed)", field="limit", rule="limit")
-        limit = int(limit_text)
+        limit = whole_number(params.get("limit", "0"))
+        if limit is None:
+            raise LRSError(400, "limit must be a whole number in ASCII digits (0 for the most allowed)",
+                           field="limit", rule="limit")
         limit = self.max_limit if limit == 0 else min(limit, self.max_limit)
         q = lrs_query.StatementQuery(
             agent=agent, related_agents=_param_bool(params, "related_agents"), verb=verb, activity=activity,
@@ -112,7 +162,7 @@ class StatementQueries:
     @staticmethod
     def _format_param(params: dict[str, str]) -> str:
         fmt = params.get("format", "exact")
-        if fmt not in ("ids", "exact", "canonical"):
+        if fmt not in FORMATS:
             raise LRSError(400, "format must be ids, exact or canonical", field="format", rule="format")
         return fmt
 
