@@ -76,10 +76,12 @@ def test_agent_and_verb_queries_read_only_that_verb(tmp_path: Path) -> None:
 
 def test_deleting_an_account_deletes_its_statements_after_the_upgrade(tmp_path: Path) -> None:
     learner = {"objectType": "Agent", "account": {"homePage": "https://learn.example.gov.uk", "name": "L-1"}}
-    old_database(tmp_path / "x.db", 7, [statement(actor=learner), statement(actor=agent("bob"), object=learner)])
+    old_database(tmp_path / "x.db", 7, [statement(actor=learner), statement(actor=agent("bob"), object=learner),
+                                        statement(actor=agent("bob"))])
     store = Store(tmp_path / "x.db")
     store.delete_user(0, actor_keys=["account:https://learn.example.gov.uk|L-1"])
-    left = [json.loads(body)["actor"] for (body,) in store.conn.execute("SELECT body FROM statements")]
-    assert left == [agent("bob")]  # only the statements it was the actor of go
+    left = [json.loads(body) for (body,) in store.conn.execute("SELECT body FROM statements")]
+    # Its own statements go, and Bob's about it (decision 0019, amended); Bob's other one stays.
+    assert [(s["actor"], s["object"]["objectType"]) for s in left] == [(agent("bob"), "Activity")]
     assert store.conn.execute("SELECT COUNT(*) FROM statement_actors WHERE seq NOT IN (SELECT seq FROM statements)"
                               ).fetchone()[0] == 0

@@ -204,8 +204,10 @@ def delete_statements(conn: sqlite3.Connection, seqs: list[int],
                          [(numbers[a], seq) for seq, s in found for a in s.activities if a in numbers])
         conn.executemany("DELETE FROM statement_agents WHERE agent = ? AND seq = ?",
                          [(numbers[a], seq) for seq, s in found for a in s.agents if a in numbers])
+        # Every agent, not only the actors: migration 8 filled in the statements stored before it with a superset
+        # (every agent of a statement whose object is an Agent or Group), so a row may name any of them.
         conn.executemany("DELETE FROM statement_actors WHERE agent = ? AND verb = ? AND seq = ?",
-                         [(numbers[a], numbers[s.verb], seq) for seq, s in found for a in s.actors
+                         [(numbers[a], numbers[s.verb], seq) for seq, s in found for a in {*s.actors, *s.agents}
                           if a in numbers and s.verb in numbers])
         conn.executemany("DELETE FROM statements WHERE seq = ?", [(seq,) for seq, _s in found])
         deleted += len(found)
