@@ -204,3 +204,17 @@ def test_agents_resource(x: XAPI) -> None:
     assert nobody == {"objectType": "Person", "account": [account["account"]]}
     group = json.dumps({"objectType": "Group", "mbox": "mailto:team@example.gov.uk"})
     assert x.get("/agents", params={"agent": group}).status_code == 400
+
+
+def test_a_document_stored_as_html_cannot_run_as_a_page_of_the_service(x: XAPI) -> None:
+    page = b"<script>fetch('/my-data/download')</script>"
+    assert x.put("/activities/state", params=state(stateId="page"), content=page,
+                 headers={"Content-Type": "text/html"}).status_code == 204
+    got = x.get("/activities/state", params=state(stateId="page"))
+    assert got.status_code == 200 and got.content == page
+    assert got.headers["content-disposition"] == "attachment"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in got.headers["content-security-policy"]
+    # Every answer of the LRS carries them, errors too.
+    missing = x.get("/activities/state", params=state(stateId="nothing"))
+    assert missing.status_code == 404 and "sandbox" in missing.headers["content-security-policy"]

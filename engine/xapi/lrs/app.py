@@ -50,6 +50,17 @@ KEPT_WRITERS = 1_000
 """Read-only connections kept open between requests (more are opened while more requests read at once)."""
 
 
+LRS_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    # A document is served with the type its writer gave, from the service's own address: were it HTML opened
+    # in a browser (a cross-site form can ask for one, with the alternate request syntax), the sandbox gives it
+    # an origin of its own and no scripts, so it cannot act as the signed-in person.
+    (b"content-security-policy", b"sandbox; default-src 'none'"),
+    (b"x-frame-options", b"DENY"),
+)
+"""Headers on every response of the LRS, which the service's own (``SECURITY_HEADERS``) are not."""
+
+
 class LRS(StatementWrites, StatementQueries):
     """The ASGI application; mount it at /xapi."""
 
@@ -115,6 +126,7 @@ class LRS(StatementWrites, StatementQueries):
             log.exception("LRS error on %s %s", method, scope["path"])
             response = LRSError(500, "The LRS could not complete the request.").response()
         response.raw_headers.append((b"x-experience-api-version", version.encode("latin-1")))
+        response.raw_headers.extend(LRS_HEADERS)
         if resource == "/statements":
             response.raw_headers.append((b"x-experience-api-consistent-through", now().encode("latin-1")))
         if head:

@@ -50,8 +50,10 @@ def documents(store: Store, req: Req) -> Response:
             doc = storage.document(conn, key, doc_id)
         if doc is None:
             raise LRSError(404, f"there is no document {doc_id!r} here", field=id_name, rule="not-found")
+        # As a download, should a browser be sent to it: a script's request for it is not changed by this.
         return Response(doc.body, media_type=doc.content_type,
-                        headers={"ETag": f'"{doc.etag}"', "Last-Modified": _http_date(doc.updated)})
+                        headers={"ETag": f'"{doc.etag}"', "Last-Modified": _http_date(doc.updated),
+                                 "Content-Disposition": "attachment"})
     if doc_id is None and not (method == "DELETE" and kind == "state"):
         raise LRSError(400, f"the {id_name} parameter is required", field=id_name, rule="required")
     with store.transaction() as conn:
