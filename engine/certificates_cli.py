@@ -6,21 +6,14 @@ import getpass
 
 import click
 
+from .cli_support import open_store
 from .dates import govuk_date as date_text
 from .storage import certificates as db
-from .storage.db import SchemaTooNew, Store
 
 
 @click.group("certificates")
 def certificates_group() -> None:
     """Certificates learners earned: list them, or revoke one."""
-
-
-def _store(db_path: str) -> Store:
-    try:
-        return Store(db_path)
-    except SchemaTooNew as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @certificates_group.command("list")
@@ -32,7 +25,7 @@ def list_certificates(query: str, limit: int, db_path: str) -> None:
 
         masterclass certificates list --search ada@example.gov.uk
     """
-    store = _store(db_path)
+    store = open_store(db_path, existing=True)
     try:
         found = db.search(store, query, limit=limit)
     finally:
@@ -66,7 +59,7 @@ def revoke(code: str, reason: str, by: str | None, db_path: str) -> None:
     if not reason:
         raise click.ClickException("give a reason with --reason")
     bare = db.normalise(code)
-    store = _store(db_path)
+    store = open_store(db_path, existing=True)
     try:
         found = db.by_code(store, bare) if bare else None
         if found is None:

@@ -15,6 +15,8 @@ import click
 from course import Builder, BuildResult, write_compiled
 from course.output import read_lesson
 
+from .cli_support import CONFIG_FILE, Commands, open_store
+
 if TYPE_CHECKING:
     from .settings import Settings
 
@@ -74,7 +76,7 @@ def _report(result: BuildResult, where: Path, fmt: str) -> None:
         click.echo(diagnostic.format())
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="masterclass")
 def cli() -> None:
     """Masterclass: compile, serve and report on e-learning courses."""
@@ -153,8 +155,9 @@ def build(course_dir: str | None, output: str | None) -> None:
 @click.argument("path", required=False, type=click.Path(file_okay=False))
 @click.option("--db", "db_path", default="masterclass.db", show_default=True, help="The SQLite database file.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--config", "config", default=None, help="Settings file (default: masterclass.yaml if present).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--config", "config", default=None, type=CONFIG_FILE,
+              help="Settings file (default: masterclass.yaml if present).")
 def serve(path: str | None, db_path: str, host: str, port: int, config: str | None) -> None:
     """Serve courses to learners: a course folder, a folder of courses, or every course under content/.
 
@@ -165,16 +168,15 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     import uvicorn
 
     from .settings import SettingsError, load_settings
-    from .storage.db import SchemaTooNew, Store
     from .web import create_app
     from .web.courses import CourseLoadError, discover_courses
 
     try:
         settings = load_settings(config)
         courses = discover_courses(Path(path or "content"))
-        store = Store(db_path)
-    except (SettingsError, CourseLoadError, SchemaTooNew) as exc:
+    except (SettingsError, CourseLoadError) as exc:
         raise click.ClickException(str(exc)) from None
+    store = open_store(db_path)
     app = create_app(settings=settings, store=store, courses=courses)
     names = ", ".join(f"/{rt.slug}/" for rt in courses)
     click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")
@@ -185,7 +187,7 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
 @cli.command()
 @click.argument("course_dir", required=False, default=".", type=click.Path(file_okay=False, exists=True))
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
 def preview(course_dir: str, host: str, port: int) -> None:
     """Preview a course as a learner sees it, reloading open pages on every save.
 
@@ -238,8 +240,9 @@ def new_course(course_dir: str, title: str | None) -> None:
     shutil.copytree(Path(__file__).parent / "scaffold", target, dirs_exist_ok=True)
     course_yaml = target / "course.yaml"
     text = course_yaml.read_text(encoding="utf-8").replace("COURSE_SLUG", slug)
-    course_yaml.write_text(text.replace("COURSE_TITLE", title or slug.replace("-", " ").capitalize()),
-                           encoding="utf-8")
+    # Quoted as JSON, which YAML reads: a title with a colon, a quote or a line break stays one title.
+    course_yaml.write_text(text.replace("COURSE_TITLE", json.dumps(title or slug.replace("-", " ").capitalize(),
+                                                                   ensure_ascii=False)), encoding="utf-8")
     result = Builder(target).build()
     for diagnostic in result.diagnostics:
         click.echo(diagnostic.format(), err=True)
@@ -261,17 +264,25 @@ def users() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted for when not given.")
 @click.option("--db", "db_path", default="masterclass.db", show_default=True)
-def users_add(email: str, name: str, department: str, role: str | None, password: str, db_path: str) -> None:
+@click.option("--config", "config", default=None, type=CONFIG_FILE,
+              help="Settings file, for its departments and email domains.")
+def users_add(email: str, name: str, department: str, role: str | None, password: str, db_path: str,
+              config: str | None) -> None:
     """Create an account, e.g. the first admin. Example:
 
         masterclass users add admin@example.gov.uk --name "Ada Admin" --department "Cabinet Office" --admin
     """
+    from .accounts import account_problems
     from .security import hash_password
-    from .storage.db import EmailTaken, Store
+    from .settings import load_settings
+    from .storage.db import EmailTaken
 
-    if len(password) < 10:
-        raise click.ClickException("the password must be 10 characters or more")
-    store = Store(db_path)
+    email, name, department = email.strip(), name.strip(), department.strip()
+    problems = account_problems(load_settings(config), name=name, email=email, department=department,
+                                password=password)
+    if problems:
+        raise click.ClickException("; ".join(problem["text"] for problem in problems))
+    store = open_store(db_path)
     try:
         user = store.create_user(name=name, email=email, department=department,
                                  password_hash=hash_password(password), role=role or "learner")

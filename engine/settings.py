@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -136,13 +137,17 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            if setting.name == "departments" and not [v for v in value if v.strip()]:
+                raise SettingsError(f"{where}: departments must list at least one department")
             return value
         raise SettingsError(f"{where}: {setting.name} must be a list of text")
     if setting.kind == "int":
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise SettingsError(f"{where}: {setting.name} must be a whole number") from None
+        # A whole number written in ASCII digits: int() would also take 1.9 (as 1), true (as 1) and "١٠".
+        text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        if not (text.isascii() and text.isdigit() and len(text) <= 12) or int(text) < MINIMUM.get(setting.name, 0):
+            low = MINIMUM.get(setting.name, 0)
+            raise SettingsError(f"{where}: {setting.name} must be a whole number, {low} or more")
+        return int(text)
     if setting.kind == "bool":
         if isinstance(value, bool):
             return value
@@ -158,19 +163,29 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     return value.strip() if setting.kind == "email" else value
 
 
+MINIMUM = {"max_body_bytes": 1024, "sign_in_attempts": 1, "lrs_batch_size": 1}
+"""The least each whole-number setting may be (else 0)."""
+
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")
 """Enough to catch a typo, and nothing that could break out of a mailto link."""
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
-    file = Path(path or environ.get("MASTERCLASS_CONFIG") or "masterclass.yaml")
+    named = environ.get("MASTERCLASS_CONFIG") if path is None else None
+    file = Path(path or named or "masterclass.yaml")
     data: dict[str, Any] = {}
+    if named and not file.exists():  # asked for by name: a typo must not serve on the defaults (``--config``
+        raise SettingsError(f"{file}: there is no settings file here")  # is checked by the command line)
     if file.exists():
         try:
             loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise SettingsError(f"{file}: invalid YAML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"{file}: not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:  # a folder, a file it may not read
+            raise SettingsError(f"{file}: cannot be read: {exc.strerror}") from None
         if not isinstance(loaded, dict):
             raise SettingsError(f"{file}: must be a mapping of setting names to values")
         known = {s.name for s in SETTINGS}
@@ -187,4 +202,21 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             value = _coerce(setting, environ[setting.env], setting.env)
         values[setting.name] = value
     values["base_url"] = str(values["base_url"]).rstrip("/")
+    for name, url in [("base_url", values["base_url"]),
+                      *((f"lrs_endpoints ({e['name']})", e["url"]) for e in values["lrs_endpoints"])]:
+        problem = _url_problem(url)
+        if problem:
+            raise SettingsError(f"{file if name in data or name.startswith('lrs') else name}: {name} {problem}")
     return Settings(values)
+
+
+def _url_problem(url: str) -> str | None:
+    """What is wrong with a service address, or None: http or https, a host, a port that can be."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return f"has a port that cannot be: {url!r}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be an http or https address, like https://learn.example.gov.uk, not {url!r}"
+    return None if port is None or port > 0 else f"has a port that cannot be: {url!r}"

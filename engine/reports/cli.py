@@ -20,11 +20,11 @@ def rebuild(db_path: str) -> None:
 
         masterclass reports rebuild --db masterclass.db
     """
-    from ..storage.db import Store
+    from ..cli_support import open_store
     from ..storage.reports import rebuild as recount
 
     started = time.perf_counter()
-    store = Store(db_path)
+    store = open_store(db_path, existing=True)
     recount(store)
     rows = store.conn.execute("SELECT COUNT(*) FROM report_days WHERE n != 0").fetchone()[0]
     click.echo(f"Counted the report tallies again: {rows:,} day tallies in {time.perf_counter() - started:.1f} s")

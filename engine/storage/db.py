@@ -81,6 +81,16 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            # Before anything that writes (WAL mode writes the file's header): a file this engine must refuse
+            # is left as it was.
+            found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.Error:  # not a database
+            conn.close()
+            raise
+        if found > len(MIGRATIONS):
+            conn.close()
+            raise SchemaTooNew(f"{self.path} has schema version {found}; this engine knows up to {len(MIGRATIONS)}")
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._lock = threading.RLock()

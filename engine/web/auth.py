@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -10,12 +9,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import events
+from ..accounts import account_problems
 from ..security import hash_password, verify_password
 from ..storage.db import EmailTaken
 from .context import SESSION_COOKIE, cookie, current_user, form_data, page, service
-
-EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
-MIN_PASSWORD = 10
 
 
 def safe_next(value: str | None) -> str:
@@ -54,29 +51,8 @@ async def register(request: Request) -> Response:
     form = await form_data(request)
     values = {k: _one(form, k) for k in ("name", "email", "department")}
     password = (form.get("password") or [""])[0]
-    errors = []
-    if not values["name"]:
-        errors.append({"field": "name", "text": "Enter your full name"})
-    elif len(values["name"]) > 200:
-        errors.append({"field": "name", "text": "Full name must be 200 characters or fewer"})
-    match = EMAIL.match(values["email"])
-    if not values["email"]:
-        errors.append({"field": "email", "text": "Enter your work email address"})
-    elif not match or len(values["email"]) > 254:
-        errors.append({"field": "email",
-                       "text": "Enter an email address in the correct format, like name@example.gov.uk"})
-    elif svc.settings.allowed_email_domains and not any(
-        match.group(1).lower() == d.lower() or match.group(1).lower().endswith("." + d.lower())
-        for d in svc.settings.allowed_email_domains
-    ):
-        errors.append({"field": "email", "text": "Enter your work email address, ending in "
-                       + " or ".join(svc.settings.allowed_email_domains)})
-    if values["department"] not in svc.settings.departments:
-        errors.append({"field": "department", "text": "Select your department"})
-    if len(password) < MIN_PASSWORD:
-        errors.append({"field": "password", "text": f"Password must be {MIN_PASSWORD} characters or more"})
-    elif len(password) > 1000:
-        errors.append({"field": "password", "text": "Password must be 1,000 characters or fewer"})
+    errors = account_problems(svc.settings, name=values["name"], email=values["email"],
+                              department=values["department"], password=password)
     if not errors:
         try:
             user = svc.store.create_user(name=values["name"], email=values["email"], department=values["department"],

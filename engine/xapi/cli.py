@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..storage.db import SchemaTooNew, Store
+from ..cli_support import open_store
 
 
 @click.group("lrs")
@@ -15,13 +15,6 @@ def lrs_group() -> None:
 @lrs_group.group("credentials")
 def credentials_group() -> None:
     """Manage the HTTP Basic credentials that learning tools use to reach /xapi/."""
-
-
-def _store(db_path: str) -> Store:
-    try:
-        return Store(db_path)
-    except SchemaTooNew as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @credentials_group.command("add")
@@ -37,7 +30,11 @@ def credentials_add(name: str, scope: str, db_path: str) -> None:
     from ..storage.lrs_credentials import CredentialExists
     from .lrs import create_credential
 
-    store = _store(db_path)
+    name = name.strip()
+    if not name or len(name) > 100 or not name.isprintable():  # `list` prints one credential a line, tab-separated
+        raise click.BadParameter("give a name of 1 to 100 characters, without tabs or line breaks",
+                                 param_hint="NAME")
+    store = open_store(db_path)
     try:
         key, secret = create_credential(store, name, scope)
     except CredentialExists:
@@ -55,10 +52,9 @@ def credentials_list(db_path: str) -> None:
     """List credentials: name, key, scope and when each was made (never the secrets)."""
     from ..storage.lrs_credentials import credentials
 
-    store = _store(db_path)
+    store = open_store(db_path, existing=True)
     try:
-        with store.transaction() as conn:
-            found = credentials(conn)
+        found = credentials(store.conn)  # a read: no write transaction to wait for
     finally:
         store.close()
     if not found:
@@ -74,7 +70,7 @@ def credentials_remove(name: str, db_path: str) -> None:
     """Remove the credential called NAME; requests using it are refused at once."""
     from ..storage.lrs_credentials import remove_credential
 
-    store = _store(db_path)
+    store = open_store(db_path, existing=True)
     try:
         with store.transaction() as conn:
             removed = remove_credential(conn, name)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import click
 
+from ..cli_support import CONFIG_FILE, open_store
 from ..settings import load_settings
 from ..storage import outbox
-from ..storage.db import Store, now
+from ..storage.db import now
 
 
 def add_commands(group: click.Group) -> None:
@@ -16,14 +18,15 @@ def add_commands(group: click.Group) -> None:
 
     @group.command("status")
     @click.option("--db", "db_path", default="masterclass.db", show_default=True)
-    @click.option("--config", default=None, help="Settings file (default: masterclass.yaml if present).")
+    @click.option("--config", default=None, type=CONFIG_FILE,
+              help="Settings file (default: masterclass.yaml if present).")
     def status(db_path: str, config: str | None) -> None:
         """Queue depth, oldest undelivered statement and last error for each external LRS. Example:
 
             masterclass lrs status --db masterclass.db
         """
         names = [e["name"] for e in load_settings(config).lrs_endpoints]
-        store = Store(db_path)
+        store = open_store(db_path, existing=True)
         known = {row[0] for row in store.conn.execute("SELECT DISTINCT endpoint FROM outbox UNION"
                                                       " SELECT endpoint FROM dead_letters")}
         rows = outbox.status(store.conn, names + sorted(known - set(names)))
@@ -42,7 +45,7 @@ def add_commands(group: click.Group) -> None:
 
             masterclass lrs dead-letters --endpoint lms
         """
-        for row in outbox.dead_letters(Store(db_path).conn, endpoint):
+        for row in outbox.dead_letters(open_store(db_path, existing=True).conn, endpoint):
             click.echo(f"{row['endpoint']}\t{row['statement_id']}\t{row['failed_at']}\t{row['status']}\t"
                        f"{row['error']}")
 
@@ -54,7 +57,7 @@ def add_commands(group: click.Group) -> None:
 
             masterclass lrs retry --endpoint lms
         """
-        store = Store(db_path)
+        store = open_store(db_path, existing=True)
         with store.transaction() as conn:
             moved = outbox.retry_dead(conn, endpoint, now())
         click.echo(f"Queued {moved} statements again.")
@@ -67,12 +70,30 @@ def export() -> None:
 
 @export.command("statements")
 @click.option("--db", "db_path", default="masterclass.db", show_default=True)
-@click.option("--since", default=None, help="Only statements stored after this ISO 8601 time.")
+@click.option("--since", default=None, help="Only statements stored after this ISO 8601 time (UTC without an "
+              "offset).")
 def export_statements(db_path: str, since: str | None) -> None:
     """Every stored statement as NDJSON (one per line), for a bulk import into an LRS or LMS. Example:
 
         masterclass export statements --since 2026-01-01T00:00:00+00:00 > statements.ndjson
     """
+    after = None if since is None else _utc(since)
     out = sys.stdout
-    for (body,) in outbox.export(Store(db_path).conn, since):
+    for (body,) in outbox.export(open_store(db_path, existing=True).conn, after):
         out.write(body + "\n")
+
+
+def _utc(text: str) -> str:
+    """An ISO 8601 time as the store writes ``stored`` (UTC, to the millisecond), which it is compared with as
+    text: another offset, or another form, compared as text would pick the wrong statements."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time, like 2026-01-01T00:00:00+00:00",
+                                 param_hint="--since") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC).isoformat(timespec="milliseconds")
+    except OverflowError:
+        raise click.BadParameter(f"{text!r} is out of range", param_hint="--since") from None

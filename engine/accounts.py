@@ -1,0 +1,42 @@
+"""What an account must be, wherever it is made: the registration form and ``masterclass users add``."""
+
+from __future__ import annotations
+
+import re
+
+from .settings import Settings
+
+EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1000
+MAX_NAME = 200
+
+
+def account_problems(settings: Settings, *, name: str, email: str, department: str, password: str
+                     ) -> list[dict[str, str]]:
+    """Each problem with a new account's details, as the error summary lists them (field and text); none when it
+    may be made. The values are as typed, with surrounding spaces already taken off."""
+    errors = []
+    if not name:
+        errors.append({"field": "name", "text": "Enter your full name"})
+    elif len(name) > MAX_NAME:
+        errors.append({"field": "name", "text": f"Full name must be {MAX_NAME} characters or fewer"})
+    match = EMAIL.match(email)
+    if not email:
+        errors.append({"field": "email", "text": "Enter your work email address"})
+    elif not match or len(email) > 254:
+        errors.append({"field": "email",
+                       "text": "Enter an email address in the correct format, like name@example.gov.uk"})
+    elif settings.allowed_email_domains and not any(
+        match.group(1).lower() == d.lower() or match.group(1).lower().endswith("." + d.lower())
+        for d in settings.allowed_email_domains
+    ):
+        errors.append({"field": "email", "text": "Enter your work email address, ending in "
+                       + " or ".join(settings.allowed_email_domains)})
+    if department not in settings.departments:
+        errors.append({"field": "department", "text": "Select your department"})
+    if len(password) < MIN_PASSWORD or not password.strip():
+        errors.append({"field": "password", "text": f"Password must be {MIN_PASSWORD} characters or more"})
+    elif len(password) > MAX_PASSWORD:
+        errors.append({"field": "password", "text": f"Password must be {MAX_PASSWORD:,} characters or fewer"})
+    return errors

@@ -1,0 +1,51 @@
+"""What every ``masterclass`` command shares: its database opened with a one-line error, and errors of the
+file system and the database said in one line rather than a traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from .storage.db import Store
+
+
+CONFIG_FILE = click.Path(exists=True, dir_okay=False)
+"""A ``--config`` option's type: a settings file named that is not there is a mistake, not the defaults."""
+
+
+def open_store(db_path: str, *, existing: bool = False) -> Store:
+    """The command's database. ``existing``: a command that only reads or changes what is there refuses a file
+    that is not, rather than making an empty database under a mistyped name."""
+    from .storage.db import SchemaTooNew, Store  # here: ``masterclass check`` needs no database code
+
+    if existing and not Path(db_path).is_file():
+        raise click.ClickException(f"there is no database at {db_path}")
+    try:
+        return Store(db_path)
+    except SchemaTooNew as exc:
+        raise click.ClickException(str(exc)) from None
+    except sqlite3.Error as exc:  # a folder, a file that is not SQLite, a folder that cannot be written
+        raise click.ClickException(f"cannot use {db_path} as the database: {exc}") from None
+
+
+class Commands(click.Group):
+    """The one group: a command's failure for a reason outside it is one line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .settings import SettingsError
+
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        except sqlite3.OperationalError as exc:  # another process holds the database ("database is locked")
+            raise click.ClickException(f"the database could not be used: {exc}") from None
+        except BrokenPipeError:
+            raise  # the reader went away (``| head``): click ends quietly
+        except OSError as exc:  # a folder that cannot be written, a name too long
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
