@@ -186,3 +186,18 @@ def test_json_is_sent_to_a_client_that_asks_for_it_first(app: tuple[TestClient, 
     response = client.get("/demo/no-such/lesson", headers={"accept": accept})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/json" if json else "text/html")
+
+
+def test_a_poll_scales_labels_are_text_on_the_page(tmp_path: Path) -> None:
+    lesson = ("---\ntitle: A lesson\n---\n::: poll id=p\nHow sure are you?\n\nscale: 1-3\n"
+              "labels: \\<script>alert(1)\\</script> | `<img src=x onerror=alert(2)>` | <svg/onload=alert(3)>\n:::\n")
+    client, _store = make_app(make_course(tmp_path / "demo", lesson=lesson), tmp_path / "t.db")
+    register(client)
+    page = client.get(LESSON_PATH).text
+    for raw in ("<script>alert(1)", "<img src=x", "<svg/onload"):
+        assert raw not in page
+    assert "&lt;svg/onload=alert(3)&gt;" in page
+    answered = answer(client, LESSON_PATH, "p", choice="3")
+    assert answered.status_code == 303  # type: ignore[attr-defined]
+    results = client.get(LESSON_PATH).text  # the results table names the labels too
+    assert "<svg/onload" not in results and results.count("&lt;svg/onload=alert(3)&gt;") >= 2

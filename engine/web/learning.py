@@ -115,7 +115,9 @@ def _block_static(rt: CourseRuntime, lesson: Lesson, block: Block, index: int) -
         values = answers.poll_values(block)
         if block.scale:
             labels = block.scale.labels or values
-            static["choices"] = [(v, f"{v} – {label}" if block.scale.labels else v)
+            # A scale's labels are the author's text, where an option is HTML the compiler made: escaped, as the
+            # template prints each choice as HTML.
+            static["choices"] = [(v, escape(f"{v} – {label}" if block.scale.labels else v))
                                  for v, label in zip(values, labels, strict=True)]
         else:
             static["choices"] = [(v, o.html) for v, o in zip(values, block.options, strict=True)]
