@@ -31,7 +31,7 @@ from .schema import Field
 BLOCK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _MARKER = re.compile(r"^(\(\s?\)|\([xX]\)|\[\s?\]|\[[xX]\])(?:\s+|$)")
 _LOOKS_LIKE_MARKER = re.compile(r"^[(\[][^)\]]{0,3}[)\]]")
-_SCALE = re.compile(r"^\s*(-?\d+)\s*(?:-|–|\.\.|to)\s*(-?\d+)\s*$")
+_SCALE = re.compile(r"^\s*(-?[0-9]{1,6})\s*(?:-|–|\.\.|to)\s*(-?[0-9]{1,6})\s*$")
 
 _ID = Field("id", "Unique in the course; part of the block's activity IRI. Letters, digits, - and _.", "str")
 BLOCK_ATTRS: dict[str, tuple[Field, ...]] = {
@@ -397,7 +397,7 @@ def _attributes(ctx: BlockContext, raw: RawBlock) -> tuple[dict[str, Any], bool]
             continue
         value: Any = attr.value
         if field.kind == "int":
-            if not re.fullmatch(r"\d+", attr.value):
+            if not re.fullmatch(r"[0-9]{1,9}", attr.value):  # ASCII digits: int() reads others, and 5,000 fail
                 ctx.error(raw.line, attr.col, f'{attr.name}= must be a whole number; got "{attr.value}"')
                 ok = False
                 continue

@@ -148,7 +148,7 @@ def discover(root: Path, config: CourseConfig, diags: Diagnostics, cache: YamlCa
     listed: list[str] = [m for m in config.values["modules"] or [] if isinstance(m, str)]
     raw_list = config.raw.get("modules") if config.raw else None
     modules_dir = root / "modules"
-    present = sorted(e.name for e in os.scandir(modules_dir) if e.is_dir()) if modules_dir.is_dir() else []
+    present = sorted(e.name for e in os.scandir(modules_dir) if _is_dir(e)) if modules_dir.is_dir() else []
     found: list[ModuleSource] = []
     seen: set[str] = set()
     for n, name in enumerate(listed):
@@ -203,11 +203,34 @@ def _cached_lesson_files(root: Path, module: str, diags: Diagnostics, listings: 
     return lessons
 
 
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:  # a link that loops: not a lesson
+        return False
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """Whether ``path`` is a file of the course: a link to a file outside it is not (``build`` would copy that
+    file into the output, which a service then serves)."""
+    try:
+        return path.is_file() and path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
 def _lesson_files(root: Path, module: str, diags: Diagnostics) -> list[LessonSource]:
     entries = []
     slugs: dict[str, str] = {}
     for entry in os.scandir(root / "modules" / module):
-        if not entry.is_file() or not entry.name.endswith(".md"):
+        if not _is_file(entry) or not entry.name.endswith(".md"):
             continue
         rel = f"modules/{module}/{entry.name}"
         match = LESSON_FILE.match(entry.name)
@@ -350,7 +373,7 @@ class Builder:
             lesson.diagnostics.append(Diagnostic(src.path, line, 1, "error", "the file is not UTF-8 text"))
             return lesson
         return compile_lesson(
-            text.replace("\r\n", "\n"),
+            text.replace("\r\n", "\n").replace("\r", "\n"),  # Windows' line ends, and old Macs' lone CRs
             md=self._md,
             path=src.path,
             module=src.module,
@@ -438,7 +461,7 @@ class ReferenceChecker:
             recheck = self._start_over(lessons)
         media: dict[str, bool] = {}
         for target, users in self._users.items():
-            media[target] = (root / target).is_file()
+            media[target] = _inside(root, root / target)
             if self._media.get(target) != media[target]:
                 recheck.update(users)
         self._media = media

@@ -187,6 +187,7 @@ def _to_repack(lessons_dir: Path, kept: dict[str, Location], adding: bool) -> di
 def _copy_media(source: Path, target: Path) -> None:
     if not source.is_dir():
         return
+    inside = source.resolve()
     for folder, _dirs, files in os.walk(source):
         dest = target / Path(folder).relative_to(source)
         dest.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,13 @@ def _copy_media(source: Path, target: Path) -> None:
             if Path(name).suffix.lower() not in MEDIA_SUFFIXES:
                 continue
             src_file, dst_file = Path(folder) / name, dest / name
-            src_stat = src_file.stat()
+            try:
+                # Never a link to a file outside the media folder (the output is served), nor one that is broken.
+                if not src_file.is_file() or not src_file.resolve().is_relative_to(inside):
+                    continue
+                src_stat = src_file.stat()
+            except OSError:
+                continue
             if dst_file.exists():
                 dst_stat = dst_file.stat()
                 if dst_stat.st_size == src_stat.st_size and dst_stat.st_mtime_ns == src_stat.st_mtime_ns:

@@ -31,7 +31,7 @@ class Field:
     check: Check | None = None
 
 
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
+_DURATION = re.compile(r"^\s*(?:([0-9]{1,6})\s*h)?\s*(?:([0-9]{1,6})\s*m(?:in)?)?\s*(?:([0-9]{1,6})\s*s)?\s*$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _IRI = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s/]+(?:/[^\s]*)?$", re.IGNORECASE)
 

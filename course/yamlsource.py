@@ -40,11 +40,25 @@ def _pos(node: yaml.Node, line_offset: int) -> Pos:
     return Pos(node.start_mark.line + 1 + line_offset, node.start_mark.column + 1)
 
 
-class _Loader(yaml.SafeLoader):
+class _Located:
+    """A value PyYAML reads and then cannot make (``2024-02-30`` as a date, ``!!int x``, an integer of 5,000
+    digits) fails with a plain Python error, without a place: said as a YAML error at the value's node."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)  # type: ignore[misc]
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            shown = str(node.value)[:40] if isinstance(node, yaml.ScalarNode) else node.tag
+            why = f" ({str(exc)[:80]})" if isinstance(exc, ValueError) and "literal" not in str(exc) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f'"{shown}" is not a valid {node.tag.rpartition(":")[2]}{why}', node.start_mark) from None
+
+
+class _Loader(_Located, yaml.SafeLoader):
     line_offset = 0
 
 
-class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _FastLoader(_Located, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's parser, when PyYAML has it: front matter is parsed once per lesson, so it shows in builds.
     Its error messages are vaguer, so a failure is parsed again with :class:`_Loader` to report it."""
 
