@@ -72,3 +72,31 @@ def test_a_media_link_to_a_file_outside_the_course_is_not_found_and_never_copied
     write_compiled(result.course, root, tmp_path / "out")
     copied = sorted(p.name for p in (tmp_path / "out" / "media").iterdir())
     assert "leak.png" not in copied and "broken.png" not in copied and "pic.png" in copied
+
+
+def _module(root: Path, name: str, extra: str) -> None:
+    folder = root / "modules" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "module.yaml").write_text(f"title: {name}\nsummary: S.\n{extra}", encoding="utf-8")
+    (folder / "010-a.md").write_text("---\ntitle: A\n---\nHello.\n", encoding="utf-8")
+
+
+def test_rules_no_learner_could_ever_meet_are_errors(tmp_path: Path) -> None:
+    course_yaml = ("id: https://learn.example.gov.uk/courses/demo\ntitle: Demo\nlanguage: en-GB\n"
+                   "modules: [01-intro, 02-b, 03-c, 04-d]\ncompletion: {modules: all, capstone: true}\n")
+    root = make_course(tmp_path / "demo", course_yaml=course_yaml)
+    (root / "modules" / "01-intro" / "module.yaml").write_text(
+        "title: Intro\nsummary: S.\nrequires: [01-intro]\n", encoding="utf-8")
+    _module(root, "02-b", "requires: [03-c]\n")
+    _module(root, "03-c", "requires: [02-b]\n")
+    _module(root, "04-d", "complete_when: passed\n")
+    found = problems(root)
+    assert 'modules/01-intro/module.yaml:1:1: error: module "01-intro" requires itself, so learners could never ' \
+           "start it" in found
+    assert 'modules/02-b/module.yaml:1:1: error: module "02-b" requires modules that require it: 02-b → 03-c → ' \
+           "02-b, so learners could never start it" in found
+    assert not any(p.startswith("modules/03-c/module.yaml") for p in found)  # the same loop, once
+    assert any(p.startswith("modules/04-d/module.yaml:1:1: error: complete_when: passed needs a question")
+               for p in found), found
+    assert any(p.startswith("course.yaml:5:13: error: completion asks for the capstone, but the course has no "
+                            "capstone section") for p in found), found
