@@ -149,6 +149,8 @@ def _guidance(value: str, item: Any, at: yamlsource.Pos, root: Path, path: str, 
             diags.error(path, where.line, where.col, f'guidance "{value}" is outside the course folder')
             return ""
         try:
+            if not target.is_file():  # a folder, or a named pipe, whose reading would wait for ever
+                raise FileNotFoundError(target)
             text = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             diags.error(path, where.line, where.col, f'missing guidance file "{value.strip()}"')

@@ -138,6 +138,9 @@ def build(course_dir: str | None, output: str | None) -> None:
     dirs = course_dirs(course_dir)
     for where in dirs:
         out = Path(output) if output and len(dirs) == 1 else Path(output or "build") / where.resolve().name
+        if out.resolve().is_relative_to((where / "media").resolve()):
+            # The build copies the media folder into the output: inside it, into itself, level after level.
+            raise click.BadParameter(f"{out} is inside the course's media folder", param_hint="-o")
         builder = Builder(where, progress=_Bar(f"Building {where.name}"), lesson_store=partial(read_lesson, out))
         result = builder.build()
         for diagnostic in result.diagnostics:

@@ -181,3 +181,10 @@ def test_new_quotes_the_title_and_build_says_where_it_cannot_write(tmp_path: Pat
     blocked = tmp_path / "blocked"
     blocked.write_text("a file, where the output folder would be")
     refused(run("build", str(tmp_path / "c"), "-o", str(blocked / "out")), str(blocked))
+
+
+def test_build_refuses_to_write_into_the_courses_media(tmp_path: Path) -> None:
+    assert run("new", str(tmp_path / "c")).exit_code == 0
+    refused(run("build", str(tmp_path / "c"), "-o", str(tmp_path / "c" / "media" / "out")),
+            "is inside the course's media folder")
+    assert not (tmp_path / "c" / "media" / "out").exists()

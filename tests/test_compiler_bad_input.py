@@ -100,3 +100,13 @@ def test_rules_no_learner_could_ever_meet_are_errors(tmp_path: Path) -> None:
                for p in found), found
     assert any(p.startswith("course.yaml:5:13: error: completion asks for the capstone, but the course has no "
                             "capstone section") for p in found), found
+
+
+def test_capstone_guidance_that_is_not_a_file_is_missing_not_waited_for(tmp_path: Path) -> None:
+    from test_capstone_compile import GOOD, course_with
+
+    root = course_with(tmp_path, GOOD)
+    (root / "guide.md").unlink()
+    os.mkfifo(root / "guide.md")  # reading a named pipe waits for a writer: for ever
+    found = problems(root)
+    assert any('missing guidance file "guide.md"' in p for p in found), found
