@@ -8,6 +8,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from . import yamlsource
+from .blocks import BLOCK_ID
 from .diagnostics import Diagnostics, did_you_mean
 from .model import Capstone, Stage
 from .schema import Field, validate
@@ -49,7 +50,7 @@ CAPSTONE_FIELDS: tuple[Field, ...] = (
 
 STAGE_FIELDS: tuple[Field, ...] = (
     Field("id", "Unique among the stages, and not `progress`, `hide` or `leave` (the team's pages use them); "
-          "part of the stage's activity IRI.", "str", required=True),
+          "part of the stage's activity IRI. Letters, digits, - and _.", "str", required=True),
     Field("kind", "One of: " + ", ".join(STAGE_KINDS) + ".", "choice", required=True, choices=tuple(STAGE_KINDS)),
     Field("title", "The stage's title.", "str", required=True),
     Field("complete_when", "The stage's completion rule (depends on its kind).", "mapping", default=None),
@@ -87,6 +88,8 @@ def compile_capstone(raw: Any, *, root: Path, course_iri: str, pos: yamlsource.P
             diags.error(path, at.line, at.col, f'two capstone stages have the id "{stage["id"]}"')
         if stage["id"] in RESERVED_STAGE_IDS:
             diags.error(path, at.line, at.col, f'the stage id "{stage["id"]}" is reserved: the team\'s pages use it')
+        elif not BLOCK_ID.match(stage["id"]):  # it is a segment of the stage's address and activity IRI
+            diags.error(path, at.line, at.col, f'the stage id "{stage["id"]}" may hold only letters, digits, - and _')
         seen_ids.add(stage["id"])
         kind = stage["kind"]
         if kind in seen_kinds:

@@ -110,3 +110,11 @@ def test_capstone_guidance_that_is_not_a_file_is_missing_not_waited_for(tmp_path
     os.mkfifo(root / "guide.md")  # reading a named pipe waits for a writer: for ever
     found = problems(root)
     assert any('missing guidance file "guide.md"' in p for p in found), found
+
+
+def test_a_stage_id_is_a_segment_of_an_address(tmp_path: Path) -> None:
+    from test_capstone_compile import GOOD, course_with
+
+    root = course_with(tmp_path, GOOD.replace("{id: agree,", "{id: '../x y/<b>',"))
+    found = problems(root)
+    assert any('the stage id "../x y/<b>" may hold only letters, digits, - and _' in p for p in found), found
