@@ -199,6 +199,7 @@ def preview(course_dir: str, host: str, port: int) -> None:
 
         masterclass preview content/innovation-masterclass
     """
+    import shutil
     import tempfile
 
     import uvicorn
@@ -222,7 +223,11 @@ def preview(course_dir: str, host: str, port: int) -> None:
         click.echo(diagnostic.format(), err=True)
     app = create_app(settings=settings, store=store, courses=[], preview=state)
     click.echo(f"Previewing {course_dir} at http://{host}:{port}/ (reloads on save; Ctrl+C to stop)")
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=2)
+    try:
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=2)
+    finally:  # the throwaway database goes with the preview
+        store.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @cli.command("new")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -85,8 +86,11 @@ def test_a_save_reloads_and_errors_show_in_place_then_recover(tmp_path: Path) ->
 def test_preview_tools(tmp_path: Path) -> None:
     root = scaffold(tmp_path)
     port = free_port()
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     process = subprocess.Popen([str(MASTERCLASS), "preview", str(root), "--port", str(port)],
-                               env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env={**os.environ, "TMPDIR": str(temporary)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/health", process)
@@ -111,5 +115,9 @@ def test_preview_tools(tmp_path: Path) -> None:
                                 headers={"referer": f"{base}/my-course/"})
             assert reset.status_code == 303
             assert "Correct" not in client.get("/my-course/01-getting-started/welcome").text
+        assert [p.name.startswith("masterclass-preview-") for p in temporary.iterdir()] == [True]
+        process.send_signal(signal.SIGINT)  # Ctrl+C: the throwaway database goes with the preview
+        process.wait(10)
+        assert list(temporary.iterdir()) == []
     finally:
         stop(process)
