@@ -25,6 +25,7 @@ from .lesson import compile_lesson, make_markdown, source_hash
 from .mdext.references import LESSON_FILE
 from .model import Course, Lesson, Module
 from .schema import COURSE_FIELDS, MODULE_FIELDS, validate
+from .theme import check_theme
 
 MODULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 RESERVED = frozenset({"media", "assets", "static", "capstone", "gallery", "progress", "xapi", "api", "certificate",
@@ -297,6 +298,7 @@ class Builder:
                                                  has_capstone=config.values["capstone"] is not None,
                                                  pos=config.raw.at_value("certificate"), diags=diags)
         self._references.check(self.root, course, config, diags)
+        check_theme(self.root, diags)
         return BuildResult(course, diags.sorted(), time.perf_counter() - started, parsed)
 
     def compile_lessons(

@@ -118,3 +118,12 @@ def test_a_stage_id_is_a_segment_of_an_address(tmp_path: Path) -> None:
     root = course_with(tmp_path, GOOD.replace("{id: agree,", "{id: '../x y/<b>',"))
     found = problems(root)
     assert any('the stage id "../x y/<b>" may hold only letters, digits, - and _' in p for p in found), found
+
+
+def test_a_template_of_the_course_theme_is_read_for_its_syntax(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo")
+    (root / "theme" / "blocks").mkdir(parents=True)
+    (root / "theme" / "lesson.html").write_text('{% extends "default:lesson.html" %}\n{% block content %}ok'
+                                                "{% endblock %}\n")
+    (root / "theme" / "blocks" / "_poll.html").write_text("<p>\n{{ broken( }}\n</p>\n")
+    assert problems(root) == ["theme/blocks/_poll.html:2:1: error: template syntax: unexpected '}', expected ')'"]
