@@ -125,6 +125,8 @@ def load(text: str, *, line_offset: int = 0) -> Any:
         return yaml.load(text, Loader=loader_cls)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and exc.problem and "end of stream" in exc.problem:
+            mark = exc.context_mark  # an unclosed quote or bracket: where it opened, not the end of the file
         line = mark.line + 1 + line_offset if mark else 1 + line_offset
         col = mark.column + 1 if mark else 1
         problem = exc.problem or exc.context or "invalid YAML"

@@ -127,3 +127,10 @@ def test_a_template_of_the_course_theme_is_read_for_its_syntax(tmp_path: Path) -
                                                 "{% endblock %}\n")
     (root / "theme" / "blocks" / "_poll.html").write_text("<p>\n{{ broken( }}\n</p>\n")
     assert problems(root) == ["theme/blocks/_poll.html:2:1: error: template syntax: unexpected '}', expected ')'"]
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo", course_yaml="id: https://learn.example.gov.uk/courses/demo\n"
+                       'title: "Unclosed\nlanguage: en-GB\nmodules: [01-intro]\n')
+    found = problems(root)
+    assert found and found[0].startswith("course.yaml:2:8: error: invalid YAML: found unexpected end of stream"), found
