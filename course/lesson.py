@@ -50,10 +50,12 @@ def source_hash(source: bytes, *, path: str, iri_prefix: str) -> str:
     return digest.hexdigest()[:24]
 
 
-def _all_tokens(tokens: list[Token], raws: list[RawBlock]) -> Iterator[Token]:
+def _all_tokens(tokens: list[Token], raws: list[RawBlock]) -> Iterator[tuple[Token, list[int] | None]]:
+    """Every token, with the lines of the block an inline token is in (the block's own ``map``)."""
     for token in [*tokens, *(t for raw in raws for t in raw.tokens)]:
-        yield token
-        yield from token.children or []
+        yield token, token.map
+        for child in token.children or []:
+            yield child, token.map
 
 
 def compile_lesson(
@@ -103,9 +105,11 @@ def compile_lesson(
             blocks.append(block)
     env["mc_index"] = index
 
-    for token in _all_tokens(tokens, raws):
+    searched: dict[tuple[int, int], int] = {}
+    """Inline HTML found so far in each block (by its lines): where to look for the next piece."""
+    for token, lines_of in _all_tokens(tokens, raws):
         if token.type in ("html_block", "html_inline") and not allow_html:
-            line = (token.map or [0])[0] + 1 if token.map else _find_line(lines, token.content)
+            line = (token.map or [0])[0] + 1 if token.map else _find_line(lines, token.content, lines_of, searched)
             col = max(lines[line - 1].find(token.content.strip()[:20]) + 1, 1) if line <= len(lines) else 1
             diags.error(path, line, col,
                         "raw HTML is turned off: use Markdown, or set allow_html: true in course.yaml",
@@ -152,9 +156,16 @@ def compile_lesson(
     )
 
 
-def _find_line(lines: list[str], content: str) -> int:
+def _find_line(lines: list[str], content: str, block: list[int] | None, searched: dict[tuple[int, int], int]
+               ) -> int:
+    """The line of a piece of inline HTML: searched for in its own block's lines only, from where the last piece
+    of that block was found (the whole lesson for every piece took minutes on a long one, and two pieces alike
+    were both put on the first's line)."""
     needle = content.strip()[:20]
-    for n, line in enumerate(lines):
-        if needle and needle in line:
+    start, end = (block[0], block[1]) if block else (0, len(lines))
+    key = (start, end)
+    for n in range(searched.get(key, start), min(end, len(lines))):
+        if needle and needle in lines[n]:
+            searched[key] = n  # the same line may hold the next piece too
             return n + 1
-    return 1
+    return start + 1

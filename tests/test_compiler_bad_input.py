@@ -134,3 +134,11 @@ def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path: Path) -> None:
                        'title: "Unclosed\nlanguage: en-GB\nmodules: [01-intro]\n')
     found = problems(root)
     assert found and found[0].startswith("course.yaml:2:8: error: invalid YAML: found unexpected end of stream"), found
+
+
+def test_inline_html_is_located_in_its_own_paragraph(tmp_path: Path) -> None:
+    lesson = "---\ntitle: <b>T</b>\n---\nPara <b>x</b>\n\nOther <b>y</b>\n\n- item <b>z</b>\n"
+    found = problems(make_course(tmp_path / "demo", lesson=lesson))
+    # Each tag, opening and closing, where it is: not on the first line holding the same text (the front matter's).
+    assert [p.split(": error")[0].rpartition(".md:")[2] for p in found] == [
+        "4:6", "4:10", "6:7", "6:11", "8:8", "8:12"]
