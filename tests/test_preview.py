@@ -121,3 +121,27 @@ def test_preview_tools(tmp_path: Path) -> None:
         assert list(temporary.iterdir()) == []
     finally:
         stop(process)
+
+
+def test_a_preview_started_on_a_course_that_never_built_shows_why_at_its_addresses(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from engine.security import hash_password
+    from engine.settings import load_settings
+    from engine.storage.db import Store
+    from engine.web import create_app
+    from engine.web.preview import PREVIEW_EMAIL, Preview
+
+    root = scaffold(tmp_path)
+    (root / "course.yaml").write_text((root / "course.yaml").read_text() + "modules: [\n")
+    store = Store(tmp_path / "preview.db")
+    store.create_user(name="Preview learner", email=PREVIEW_EMAIL, department="Cabinet Office",
+                      password_hash=hash_password("correct horse battery"))
+    app = create_app(settings=load_settings(Path("/nonexistent.yaml"), {}), store=store, courses=[],
+                     preview=Preview.start(root), secret=b"s" * 32)
+    client = TestClient(app, follow_redirects=False)
+    for address in ("/my-course/", "/my-course/01-getting-started/welcome", "/my-course/progress"):
+        response = client.get(address)
+        assert (response.status_code, response.headers.get("location")) == (303, "/"), address
+    home = client.get("/")
+    assert "course.yaml" in home.text and "invalid YAML" in home.text

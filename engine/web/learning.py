@@ -42,8 +42,12 @@ from .templating import Frame, Slots, inline_prompt, overridden, render
 
 
 def runtime(request: Request) -> CourseRuntime:
-    found = service(request).courses.get(request.path_params["course"])
+    svc = service(request)
+    found = svc.courses.get(request.path_params["course"])
     if found is None:
+        if svc.preview is not None and svc.preview.runtime is None and svc.preview.problems_for(None):
+            # The preview started on a course that has never built: its home page shows why, and reloads on save.
+            raise Redirect("/")
         raise HTTPException(404, "There is no course at this address.")
     return found
 
