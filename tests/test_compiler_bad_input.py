@@ -142,3 +142,17 @@ def test_inline_html_is_located_in_its_own_paragraph(tmp_path: Path) -> None:
     # Each tag, opening and closing, where it is: not on the first line holding the same text (the front matter's).
     assert [p.split(": error")[0].rpartition(".md:")[2] for p in found] == [
         "4:6", "4:10", "6:7", "6:11", "8:8", "8:12"]
+
+
+def test_a_theme_template_that_extends_one_that_is_not_there_stops_the_course_being_served(tmp_path: Path) -> None:
+    from engine.web.courses import CourseLoadError, discover_courses
+
+    root = make_course(tmp_path / "demo")
+    (root / "theme").mkdir()
+    (root / "theme" / "lesson.html").write_text('{% extends "default:lesson.html" %}{% block content %}'
+                                                '{% include "blocks/_poll.html" %}{% endblock %}')
+    assert [rt.slug for rt in discover_courses(root)] == ["demo"]  # the service's templates are found
+    (root / "theme" / "course.html").write_text('{% extends "nope.html" %}')
+    assert problems(root) == []  # the check knows only the syntax
+    with pytest.raises(CourseLoadError, match=r"theme/course\.html: there is no template 'nope\.html'"):
+        discover_courses(root)

@@ -9,7 +9,7 @@ from typing import Any
 
 from course import Builder, Course, Lesson, load_compiled
 
-from .templating import Frame
+from .templating import Frame, missing_templates
 
 _PLACEHOLDER = re.compile(r"<!--mc:block:(\d+)-->\n?")
 
@@ -72,12 +72,18 @@ def split_segments(lesson: Lesson) -> list[dict[str, object]]:
 def load_course(folder: Path) -> CourseRuntime:
     """A course from its source folder (compiled now) or from a `masterclass build` output folder."""
     if (folder / "course.json").exists():
-        return CourseRuntime(load_compiled(folder), folder)
-    result = Builder(folder).build()
-    if not result.ok or result.course is None:
-        problems = "\n".join(f"{folder}/{d.format()}" for d in result.errors)
-        raise CourseLoadError(f"{folder}: the course has errors:\n{problems}")
-    return CourseRuntime(result.course, folder)
+        course = load_compiled(folder)
+    else:
+        result = Builder(folder).build()
+        if not result.ok or result.course is None:
+            problems = "\n".join(f"{folder}/{d.format()}" for d in result.errors)
+            raise CourseLoadError(f"{folder}: the course has errors:\n{problems}")
+        course = result.course
+    missing = missing_templates(folder)
+    if missing:  # else every page using the template would fail for every learner
+        raise CourseLoadError(f"{folder}: the course's theme has errors:\n" + "\n".join(
+            f"{folder}/{problem}" for problem in missing))
+    return CourseRuntime(course, folder)
 
 
 def discover_courses(path: Path) -> list[CourseRuntime]:

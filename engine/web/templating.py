@@ -18,6 +18,9 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     PrefixLoader,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    meta,
     select_autoescape,
 )
 from markupsafe import Markup
@@ -68,6 +71,31 @@ def environment(course_theme: str | None) -> Environment:
 def _theme_of(course_folder: Path | None) -> str | None:
     theme = course_folder / "theme" if course_folder is not None else None
     return str(theme) if theme is not None and theme.is_dir() else None
+
+
+def missing_templates(course_folder: Path) -> list[str]:
+    """Each template a course's own template extends, includes or imports that its lookup cannot find (which
+    ``masterclass check``, knowing nothing of the service's templates, leaves to the service), as
+    ``theme/<file>: ...``; a template whose syntax is wrong is the check's to report, and is passed over."""
+    theme = _theme_of(course_folder)
+    if theme is None:
+        return []
+    env = environment(theme)
+    missing = []
+    for path in sorted(Path(theme).rglob("*.html")):
+        try:
+            names = meta.find_referenced_templates(env.parse(path.read_text(encoding="utf-8")))
+        except (TemplateSyntaxError, UnicodeDecodeError, OSError):
+            continue
+        for name in names:
+            if name is None:  # a name worked out as the page renders: nothing to look up now
+                continue
+            try:
+                env.loader.get_source(env, name)  # type: ignore[union-attr]
+            except TemplateNotFound:
+                missing.append(f"theme/{path.relative_to(theme).as_posix()}: there is no template {name!r} to "
+                               "extend or include")
+    return missing
 
 
 def render(template: str, context: dict[str, Any], *, course_folder: Path | None = None) -> str:
