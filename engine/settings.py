@@ -202,11 +202,13 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             value = _coerce(setting, environ[setting.env], setting.env)
         values[setting.name] = value
     values["base_url"] = str(values["base_url"]).rstrip("/")
-    for name, url in [("base_url", values["base_url"]),
-                      *((f"lrs_endpoints ({e['name']})", e["url"]) for e in values["lrs_endpoints"])]:
+    for key, name, url in [("base_url", "base_url", values["base_url"]),
+                           *(("lrs_endpoints", f"lrs_endpoints ({e['name']})", e["url"])
+                             for e in values["lrs_endpoints"])]:
         problem = _url_problem(url)
         if problem:
-            raise SettingsError(f"{file if name in data or name.startswith('lrs') else name}: {name} {problem}")
+            where = f"MASTERCLASS_{key.upper()}" if f"MASTERCLASS_{key.upper()}" in environ else file
+            raise SettingsError(f"{where}: {name} {problem}")
     return Settings(values)
 
 
