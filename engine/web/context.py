@@ -123,9 +123,9 @@ async def form_data(request: Request) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     try:
         if request.headers.get("content-type", "").partition(";")[0].strip().lower() == URLENCODED:
-            # What every form of the service posts: parsed in one call (the standard library's parser, decoding
-            # as Starlette's does), a third of the cost of Starlette's streaming parser for an answer.
-            # A browser percent-encodes every byte past ASCII, in UTF-8: anything else was not sent by a form.
+            # What every form of the service posts: parsed in one call by the standard library's parser, a third
+            # of the cost of Starlette's streaming parser for an answer. A browser percent-encodes every byte past
+            # ASCII, in UTF-8: anything else was not sent by a form, and is refused (where Starlette reads it).
             body = (await request.body()).decode("ascii")
             pairs: list[tuple[str, Any]] = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS,
                                                      errors="strict")
