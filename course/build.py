@@ -44,6 +44,11 @@ class LessonSource:
     slug: str
 
 
+MAX_LESSON_BYTES = 2_000_000
+"""The largest lesson file compiled: the longest lesson of the Innovation Masterclass is about 20 KB, and
+compiling takes about 4 s a megabyte, which the preview does at every save."""
+
+
 @dataclass
 class ModuleSource:
     id: str
@@ -368,6 +373,12 @@ class Builder:
         return found, parsed
 
     def _compile(self, data: bytes, src: LessonSource, course_iri: str, allow_html: bool, digest: str) -> Lesson:
+        if len(data) > MAX_LESSON_BYTES:
+            lesson = Lesson(src.slug, src.module, src.path, src.slug, "", "viewed", None, [], "", digest)
+            lesson.diagnostics.append(Diagnostic(
+                src.path, 1, 1, "error", f"the lesson is {len(data) / 1e6:.1f} MB, and a lesson may be at most "
+                f"{MAX_LESSON_BYTES // 1_000_000} MB: split it into lessons a learner can take one at a time"))
+            return lesson
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

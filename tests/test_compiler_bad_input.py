@@ -156,3 +156,11 @@ def test_a_theme_template_that_extends_one_that_is_not_there_stops_the_course_be
     assert problems(root) == []  # the check knows only the syntax
     with pytest.raises(CourseLoadError, match=r"theme/course\.html: there is no template 'nope\.html'"):
         discover_courses(root)
+
+
+def test_a_lesson_too_long_to_take_is_an_error_not_a_minute_of_compiling(tmp_path: Path) -> None:
+    body = "A paragraph of a lesson that goes on and on.\n\n" * 50_000  # 2.3 MB
+    root = make_course(tmp_path / "demo", lesson="---\ntitle: T\n---\n" + body)
+    [problem] = problems(root)
+    assert problem.startswith("modules/01-intro/010-lesson.md:1:1: error: the lesson is 2.3 MB, and a lesson may be "
+                              "at most 2 MB")
