@@ -201,3 +201,10 @@ def test_a_poll_scales_labels_are_text_on_the_page(tmp_path: Path) -> None:
     assert answered.status_code == 303  # type: ignore[attr-defined]
     results = client.get(LESSON_PATH).text  # the results table names the labels too
     assert "<svg/onload" not in results and results.count("&lt;svg/onload=alert(3)&gt;") >= 2
+
+
+def test_the_lrs_address_without_its_slash_leads_to_the_lrs(app: tuple[TestClient, Store]) -> None:
+    client, _store = app
+    response = client.get("/xapi?x=1")
+    assert (response.status_code, response.headers["location"]) == (308, "/xapi/?x=1")
+    assert client.get("/xapi/about").json()["version"]  # where it leads

@@ -157,6 +157,10 @@ def _cookies(header: bytes) -> dict[str, str]:
     return found
 
 
+async def _to_lrs(request: Request) -> Response:
+    return RedirectResponse("/xapi/" + (f"?{request.url.query}" if request.url.query else ""), status_code=308)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     response = error_response(request, exc.status_code, exc.detail)
@@ -236,7 +240,8 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
 
     lrs_app = lrs.make_app(store, base_url=settings.base_url,
                            on_saved=deliverer.wake.set if deliverer else None)
-    static.append(Mount("/xapi", app=lrs_app))
+    # A tool given the LRS's address without its slash: on to the LRS, not the course pages' 404.
+    static += [Route("/xapi", _to_lrs, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]), Mount("/xapi", app=lrs_app)]
     app = Application(
         routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *(preview_routes.routes if preview else []),
                 *progress_pages.routes, *capstone.routes, *certificates.routes, *reports.routes,
