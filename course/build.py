@@ -488,7 +488,7 @@ class ReferenceChecker:
                 self._failing.discard(n)
         for n in self._failing:
             diags.extend(self._checked[n].diagnostics)
-        check_course_rules(course, config.raw, diags)
+        check_course_rules(course, config.raw, diags, root)
 
     def _start_over(self, lessons: list[Lesson]) -> set[int]:
         self._files = [lesson.file for lesson in lessons]

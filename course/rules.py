@@ -3,19 +3,23 @@ them (no module waits for itself, a module to pass has a question, a capstone as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import yamlsource
 from .diagnostics import Diagnostics, did_you_mean
 from .model import Course
 
 
-def check_course_rules(course: Course, raw: yamlsource.LocatedDict | None, diags: Diagnostics) -> None:
+def check_course_rules(course: Course, raw: yamlsource.LocatedDict | None, diags: Diagnostics,
+                       root: Path | None = None) -> None:
     """After the lessons: the modules' and the course's rules, on the compiled course (``raw`` is
-    course.yaml as read, for positions)."""
+    course.yaml as read, and ``root`` the course folder, for positions)."""
     module_ids = [m.id for m in course.modules]
     for module in course.modules:
-        for name in module.requires:
+        for n, name in enumerate(module.requires):
             if name not in module_ids:
-                diags.error(f"modules/{module.id}/module.yaml", 1, 1,
+                at = _requirement_at(root, module.id, n)
+                diags.error(f"modules/{module.id}/module.yaml", at.line, at.col,
                             f'requires unknown module "{name}"{did_you_mean(name, module_ids)}')
     for name in course.completion_modules:
         if name not in module_ids and raw is not None:
@@ -59,3 +63,18 @@ def _requirement_loops(course: Course) -> list[list[str]]:
                 path.append(step)
                 stack.append(iter(requires[step]))
     return loops
+
+
+def _requirement_at(root: Path | None, module: str, n: int) -> yamlsource.Pos:
+    """Where a module.yaml names its n-th required module: read again only to report a problem with it (the
+    compiled module keeps no positions)."""
+    try:
+        raw = yamlsource.load((root / "modules" / module / "module.yaml").read_text(encoding="utf-8")) \
+            if root is not None else None
+    except (OSError, UnicodeDecodeError, yamlsource.YamlError):
+        raw = None
+    requires = raw.get("requires") if isinstance(raw, yamlsource.LocatedDict) else None
+    if isinstance(requires, yamlsource.LocatedList) and n < len(requires):
+        return requires.at(n)
+    return raw.at_value("requires") if isinstance(raw, yamlsource.LocatedDict) and "requires" in raw \
+        else yamlsource.Pos(1, 1)

@@ -164,3 +164,12 @@ def test_a_lesson_too_long_to_take_is_an_error_not_a_minute_of_compiling(tmp_pat
     [problem] = problems(root)
     assert problem.startswith("modules/01-intro/010-lesson.md:1:1: error: the lesson is 2.3 MB, and a lesson may be "
                               "at most 2 MB")
+
+
+def test_an_unknown_required_module_is_located_at_its_name(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo")
+    (root / "modules" / "01-intro" / "module.yaml").write_text(
+        "title: Intro\nsummary: S.\nrequires:\n  - 00-nope\n  - 01-intro-x\n", encoding="utf-8")
+    assert [p for p in problems(root) if "unknown module" in p] == [
+        'modules/01-intro/module.yaml:4:5: error: requires unknown module "00-nope"',
+        'modules/01-intro/module.yaml:5:5: error: requires unknown module "01-intro-x" (did you mean "01-intro"?)']

@@ -58,9 +58,9 @@ def test_module_yaml_errors(tmp_path: Path) -> None:
     (tmp_path / "modules" / "01-intro" / "module.yaml").write_text("summary: x\ncomplete_when: passd\nrequires: [nope]\n")
     assert messages(tmp_path) == [
         'modules/01-intro/module.yaml:1:1: error: module.yaml is missing required key "title"',
-        'modules/01-intro/module.yaml:1:1: error: requires unknown module "nope"',
         'modules/01-intro/module.yaml:2:16: error: "complete_when" must be one of: all_lessons, passed; got "passd" '
         '(did you mean "passed"?)',
+        'modules/01-intro/module.yaml:3:12: error: requires unknown module "nope"',
     ]
 
 
