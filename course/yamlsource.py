@@ -132,5 +132,9 @@ def load(text: str, *, line_offset: int = 0) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         context = f" {exc.context}" if exc.context and exc.problem else ""
         raise YamlError(f"invalid YAML: {problem}{context}", line, col) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL): at it, not at 1:1
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1 + line_offset, len(before) - before.rfind("\n")
+        raise YamlError(f"invalid YAML: the character U+{exc.character:04X} is not allowed", line, col) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}", 1 + line_offset, 1) from None

@@ -173,3 +173,9 @@ def test_an_unknown_required_module_is_located_at_its_name(tmp_path: Path) -> No
     assert [p for p in problems(root) if "unknown module" in p] == [
         'modules/01-intro/module.yaml:4:5: error: requires unknown module "00-nope"',
         'modules/01-intro/module.yaml:5:5: error: requires unknown module "01-intro-x" (did you mean "01-intro"?)']
+
+
+def test_a_character_yaml_does_not_allow_is_located(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo", course_yaml="id: https://learn.example.gov.uk/courses/demo\n"
+                       "title: Demo\x00x\nlanguage: en-GB\nmodules: [01-intro]\n")
+    assert problems(root) == ["course.yaml:2:12: error: invalid YAML: the character U+0000 is not allowed"]
