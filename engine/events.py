@@ -13,7 +13,8 @@ from course.model import Block, Checklist, Poll, Question, Reflection, Video
 
 from . import certificates, progress
 from .storage.capstone import completion as capstone_completion
-from .storage.db import Store, now
+from .storage.clock import now
+from .storage.db import Store
 from .storage.records import Enrolment, Records, User
 from .xapi.emit import PROGRESS, WORDS, Emitter, activity, iso_duration, seconds_between
 

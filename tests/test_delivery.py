@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from engine.storage import outbox
-from engine.storage.db import Store, now
+from engine.storage.clock import now
+from engine.storage.db import Store
 from engine.storage.statements import insert_statements
 from engine.xapi.delivery import Deliverer, Endpoint
 from engine.xapi.keys import index

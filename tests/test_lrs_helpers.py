@@ -19,7 +19,8 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from engine.security import hash_password
-from engine.storage.db import Store, now
+from engine.storage.clock import now
+from engine.storage.db import Store
 from engine.storage.lrs import VOIDED
 from engine.storage.lrs_credentials import add_credential
 from engine.storage.statements import term_ids, terms_of

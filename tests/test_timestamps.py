@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.storage import db
-from engine.storage.db import now
+from engine.storage import clock
+from engine.storage.clock import now
 
 
 def _expected(ns: int) -> str:
@@ -27,7 +27,7 @@ def _expected(ns: int) -> str:
     1_709_164_800_123_456_789,  # 29 February 2024
 ])
 def test_now_is_the_text_datetime_gives(monkeypatch: pytest.MonkeyPatch, ns: int) -> None:
-    monkeypatch.setattr(db.time, "time_ns", lambda: ns)
+    monkeypatch.setattr(clock.time, "time_ns", lambda: ns)
     assert now() == _expected(ns)
 
 
@@ -37,7 +37,7 @@ def test_now_follows_the_clock_back_and_forth_across_seconds(monkeypatch: pytest
     moments = sorted(base + rng.randrange(5_000_000_000) for _ in range(500))
     moments += [base - 7_000_000_000, base + 86_400_000_000_000]  # the clock set back; a day later
     for ns in moments:
-        monkeypatch.setattr(db.time, "time_ns", lambda ns=ns: ns)
+        monkeypatch.setattr(clock.time, "time_ns", lambda ns=ns: ns)
         assert now() == _expected(ns)
 
 

@@ -6,6 +6,6 @@ back, so a server database could take SQLite's place without touching it.
 
 from __future__ import annotations
 
-from .db import Store, open_store
+from .db import Store
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store"]

@@ -12,8 +12,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from .db import Store, _user, now
-from .records import User
+from .clock import now
+from .db import Store
+from .records import User, user_from_row
 
 _USER_COLUMNS = "u.id, u.public_id, u.name, u.email, u.department, u.role, u.password_hash, u.created_at"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -194,7 +195,7 @@ def members(store: Store, team_id: int) -> list[User]:
     rows = store.conn.execute(
         f"SELECT {_USER_COLUMNS} FROM capstone_members m JOIN users u ON u.id = m.user_id"  # noqa: S608
         " WHERE m.team_id = ? AND m.left_at IS NULL ORDER BY m.joined_at, m.id", (team_id,))
-    return [u for u in (_user(row) for row in rows) if u is not None]
+    return [u for u in (user_from_row(row) for row in rows) if u is not None]
 
 
 def create_team(store: Store, *, course_iri: str, name: str, department: str, creator: User) -> Team:

@@ -13,7 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Store, now
+from .clock import now
+from .db import Store
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 12

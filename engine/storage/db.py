@@ -2,47 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import sqlite3
 import threading
-import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
-from functools import lru_cache
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from .checkpoints import Checkpointer
+from .clock import now
 from .grouping import Group, GroupCommit, request_state
 from .migrations import MIGRATIONS, split_statements
-from .records import LAST_LESSON, Enrolment, Records, User
+from .records import LAST_LESSON, USER_COLUMNS, Enrolment, Records, User, user_from_row
+from .sessions import MAX_SIGNED_IN, Sessions
 from .statements import IndexedStatement, TermNumbers, delete_statements, insert_statements
 from .transactions import Transaction
-
-_second: tuple[int, str] = (-1, "")
-"""The Unix second last formatted, and its text: a request asks for the time several times within a second."""
-
-
-def now() -> str:
-    """Timestamps are ISO 8601 in UTC with the offset, as xAPI wants them, to the millisecond.
-
-    The same text as ``datetime.now(UTC).isoformat(timespec="milliseconds")``, which costs about 3 µs; a lesson
-    view asks for it two or three times and an answer four or five (its statements, its view, its attempt), so the
-    date and time of day are formatted once a second.
-    """
-    global _second
-    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
-    known, text = _second  # one read of the pair: another thread may replace it meanwhile
-    if known != seconds:
-        text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        _second = (seconds, text)
-    return f"{text}.{nanoseconds // 1_000_000:03d}+00:00"
 
 
 class SchemaTooNew(Exception):
@@ -57,25 +35,10 @@ class AttemptsExhausted(Exception):
     pass
 
 
-MAX_MET = 100_000
-"""(session, course or lesson) pairs a store remembers as already met (see Store.session_first)."""
 MAX_KEPT_RECORDS = 5000
-MAX_SIGNED_IN = 20_000
 """Learners whose records a store keeps in memory (a few kilobytes each; see Store.records)."""
 
-# Column names only, never user input: safe to format into SQL.
-_USER_COLUMNS = "id, public_id, name, email, department, role, password_hash, created_at"
-
-
-_SESSION_USER = (f"SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} FROM sessions s"  # noqa: S608
-                 " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?")
-
-
-def _user(row: tuple[Any, ...] | None) -> User | None:
-    return User(*row) if row else None
-
-
-class Store:
+class Store(Sessions):
     """One connection per process; writes for one learner action run in one transaction."""
 
     def __init__(self, path: str | Path) -> None:
@@ -292,10 +255,11 @@ class Store:
         return user
 
     def user_by_id(self, user_id: int) -> User | None:
-        return _user(self.conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())  # noqa: S608
+        return user_from_row(self.conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())  # noqa: S608
 
     def user_by_email(self, email: str) -> User | None:
-        return _user(self.conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone())  # noqa: S608
+        row = self.conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()  # noqa: S608
+        return user_from_row(row)
 
     def set_role(self, user_id: int, role: str) -> None:
         with self.transaction() as conn:
@@ -328,63 +292,6 @@ class Store:
             self._forget_sessions()
         self._forget_records()
         self._forget_enrolments()
-
-    # --- sessions: the cookie holds a random token; only its hash is stored ----------------
-
-    def create_session(self, user_id: int) -> str:
-        token = secrets.token_urlsafe(32)
-        stamp = now()
-        with self.transaction() as conn:
-            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (_hash(token), user_id, stamp, stamp))
-        return token
-
-    def session_user(self, token: str) -> User | None:
-        """Who the session signs in, or None; kept between requests like records, as every request asks."""
-        key = _hash(token)
-        self._current()
-        found = self._signed_in.get(key)
-        if found is not None:
-            return found
-        user = _user(self.conn.execute(_SESSION_USER, (key,)).fetchone())
-        if user is not None:
-            with self._kept_lock:
-                if len(self._signed_in) >= MAX_SIGNED_IN:
-                    del self._signed_in[next(iter(self._signed_in))]  # the oldest
-                self._signed_in[key] = user
-        return user
-
-    def session_met(self, token: str, object_iri: str) -> bool:
-        """True when this sign-in session is known to have met ``object_iri`` already (no query: may say False)."""
-        return (_hash(token), object_iri) in self._met
-
-    def session_first(self, token: str, object_iri: str) -> bool:
-        """True the first time this sign-in session meets ``object_iri`` (a course or lesson)."""
-        key = (_hash(token), object_iri)
-        if key in self._met:
-            return False
-        first = self.conn.execute(
-            "INSERT OR IGNORE INTO session_events SELECT token_hash, ? FROM sessions WHERE token_hash = ?",
-            (object_iri, key[0]),
-        ).rowcount == 1
-        # Met from the commit on (``_after_commit``): until then the transaction could still be undone. So could
-        # the row found here, when another action of the same group inserted it (two tabs of one session).
-        self._met_pending.add(key)
-        return first
-
-    def _know_met(self, keys: Iterable[tuple[str, str]]) -> None:
-        for key in keys:
-            if len(self._met) >= MAX_MET:
-                self._met.clear()
-            self._met.add(key)
-
-    def session_objects(self, token: str) -> list[str]:
-        return [iri for (iri,) in self.conn.execute(
-            "SELECT object_iri FROM session_events WHERE token_hash = ?", (_hash(token),))]
-
-    def delete_session(self, token: str) -> None:
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
-            self._forget_sessions()
 
     # --- enrolments and records ------------------------------------------------------------
 
@@ -604,12 +511,3 @@ class Store:
 WRITER_CACHE_KIB = 64 * 1024
 """The store connection's page cache (SQLite's default is 2 MB). A group of LRS writes dirties a page or more per
 statement for each index; with a small cache SQLite writes them to the log before the commit, then again at it."""
-
-
-@lru_cache(maxsize=65536)  # a request hashes its cookie up to three times, and the same tokens come back all day
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def open_store(path: str | Path) -> Store:
-    return Store(path)

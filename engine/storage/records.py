@@ -20,6 +20,14 @@ class User:
     created_at: str = ""
 
 
+USER_COLUMNS = "id, public_id, name, email, department, role, password_hash, created_at"
+"""The users table's columns, in ``User``'s order: column names only, never user input, so safe to format into SQL."""
+
+
+def user_from_row(row: tuple[Any, ...] | None) -> User | None:
+    return User(*row) if row else None
+
+
 @dataclass(frozen=True, slots=True)
 class Enrolment:
     id: int

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 
 from ..storage import outbox
-from ..storage.db import Store, now
+from ..storage.clock import now
+from ..storage.db import Store
 
 log = logging.getLogger("masterclass.delivery")
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}

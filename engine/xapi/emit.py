@@ -16,7 +16,8 @@ from typing import Any
 from course import Course, Lesson, Module
 from course.model import Block, Checklist, Poll, Question, Reflection, Video
 
-from ..storage.db import Store, now
+from ..storage.clock import now
+from ..storage.db import Store
 from ..storage.records import User
 from .ids import statement_id
 from .keys import index

@@ -10,7 +10,7 @@ import click
 from ..cli_support import CONFIG_FILE, open_store
 from ..settings import load_settings
 from ..storage import outbox
-from ..storage.db import now
+from ..storage.clock import now
 
 
 def add_commands(group: click.Group) -> None:

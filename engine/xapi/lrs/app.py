@@ -18,7 +18,8 @@ from starlette.types import Receive, Scope, Send
 from ...security import RateLimiter
 from ...storage import lrs as storage
 from ...storage import lrs_credentials
-from ...storage.db import Store, now
+from ...storage.clock import now
+from ...storage.db import Store
 from ...storage.prefetch import READ_AHEAD_THREADS, ReadAhead
 from ..validate import XAPIValidationError
 from .auth import authenticate

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from ...security import RateLimiter, hash_password, verify_password
 from ...storage import lrs_credentials
-from ...storage.db import Store, now
+from ...storage.clock import now
+from ...storage.db import Store
 from .protocol import LRSError
 
 SCOPES = ("read", "write", "all")

@@ -10,7 +10,8 @@ from typing import Any
 from starlette.responses import Response
 
 from ...storage import documents as storage
-from ...storage.db import Store, now
+from ...storage.clock import now
+from ...storage.db import Store
 from ..keys import agent_key
 from ..statement_json import loads_strict
 from ..validate import XAPIValidationError

@@ -22,7 +22,8 @@ from starlette.responses import Response
 
 from ...storage import lrs as storage
 from ...storage import lrs_credentials
-from ...storage.db import Store, now
+from ...storage.clock import now
+from ...storage.db import Store
 from ...storage.statements import IndexedStatement
 from ..ids import statement_id
 from ..keys import index

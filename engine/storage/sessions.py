@@ -1,0 +1,101 @@
+"""Sign-in sessions, as the store keeps them: the cookie holds a random token and only its hash is stored; who a
+session signs in, and which courses and lessons it has met, are kept between requests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .clock import now
+from .records import USER_COLUMNS, User, user_from_row
+
+if TYPE_CHECKING:
+    from .transactions import Transaction
+
+MAX_MET = 100_000
+"""(session, course or lesson) pairs a store remembers as already met (see ``session_first``)."""
+MAX_SIGNED_IN = 20_000
+"""Sessions (and enrolments) a store keeps between requests."""
+
+_SESSION_USER = (f"SELECT {', '.join('u.' + c.strip() for c in USER_COLUMNS.split(','))} FROM sessions s"  # noqa: S608
+                 " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?")
+
+
+class Sessions:
+    """The store's sessions: part of ``Store``, which holds the connection and what it keeps."""
+
+    conn: sqlite3.Connection
+    _kept_lock: threading.Lock
+    _met: set[tuple[str, str]]
+    _met_pending: set[tuple[str, str]]
+    _signed_in: dict[str, User]
+
+    if TYPE_CHECKING:
+        def transaction(self) -> Transaction: ...
+        def _current(self) -> int: ...
+        def _forget_sessions(self) -> None: ...
+
+    def create_session(self, user_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        stamp = now()
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (_hash(token), user_id, stamp, stamp))
+        return token
+
+    def session_user(self, token: str) -> User | None:
+        """Who the session signs in, or None; kept between requests like records, as every request asks."""
+        key = _hash(token)
+        self._current()
+        found = self._signed_in.get(key)
+        if found is not None:
+            return found
+        user = user_from_row(self.conn.execute(_SESSION_USER, (key,)).fetchone())
+        if user is not None:
+            with self._kept_lock:
+                if len(self._signed_in) >= MAX_SIGNED_IN:
+                    del self._signed_in[next(iter(self._signed_in))]  # the oldest
+                self._signed_in[key] = user
+        return user
+
+    def session_met(self, token: str, object_iri: str) -> bool:
+        """True when this sign-in session is known to have met ``object_iri`` already (no query: may say False)."""
+        return (_hash(token), object_iri) in self._met
+
+    def session_first(self, token: str, object_iri: str) -> bool:
+        """True the first time this sign-in session meets ``object_iri`` (a course or lesson)."""
+        key = (_hash(token), object_iri)
+        if key in self._met:
+            return False
+        first = self.conn.execute(
+            "INSERT OR IGNORE INTO session_events SELECT token_hash, ? FROM sessions WHERE token_hash = ?",
+            (object_iri, key[0]),
+        ).rowcount == 1
+        # Met from the commit on (``_after_commit``): until then the transaction could still be undone. So could
+        # the row found here, when another action of the same group inserted it (two tabs of one session).
+        self._met_pending.add(key)
+        return first
+
+    def _know_met(self, keys: Iterable[tuple[str, str]]) -> None:
+        for key in keys:
+            if len(self._met) >= MAX_MET:
+                self._met.clear()
+            self._met.add(key)
+
+    def session_objects(self, token: str) -> list[str]:
+        return [iri for (iri,) in self.conn.execute(
+            "SELECT object_iri FROM session_events WHERE token_hash = ?", (_hash(token),))]
+
+    def delete_session(self, token: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
+            self._forget_sessions()
+
+
+@lru_cache(maxsize=65536)  # a request hashes its cookie up to three times, and the same tokens come back all day
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
