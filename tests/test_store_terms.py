@@ -146,3 +146,64 @@ def test_term_numbers_start_again_past_their_limit() -> None:
     assert terms.known == {"a": 1, "b": 2, "c": 3}
     terms.keep({"d": 4})
     assert terms.known == {"d": 4}
+
+
+def _agent_terms_of(path: Path, statement_id: str) -> set[str]:
+    """The agents' keys as the agent index gives them, through their numbers: what an ?agent= query relies on."""
+    other = sqlite3.connect(path)
+    try:
+        return {term for (term,) in other.execute(
+            "SELECT t.term FROM statements s JOIN statement_agents a ON a.seq = s.seq JOIN lrs_terms t ON t.id = a.agent"
+            " WHERE s.id = ?", (statement_id,))}
+    finally:
+        other.close()
+
+
+ADA = "mbox:mailto:ada@example.gov.uk"
+
+
+def test_an_erased_agent_s_key_leaves_the_term_table_and_comes_back_with_a_new_number(tmp_path: Path) -> None:
+    """UK GDPR erasure: with ``xapi_include_email`` an agent's key is their email address. Once their statements
+    are gone, nothing of it stays in ``lrs_terms``; its number is kept (never given to another term), and the
+    same address, registered again, is numbered afresh."""
+    store = Store(tmp_path / "t.db")
+    _save(store, _indexed(actor=agent("ada")))
+    _save(store, _indexed(actor=agent("bob")))
+    old = store.terms.known[ADA]
+    store.delete_user(0, actor_keys=[ADA])
+    stored = _stored_terms(tmp_path / "t.db")
+    assert not [term for term in stored if "ada" in term]
+    assert old in stored.values()  # the number stays taken
+    assert "mbox:mailto:bob@example.gov.uk" in stored
+
+    again = _indexed(actor=agent("ada"))
+    _save(store, again)
+    assert ADA in _agent_terms_of(tmp_path / "t.db", again.id)
+    assert store.terms.known[ADA] != old
+    store.close()
+
+
+def test_a_key_erased_by_another_process_is_not_used_from_this_one_s_numbers(tmp_path: Path) -> None:
+    """The command line may delete an account while the service runs: the service's kept numbers go with the
+    other connection's commit, as its kept records do (``Store._current``)."""
+    service = Store(tmp_path / "t.db")
+    _save(service, _indexed(actor=agent("ada")))
+    assert ADA in service.terms.known
+    command_line = Store(tmp_path / "t.db")
+    command_line.delete_user(0, actor_keys=[ADA])
+    command_line.close()
+
+    service._current()  # what every web request does first
+    again = _indexed(actor=agent("ada"))
+    _save(service, again)
+    assert ADA in _agent_terms_of(tmp_path / "t.db", again.id)
+    service.close()
+
+
+def test_a_key_that_still_indexes_statements_is_not_erased(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    kept = _indexed(actor=agent("bob"), object=agent("ada"))
+    _save(store, kept)
+    store.delete_user(0, actor_keys=["mbox:mailto:nobody@example.gov.uk"])
+    assert ADA in _stored_terms(tmp_path / "t.db")
+    store.close()

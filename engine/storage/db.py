@@ -228,6 +228,7 @@ class Store(Sessions):
                 self._signed_in.clear()
                 self._enrolments.clear()
                 self._enrolment_keys.clear()
+                self.terms.known.clear()  # another process may have erased a term (``erasure.erase_term``)
                 self._kept_version = version
         if seen is not None:
             seen[id(self)] = version
@@ -277,7 +278,7 @@ class Store(Sessions):
         of others that name it (``erasure.forget_agent``)."""
         # The statements' index rows are found from their bodies by the function that made them.
         from ..xapi.keys import index_stored
-        from .erasure import forget_agent
+        from .erasure import erase_term, forget_agent
 
         with self.transaction() as conn:
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
@@ -289,6 +290,8 @@ class Store(Sessions):
                     " WHERE a.agent = (SELECT id FROM lrs_terms WHERE term = ?) AND s.actor = ?", (key, key))]
                 delete_statements(conn, sorted(set(seqs)), index_stored)
                 forget_agent(conn, key, index_stored)
+                if erase_term(conn, key):
+                    self.terms.forget(key)
             self._forget_sessions()
         self._forget_records()
         self._forget_enrolments()

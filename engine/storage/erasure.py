@@ -44,6 +44,25 @@ def forget_agent(conn: sqlite3.Connection, key: str, indexed: Callable[[str], In
     return changed, delete_statements(conn, sorted(about), indexed)
 
 
+def erase_term(conn: sqlite3.Connection, key: str) -> bool:
+    """Take the agent ``key`` (their email address, with ``xapi_include_email``) out of ``lrs_terms`` once no
+    index row refers to it; the caller holds the transaction and has taken the agent out of every statement.
+
+    The row stays, with text that no term can have (every agent key, IRI and UUID has a colon or is hex), so its
+    number is never given to another term: a writer that still knows the key's number (``TermNumbers``) can only
+    index under a term nobody asks for, until it forgets the number (``Store.forget_terms``, and any other
+    connection's commit in ``Store._current``). A same address registered again is numbered afresh."""
+    row = conn.execute("SELECT id FROM lrs_terms WHERE term = ?", (key,)).fetchone()
+    if row is None:
+        return False
+    number = row[0]
+    for table in ("statement_agents", "statement_actors"):
+        if conn.execute(f"SELECT 1 FROM {table} WHERE agent = ? LIMIT 1", (number,)).fetchone():  # noqa: S608
+            return False
+    conn.execute("UPDATE lrs_terms SET term = ? WHERE id = ?", (f"erased #{number}", number))
+    return True
+
+
 def _out_of_team(statement: dict[str, Any], key: str) -> bool:
     """Take the agent out of the statement's team and extensions, in place; False when it names them nowhere
     there (then it names them somewhere a team member is not named)."""

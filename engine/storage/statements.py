@@ -80,16 +80,21 @@ class TermNumbers:
     def undo(self) -> None:
         self.pending.clear()
 
+    def forget(self, term: str) -> None:
+        """A term erased (``erasure.erase_term``): its number no longer stands for it."""
+        self.known.pop(term, None)
+        self.pending.pop(term, None)
+
 
 def term_ids(conn: sqlite3.Connection, terms: set[str], known: dict[str, int] | None = None,
              learned: dict[str, int] | None = None) -> dict[str, int]:
     """The numbers of these terms in ``lrs_terms`` (migration 9), numbering the new ones; the caller holds the
     transaction.
 
-    ``known`` holds numbers found in committed transactions (a term is never deleted or renumbered, so they
-    stay true); only the others are looked up. Those are added to ``learned``, which the caller may add to
-    ``known`` once this transaction has committed: a number given in a transaction that is undone may be
-    given to another term later.
+    ``known`` holds numbers found in committed transactions (a term is never renumbered, and an erased one is
+    forgotten: ``erasure.erase_term``); only the others are looked up. Those are added to ``learned``, which the
+    caller may add to ``known`` once this transaction has committed: a number given in a transaction that is
+    undone may be given to another term later.
     """
     found: dict[str, int] = {}
     missing: list[str] = []
