@@ -207,3 +207,19 @@ def test_a_key_that_still_indexes_statements_is_not_erased(tmp_path: Path) -> No
     store.delete_user(0, actor_keys=["mbox:mailto:nobody@example.gov.uk"])
     assert ADA in _stored_terms(tmp_path / "t.db")
     store.close()
+
+
+def test_a_deleted_account_leaves_nothing_of_itself_in_the_database_file(tmp_path: Path) -> None:
+    """Deleted rows are overwritten (``PRAGMA secure_delete``), whatever the SQLite build's default."""
+    path = tmp_path / "t.db"
+    store = Store(path)
+    assert store.conn.execute("PRAGMA secure_delete").fetchone() == (1,)
+    for n in range(50):
+        store.create_user(name=f"Person {n}", email=f"person{n}@example.gov.uk", department="X", password_hash="h")
+    gone = store.create_user(name="Zelda Secretname", email="zelda.secret@example.gov.uk", department="X",
+                             password_hash="h")
+    store.delete_user(gone.id)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    data = path.read_bytes()
+    assert b"zelda.secret" not in data and b"Secretname" not in data

@@ -81,6 +81,9 @@ class Store(Sessions):
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        # Erasure (UK GDPR): a deleted account's rows are overwritten with zeros, not left in the file's free space.
+        # Debian's SQLite does this by default; other builds do not.
+        conn.execute("PRAGMA secure_delete=ON")
         self._groups = GroupCommit(conn, self._lock, self._forget_all, self._after_commit, self._write_statements)
         self._checkpointer: Checkpointer | None = None
         self.migrate()
