@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -16,6 +16,7 @@ from .mdext.references import Ref, resolve
 from .model import (
     BLOCK_TYPES,
     Block,
+    BlockId,
     Callout,
     Checklist,
     ChecklistItem,
@@ -72,6 +73,8 @@ class BlockContext:
     iri_prefix: str
     diags: Diagnostics
     refs: list[Ref]
+    ids: list[BlockId] = field(default_factory=list)
+    """The ids of the interactive blocks, whether or not they built."""
 
     def error(self, line: int, col: int, message: str) -> None:
         self.diags.error(self.path, line, col, message, self._source(line))
@@ -472,6 +475,8 @@ def build_block(ctx: BlockContext, raw: RawBlock) -> Block | None:
         elif block_id and not BLOCK_ID.match(block_id):
             ctx.error(raw.line, id_col, f'block id "{block_id}" may use only letters, digits, - and _')
             ok = False
+        elif block_id:
+            ctx.ids.append(BlockId(block_id, raw.line, id_col))
     if raw.nested:
         return None
     # Build even a block with bad attributes, so its body's problems are reported in the same run.

@@ -23,7 +23,7 @@ from .certificate import compile_certificate
 from .diagnostics import Diagnostic, Diagnostics, did_you_mean
 from .lesson import compile_lesson, make_markdown, source_hash
 from .mdext.references import LESSON_FILE
-from .model import Course, Lesson, Module
+from .model import BlockId, Course, Lesson, Module
 from .rules import check_course_rules
 from .schema import COURSE_FIELDS, MODULE_FIELDS, validate
 from .theme import check_theme
@@ -445,8 +445,8 @@ def check_references(root: Path, course: Course, config: CourseConfig, diags: Di
 @dataclass
 class _Checked:
     lesson: Lesson
-    ids: list[tuple[str, int]]
-    """The lesson's interactive block ids with their lines, in order."""
+    ids: list[BlockId]
+    """The lesson's interactive block ids, in order."""
     media: set[str]
     diagnostics: list[Diagnostic]
 
@@ -496,8 +496,8 @@ class ReferenceChecker:
         self._owners = {}
         self._users = {}
         for n, checked in enumerate(self._checked):
-            for block_id, _line in checked.ids:
-                self._owners.setdefault(block_id, []).append(n)
+            for block in checked.ids:
+                self._owners.setdefault(block.id, []).append(n)
             for target in checked.media:
                 self._users.setdefault(target, set()).add(n)
         self._media = {}
@@ -516,16 +516,16 @@ class ReferenceChecker:
         for n in changed:
             old = self._checked[n]
             new = self._checked[n] = _summary(lessons[n])
-            for block_id in {i for i, _ in old.ids}:
+            for block_id in {b.id for b in old.ids}:
                 owners = [m for m in self._owners[block_id] if m != n]
                 if owners:
                     self._owners[block_id] = owners
                 else:
                     del self._owners[block_id]
-            for block_id, _line in new.ids:
-                bisect.insort(self._owners.setdefault(block_id, []), n)
-            affected.update(i for i, _ in old.ids)
-            affected.update(i for i, _ in new.ids)
+            for block in new.ids:
+                bisect.insort(self._owners.setdefault(block.id, []), n)
+            affected.update(b.id for b in old.ids)
+            affected.update(b.id for b in new.ids)
             for target in old.media - new.media:
                 self._users[target].discard(n)
                 if not self._users[target]:
@@ -541,18 +541,18 @@ class ReferenceChecker:
         lesson = checked.lesson
         found: list[Diagnostic] = []
         here: dict[str, int] = {}
-        for block_id, line in checked.ids:
-            first = self._owners[block_id][0]
+        for block in checked.ids:
+            first = self._owners[block.id][0]
             if first != n:
-                first_line = next(at for i, at in self._checked[first].ids if i == block_id)
+                first_line = next(b.line for b in self._checked[first].ids if b.id == block.id)
                 where = f"{self._files[first]}:{first_line}"
-            elif block_id in here:
-                where = f"{lesson.file}:{here[block_id]}"
+            elif block.id in here:
+                where = f"{lesson.file}:{here[block.id]}"
             else:
-                here[block_id] = line
+                here[block.id] = block.line
                 continue
-            found.append(Diagnostic(lesson.file, max(line, 1), 1, "error",
-                                    f'duplicate block id "{block_id}": already used at {where}'))
+            found.append(Diagnostic(lesson.file, max(block.line, 1), max(block.col, 1), "error",
+                                    f'duplicate block id "{block.id}": already used at {where}'))
         for ref in lesson.references:
             if ref.kind == "lesson":
                 if ref.target not in lesson_files:
@@ -565,9 +565,8 @@ class ReferenceChecker:
 
 
 def _summary(lesson: Lesson) -> _Checked:
-    ids = [(block.id, block.line) for block in lesson.blocks if block.interactive and block.id]
     media = {ref.target for ref in lesson.references if ref.kind != "lesson"}
-    return _Checked(lesson, ids, media, [])
+    return _Checked(lesson, lesson.block_ids, media, [])
 
 
 def build(root: Path | str, *, progress: Progress | None = None) -> BuildResult:

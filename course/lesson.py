@@ -21,7 +21,7 @@ from .mdext.references import Ref, references_plugin
 from .model import PLACEHOLDER, Block, Lesson, Question, Reference
 from .schema import LESSON_FIELDS, parse_duration, validate
 
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 """Bump when compiled output changes shape, so cached lessons are rebuilt."""
 
 
@@ -153,6 +153,7 @@ def compile_lesson(
         references=[Reference("lesson" if r.kind == "lesson" else "media", r.target, r.line, r.col)
                     for r in refs if r.kind in ("lesson", "media")],
         diagnostics=diags.sorted(),
+        block_ids=ctx.ids,
     )
 
 
