@@ -461,7 +461,7 @@ def build_block(ctx: BlockContext, raw: RawBlock) -> Block | None:
                   f'known types: {", ".join(BLOCK_TYPES)}')
         return None
     if raw.header_error:
-        ctx.error(raw.line, raw.type_col, raw.header_error)
+        ctx.error(raw.line, raw.header_error_col or raw.type_col, raw.header_error)
         return None
     for line in raw.nested:
         ctx.error(line, 1, f"blocks cannot be nested: close the {raw.type} block before starting another")
