@@ -22,6 +22,7 @@ from .capstone import compile_capstone
 from .certificate import compile_certificate
 from .diagnostics import Diagnostic, Diagnostics, did_you_mean
 from .lesson import compile_lesson, make_markdown, source_hash
+from .links import is_course_file, target_problem
 from .mdext.references import LESSON_FILE
 from .model import BlockId, Course, Lesson, Module
 from .rules import check_course_rules
@@ -224,15 +225,6 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _inside(root: Path, path: Path) -> bool:
-    """Whether ``path`` is a file of the course: a link to a file outside it is not (``build`` would copy that
-    file into the output, which a service then serves)."""
-    try:
-        return path.is_file() and path.resolve().is_relative_to(root.resolve())
-    except OSError:
-        return False
-
-
 def _lesson_files(root: Path, module: str, diags: Diagnostics) -> list[LessonSource]:
     entries = []
     slugs: dict[str, str] = {}
@@ -299,7 +291,8 @@ class Builder:
         course = assemble(self.root, config, sources, lessons)
         if config.raw is not None and config.values["capstone"] is not None:
             course.capstone = compile_capstone(config.raw["capstone"], root=self.root, course_iri=course.iri,
-                                               pos=config.raw.at_value("capstone"), diags=diags, md=self._md)
+                                               pos=config.raw.at_value("capstone"), diags=diags, md=self._md,
+                                               lesson_files={lesson.file for lesson in course.lessons()})
         course.certificate = compile_certificate(config.values["certificate"] and config.raw.get("certificate"),
                                                  has_capstone=config.values["capstone"] is not None,
                                                  pos=config.raw.at_value("certificate"), diags=diags)
@@ -475,7 +468,7 @@ class ReferenceChecker:
             recheck = self._start_over(lessons)
         media: dict[str, bool] = {}
         for target, users in self._users.items():
-            media[target] = _inside(root, root / target)
+            media[target] = is_course_file(root, root / target)
             if self._media.get(target) != media[target]:
                 recheck.update(users)
         self._media = media
@@ -554,13 +547,8 @@ class ReferenceChecker:
             found.append(Diagnostic(lesson.file, max(block.line, 1), max(block.col, 1), "error",
                                     f'duplicate block id "{block.id}": already used at {where}'))
         for ref in lesson.references:
-            if ref.kind == "lesson":
-                if ref.target not in lesson_files:
-                    found.append(Diagnostic(lesson.file, max(ref.line, 1), max(ref.col, 1), "error",
-                                            f'broken link: no lesson at "{ref.target}"'))
-            elif not self._media[ref.target]:
-                found.append(Diagnostic(lesson.file, max(ref.line, 1), max(ref.col, 1), "error",
-                                        f'missing media file "{ref.target}"'))
+            if problem := target_problem(ref.kind, ref.target, lesson_files, self._media.__getitem__):
+                found.append(Diagnostic(lesson.file, max(ref.line, 1), max(ref.col, 1), "error", problem))
         return found
 
 
