@@ -62,13 +62,19 @@ def test_a_full_build_is_one_pack_and_loads_back_the_same(tmp_path: Path) -> Non
     assert write_compiled(result.course, root, out) == 0
 
 
-def test_a_rebuild_writes_only_the_edited_lesson_and_drops_what_is_no_longer_used(tmp_path: Path) -> None:
+def _written(tmp_path: Path) -> tuple[Path, Path, Builder, Course]:
+    """A course, its output folder, the Builder that built it and what it wrote there."""
     root = _course(tmp_path)
     out = tmp_path / "out"
     builder = Builder(root)
     first = builder.build()
     assert first.course is not None
     write_compiled(first.course, root, out)
+    return root, out, builder, first.course
+
+
+def test_a_rebuild_writes_only_the_edited_lesson_and_drops_what_is_no_longer_used(tmp_path: Path) -> None:
+    root, out, builder, _first = _written(tmp_path)
     [full_pack] = _packs(out)
     for n in range(3):
         _edit(root, "020-other.md", f"Edit {n}.")
@@ -145,12 +151,7 @@ def _files(out: Path) -> dict[str, bytes]:
 
 
 def test_a_build_that_cannot_write_its_media_leaves_the_previous_output_as_it_was(tmp_path: Path) -> None:
-    root = _course(tmp_path)
-    out = tmp_path / "out"
-    builder = Builder(root)
-    first = builder.build()
-    assert first.course is not None
-    write_compiled(first.course, root, out)
+    root, out, builder, first = _written(tmp_path)
     before = _files(out)
     # The next build has a new lesson version, a changed picture and a new media folder, where the output has a
     # file: the picture would be copied, and the pack written, before the folder failed.
@@ -166,7 +167,7 @@ def test_a_build_that_cannot_write_its_media_leaves_the_previous_output_as_it_wa
         write_compiled(result.course, root, out)
     assert failed.value.filename is not None and "charts" in str(failed.value.filename)
     assert _files(out) == before  # no new pack, no half-copied media, no temporary file
-    _same(load_compiled(out), first.course)
+    _same(load_compiled(out), first)
 
 
 def test_a_first_build_that_cannot_write_its_media_writes_nothing(tmp_path: Path) -> None:
