@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -16,6 +16,7 @@ from .mdext.references import Ref, resolve
 from .model import (
     BLOCK_TYPES,
     Block,
+    BlockId,
     Callout,
     Checklist,
     ChecklistItem,
@@ -72,6 +73,8 @@ class BlockContext:
     iri_prefix: str
     diags: Diagnostics
     refs: list[Ref]
+    ids: list[BlockId] = field(default_factory=list)
+    """The ids of the interactive blocks, whether or not they built."""
 
     def error(self, line: int, col: int, message: str) -> None:
         self.diags.error(self.path, line, col, message, self._source(line))
@@ -246,51 +249,73 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
     )
 
 
-def _scale(ctx: BlockContext, text: str, line: int) -> Scale | None:
-    low = high = None
-    labels: list[str] = []
-    for row in text.splitlines():
-        key, _, value = row.partition(":")
-        key = key.strip().lower()
-        if key == "scale":
-            match = _SCALE.match(value)
-            if not match:
-                ctx.error(line, 1, f'malformed scale "{value.strip()}": write it as "scale: 1-5"')
+@dataclass
+class _Row:
+    """A ``scale:`` or ``labels:`` line of a poll, where the author wrote it."""
+
+    key: str
+    value: str
+    line: int
+    col: int
+
+
+_SCALE_KEY = re.compile(r"^\s*(scale|labels):", re.I)
+
+
+def _rows(ctx: BlockContext, paragraph: list[Token]) -> list[_Row]:
+    # Each line of the paragraph is a line of the source: a blank line between two of them makes two paragraphs,
+    # so lines are counted from each paragraph's own start, not from the first one's.
+    rows = []
+    for n, text in enumerate(paragraph[1].content.split("\n")):
+        key, _, value = text.partition(":")
+        if key.strip().lower() in ("scale", "labels"):
+            line = _line(paragraph[0]) + n
+            source = ctx._source(line)
+            rows.append(_Row(key.strip().lower(), value, line, len(source) - len(source.lstrip()) + 1))
+    return rows
+
+
+def _scale(ctx: BlockContext, rows: list[_Row]) -> Scale | None:
+    scale: _Row | None = None
+    labels: _Row | None = None
+    for row in rows:
+        if row.key == "scale":
+            if not _SCALE.match(row.value):
+                ctx.error(row.line, row.col, f'malformed scale "{row.value.strip()}": write it as "scale: 1-5"')
                 return None
-            low, high = int(match.group(1)), int(match.group(2))
-        elif key == "labels":
-            labels = [label.strip() for label in value.split("|")]
-        line += 1
-    if low is None or high is None or high <= low or high - low > 10:
-        ctx.error(line - 1, 1, "a poll scale runs from a low to a higher number, at most 11 points, e.g. 1-5")
+            scale = row
+        else:
+            labels = row
+    match = _SCALE.match(scale.value) if scale else None
+    low, high = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if scale is None or high <= low or high - low > 10:
+        at = scale or rows[0]
+        ctx.error(at.line, at.col, "a poll scale runs from a low to a higher number, at most 11 points, e.g. 1-5")
         return None
-    if labels and len(labels) != high - low + 1:
-        ctx.error(line - 1, 1, f"the scale has {high - low + 1} points but {len(labels)} labels")
+    names = [label.strip() for label in labels.value.split("|")] if labels else []
+    if labels and len(names) != high - low + 1:
+        ctx.error(labels.line, labels.col, f"the scale has {high - low + 1} points but {len(names)} labels")
         return None
-    return Scale(low, high, labels)
+    return Scale(low, high, names)
 
 
 def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
-    elements = _elements(raw.tokens)
-    scale_text = ""
-    scale_line = raw.line
+    rows: list[_Row] = []
     rest: list[list[Token]] = []
-    for element in elements:
-        if element[0].type == "paragraph_open" and re.match(r"^\s*scale:", element[1].content, re.I):
-            scale_text, scale_line = element[1].content + scale_text, _line(element[0])
-        elif element[0].type == "paragraph_open" and re.match(r"^\s*labels:", element[1].content, re.I):
-            scale_text += "\n" + element[1].content
+    for element in _elements(raw.tokens):
+        if element[0].type == "paragraph_open" and _SCALE_KEY.match(element[1].content):
+            rows += _rows(ctx, element)
         else:
             rest.append(element)
     before, options_list, _after, _ = _split_body(rest, "\0")
     if not before:
         ctx.error(raw.line, 1, "poll has no prompt: write the question before its options or scale")
-    scale = _scale(ctx, scale_text, scale_line) if scale_text else None
+    scale = _scale(ctx, rows) if rows else None
     options: list[Option] = []
     multiple = False
     if options_list is not None:
-        if scale_text:
-            ctx.error(raw.line, 1, "a poll has either options or a scale, not both")
+        if rows:
+            ctx.error(rows[0].line, rows[0].col, "a poll has either options or a scale, not both")
             return None
         parsed = _options(ctx, options_list, require_marker=False)
         if parsed is None:
@@ -304,7 +329,7 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
         if len(parsed) < 2:
             ctx.error(raw.line, 1, "poll needs at least two options")
         options = [p.option for p in parsed]
-    elif not scale_text:
+    elif not rows:
         ctx.error(raw.line, 1, "poll has no options: add a list of options or a line such as \"scale: 1-5\"")
         return None
     return Poll(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=ctx.render(before),
@@ -436,7 +461,7 @@ def build_block(ctx: BlockContext, raw: RawBlock) -> Block | None:
                   f'known types: {", ".join(BLOCK_TYPES)}')
         return None
     if raw.header_error:
-        ctx.error(raw.line, raw.type_col, raw.header_error)
+        ctx.error(raw.line, raw.header_error_col or raw.type_col, raw.header_error)
         return None
     for line in raw.nested:
         ctx.error(line, 1, f"blocks cannot be nested: close the {raw.type} block before starting another")
@@ -450,6 +475,8 @@ def build_block(ctx: BlockContext, raw: RawBlock) -> Block | None:
         elif block_id and not BLOCK_ID.match(block_id):
             ctx.error(raw.line, id_col, f'block id "{block_id}" may use only letters, digits, - and _')
             ok = False
+        elif block_id:
+            ctx.ids.append(BlockId(block_id, raw.line, id_col))
     if raw.nested:
         return None
     # Build even a block with bad attributes, so its body's problems are reported in the same run.

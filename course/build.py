@@ -22,8 +22,9 @@ from .capstone import compile_capstone
 from .certificate import compile_certificate
 from .diagnostics import Diagnostic, Diagnostics, did_you_mean
 from .lesson import compile_lesson, make_markdown, source_hash
+from .links import is_course_file, target_problem
 from .mdext.references import LESSON_FILE
-from .model import Course, Lesson, Module
+from .model import BlockId, Course, Lesson, Module
 from .rules import check_course_rules
 from .schema import COURSE_FIELDS, MODULE_FIELDS, validate
 from .theme import check_theme
@@ -224,15 +225,6 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _inside(root: Path, path: Path) -> bool:
-    """Whether ``path`` is a file of the course: a link to a file outside it is not (``build`` would copy that
-    file into the output, which a service then serves)."""
-    try:
-        return path.is_file() and path.resolve().is_relative_to(root.resolve())
-    except OSError:
-        return False
-
-
 def _lesson_files(root: Path, module: str, diags: Diagnostics) -> list[LessonSource]:
     entries = []
     slugs: dict[str, str] = {}
@@ -299,7 +291,8 @@ class Builder:
         course = assemble(self.root, config, sources, lessons)
         if config.raw is not None and config.values["capstone"] is not None:
             course.capstone = compile_capstone(config.raw["capstone"], root=self.root, course_iri=course.iri,
-                                               pos=config.raw.at_value("capstone"), diags=diags, md=self._md)
+                                               pos=config.raw.at_value("capstone"), diags=diags, md=self._md,
+                                               lesson_files={lesson.file for lesson in course.lessons()})
         course.certificate = compile_certificate(config.values["certificate"] and config.raw.get("certificate"),
                                                  has_capstone=config.values["capstone"] is not None,
                                                  pos=config.raw.at_value("certificate"), diags=diags)
@@ -445,8 +438,8 @@ def check_references(root: Path, course: Course, config: CourseConfig, diags: Di
 @dataclass
 class _Checked:
     lesson: Lesson
-    ids: list[tuple[str, int]]
-    """The lesson's interactive block ids with their lines, in order."""
+    ids: list[BlockId]
+    """The lesson's interactive block ids, in order."""
     media: set[str]
     diagnostics: list[Diagnostic]
 
@@ -475,7 +468,7 @@ class ReferenceChecker:
             recheck = self._start_over(lessons)
         media: dict[str, bool] = {}
         for target, users in self._users.items():
-            media[target] = _inside(root, root / target)
+            media[target] = is_course_file(root, root / target)
             if self._media.get(target) != media[target]:
                 recheck.update(users)
         self._media = media
@@ -496,8 +489,8 @@ class ReferenceChecker:
         self._owners = {}
         self._users = {}
         for n, checked in enumerate(self._checked):
-            for block_id, _line in checked.ids:
-                self._owners.setdefault(block_id, []).append(n)
+            for block in checked.ids:
+                self._owners.setdefault(block.id, []).append(n)
             for target in checked.media:
                 self._users.setdefault(target, set()).add(n)
         self._media = {}
@@ -516,16 +509,16 @@ class ReferenceChecker:
         for n in changed:
             old = self._checked[n]
             new = self._checked[n] = _summary(lessons[n])
-            for block_id in {i for i, _ in old.ids}:
+            for block_id in {b.id for b in old.ids}:
                 owners = [m for m in self._owners[block_id] if m != n]
                 if owners:
                     self._owners[block_id] = owners
                 else:
                     del self._owners[block_id]
-            for block_id, _line in new.ids:
-                bisect.insort(self._owners.setdefault(block_id, []), n)
-            affected.update(i for i, _ in old.ids)
-            affected.update(i for i, _ in new.ids)
+            for block in new.ids:
+                bisect.insort(self._owners.setdefault(block.id, []), n)
+            affected.update(b.id for b in old.ids)
+            affected.update(b.id for b in new.ids)
             for target in old.media - new.media:
                 self._users[target].discard(n)
                 if not self._users[target]:
@@ -541,33 +534,27 @@ class ReferenceChecker:
         lesson = checked.lesson
         found: list[Diagnostic] = []
         here: dict[str, int] = {}
-        for block_id, line in checked.ids:
-            first = self._owners[block_id][0]
+        for block in checked.ids:
+            first = self._owners[block.id][0]
             if first != n:
-                first_line = next(at for i, at in self._checked[first].ids if i == block_id)
+                first_line = next(b.line for b in self._checked[first].ids if b.id == block.id)
                 where = f"{self._files[first]}:{first_line}"
-            elif block_id in here:
-                where = f"{lesson.file}:{here[block_id]}"
+            elif block.id in here:
+                where = f"{lesson.file}:{here[block.id]}"
             else:
-                here[block_id] = line
+                here[block.id] = block.line
                 continue
-            found.append(Diagnostic(lesson.file, max(line, 1), 1, "error",
-                                    f'duplicate block id "{block_id}": already used at {where}'))
+            found.append(Diagnostic(lesson.file, max(block.line, 1), max(block.col, 1), "error",
+                                    f'duplicate block id "{block.id}": already used at {where}'))
         for ref in lesson.references:
-            if ref.kind == "lesson":
-                if ref.target not in lesson_files:
-                    found.append(Diagnostic(lesson.file, max(ref.line, 1), max(ref.col, 1), "error",
-                                            f'broken link: no lesson at "{ref.target}"'))
-            elif not self._media[ref.target]:
-                found.append(Diagnostic(lesson.file, max(ref.line, 1), max(ref.col, 1), "error",
-                                        f'missing media file "{ref.target}"'))
+            if problem := target_problem(ref.kind, ref.target, lesson_files, self._media.__getitem__):
+                found.append(Diagnostic(lesson.file, max(ref.line, 1), max(ref.col, 1), "error", problem))
         return found
 
 
 def _summary(lesson: Lesson) -> _Checked:
-    ids = [(block.id, block.line) for block in lesson.blocks if block.interactive and block.id]
     media = {ref.target for ref in lesson.references if ref.kind != "lesson"}
-    return _Checked(lesson, ids, media, [])
+    return _Checked(lesson, lesson.block_ids, media, [])
 
 
 def build(root: Path | str, *, progress: Progress | None = None) -> BuildResult:

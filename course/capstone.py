@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,13 @@ from markdown_it import MarkdownIt
 from . import yamlsource
 from .blocks import BLOCK_ID
 from .diagnostics import Diagnostics, did_you_mean
+from .links import is_course_file, path_problem, target_problem
 from .model import Capstone, Stage
 from .schema import Field, validate
 
+STAGE_PAGE_TO_COURSE = "../../../"
+"""From a stage's page, ``/{course}/capstone/teams/{team}/{stage}``, to the course's own URL: the base of the URLs
+that guidance's links to lessons and media are rewritten to."""
 RESERVED_STAGE_IDS = frozenset({"progress", "hide", "leave"})
 """Stage ids that would clash with the team's own pages under /{course}/capstone/teams/{team}/."""
 STAGE_KINDS: dict[str, str] = {
@@ -60,8 +66,9 @@ STAGE_FIELDS: tuple[Field, ...] = (
 
 
 def compile_capstone(raw: Any, *, root: Path, course_iri: str, pos: yamlsource.Pos, diags: Diagnostics,
-                     md: MarkdownIt) -> Capstone | None:
-    """The capstone model, or None when the section has errors (every one reported)."""
+                     md: MarkdownIt, lesson_files: Collection[str]) -> Capstone | None:
+    """The capstone model, or None when the section has errors (every one reported). ``lesson_files`` are the
+    course's lessons, which guidance may link to."""
     path = "course.yaml"
     before = len(diags.errors)
     values = validate(raw, CAPSTONE_FIELDS, path=path, diags=diags, what="capstone", at=pos)
@@ -97,7 +104,8 @@ def compile_capstone(raw: Any, *, root: Path, course_iri: str, pos: yamlsource.P
                         f'{seen_kinds[kind] + 1}')
         seen_kinds[kind] = n
         rule = _rule(stage["complete_when"] or {}, kind, item, at, path, diags)
-        guidance = _guidance(stage["guidance"] or "", item, at, root, path, diags, md)
+        where = item.at_value("guidance") if isinstance(item, yamlsource.LocatedDict) else at
+        guidance = _guidance(stage["guidance"] or "", where, root, diags, md, lesson_files)
         stages.append(Stage(id=stage["id"], kind=kind, title=stage["title"] or stage["id"],
                             iri=f"{course_iri.rstrip('/')}/capstone/{stage['id']}", complete_when=rule,
                             guidance_html=guidance))
@@ -140,12 +148,13 @@ def _rule(rule: dict[str, Any], kind: str, item: Any, at: yamlsource.Pos, path: 
     return clean
 
 
-def _guidance(value: str, item: Any, at: yamlsource.Pos, root: Path, path: str, diags: Diagnostics,
-              md: MarkdownIt) -> str:
+def _guidance(value: str, where: yamlsource.Pos, root: Path, diags: Diagnostics, md: MarkdownIt,
+              lesson_files: Collection[str]) -> str:
     if not value.strip():
         return ""
-    where = item.at_value("guidance") if isinstance(item, yamlsource.LocatedDict) else at
+    path = "course.yaml"
     text = value
+    source = path  # the file the Markdown is in: its links are relative to it, and their problems located in it
     if value.strip().endswith(".md") and "\n" not in value.strip():
         target = (root / value.strip()).resolve()
         if not target.is_relative_to(root.resolve()):
@@ -158,7 +167,8 @@ def _guidance(value: str, item: Any, at: yamlsource.Pos, root: Path, path: str, 
         except (OSError, UnicodeDecodeError):
             diags.error(path, where.line, where.col, f'missing guidance file "{value.strip()}"')
             return ""
-    env: dict[str, Any] = {}
+        source = posixpath.normpath(value.strip())
+    env: dict[str, Any] = {"mc_lesson_path": source, "mc_url_base": STAGE_PAGE_TO_COURSE}
     tokens = md.parse(text, env)
     if any(t.type in ("html_block", "html_inline") for t in _walk(tokens)):
         diags.error(path, where.line, where.col, "capstone guidance may not contain raw HTML")
@@ -166,6 +176,14 @@ def _guidance(value: str, item: Any, at: yamlsource.Pos, root: Path, path: str, 
     if env.get("mc_blocks"):
         diags.error(path, where.line, where.col, "capstone guidance is plain Markdown: ::: blocks are for lessons")
         return ""
+    lines = text.split("\n")
+    for ref in env.get("mc_refs", []):
+        problem = path_problem(ref) or target_problem(ref.kind, ref.target, lesson_files,
+                                                      lambda target: is_course_file(root, root / target))
+        if problem and source != path:
+            diags.error(source, ref.line, ref.col, problem, lines[ref.line - 1] if ref.line <= len(lines) else "")
+        elif problem:  # Markdown in course.yaml: at its value there
+            diags.error(path, where.line, where.col, problem)
     return str(md.renderer.render(tokens, md.options, env))
 
 

@@ -16,12 +16,13 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from . import yamlsource
 from .blocks import BlockContext, build_block
 from .diagnostics import Diagnostics
+from .links import path_problem
 from .mdext.blocks import RawBlock, blocks_plugin
 from .mdext.references import Ref, references_plugin
 from .model import PLACEHOLDER, Block, Lesson, Question, Reference
 from .schema import LESSON_FIELDS, parse_duration, validate
 
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 """Bump when compiled output changes shape, so cached lessons are rebuilt."""
 
 
@@ -120,12 +121,8 @@ def compile_lesson(
                           lines[line - 1])
 
     for ref in refs:
-        source_line = lines[ref.line - 1] if ref.line <= len(lines) else ""
-        if ref.kind == "outside":
-            diags.error(path, ref.line, ref.col, f'"{ref.target}" is outside the course folder', source_line)
-        elif ref.kind == "misplaced":
-            diags.error(path, ref.line, ref.col, f'"{ref.target}" is not in the course\'s media folder '
-                        "(put images and files under media/; links to other lessons end in .md)", source_line)
+        if problem := path_problem(ref):
+            diags.error(path, ref.line, ref.col, problem, lines[ref.line - 1] if ref.line <= len(lines) else "")
 
     html = md.renderer.render(tokens, md.options, env)
     complete_when = meta["complete_when"]
@@ -153,6 +150,7 @@ def compile_lesson(
         references=[Reference("lesson" if r.kind == "lesson" else "media", r.target, r.line, r.col)
                     for r in refs if r.kind in ("lesson", "media")],
         diagnostics=diags.sorted(),
+        block_ids=ctx.ids,
     )
 
 

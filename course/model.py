@@ -186,6 +186,18 @@ def block_from_dict(data: dict[str, Any]) -> Block:
 
 
 @dataclass
+class BlockId:
+    """An interactive block's id where the author wrote it, checked for uniqueness once every lesson is known."""
+
+    id: str
+    line: int
+    col: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "line": self.line, "col": self.col}
+
+
+@dataclass
 class Reference:
     """A link or media path in a lesson, checked against the course once every lesson is known."""
 
@@ -217,6 +229,9 @@ class Lesson:
     source_hash: str
     references: list[Reference] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    block_ids: list[BlockId] = field(default_factory=list)
+    """Every interactive block's id, also those of blocks left out of ``blocks`` for a mistake of their own: a
+    duplicate of one is a mistake too, reported with it."""
     activity_type: ClassVar[str] = ACTIVITY_TYPES["lesson"]
 
     @functools.cached_property
@@ -241,10 +256,15 @@ class Lesson:
             "source_hash": self.source_hash,
             "references": [r.to_dict() for r in self.references],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "block_ids": [b.to_dict() for b in self.block_ids],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Lesson:
+        blocks = [block_from_dict(b) for b in data["blocks"]]
+        # Output written before ids were kept: a lesson there had no block with a mistake (it was not built).
+        ids = [BlockId(**b) for b in data["block_ids"]] if "block_ids" in data else [
+            BlockId(b.id, b.line, 1) for b in blocks if b.interactive and b.id]
         return cls(
             id=data["id"],
             module=data["module"],
@@ -253,11 +273,12 @@ class Lesson:
             iri=data["iri"],
             complete_when=data["complete_when"],
             duration=data["duration"],
-            blocks=[block_from_dict(b) for b in data["blocks"]],
+            blocks=blocks,
             html=data.get("html", ""),
             source_hash=data["source_hash"],
             references=[Reference(**r) for r in data.get("references", [])],
             diagnostics=[Diagnostic.from_dict(d) for d in data.get("diagnostics", [])],
+            block_ids=ids,
         )
 
 

@@ -15,10 +15,16 @@ more than all the rest of writing a build.
 A pack is never changed once written. Packs no lesson refers to any more are
 removed; when edits leave too many packs, or packs mostly hold lessons no longer
 in the course, the live lessons are copied into a new pack.
+
+A build that fails leaves the output a reader could load as it was: what can fail
+(copying media, making folders) is done first, into temporary files beside their
+places, and ``course.json`` is replaced last, in one step, so the previous one
+names packs that are all still there.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -130,9 +136,26 @@ def _read_slices(lessons_dir: Path, wanted: dict[str, Location]) -> dict[str, by
 
 
 def write_compiled(course: Course, root: Path, out: Path) -> int:
-    """Write ``course`` to ``out``; returns how many lessons were written that ``out`` did not have."""
+    """Write ``course`` to ``out``; returns how many lessons were written that ``out`` did not have.
+
+    Raises :class:`OSError`, naming the path, when ``out`` cannot take the build; ``out`` is then as it was, but for
+    empty folders and a pack no manifest names (the next build uses or removes it)."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        _stage_media(root / "media", out / "media", staged)
+        return _write(course, out, staged)
+    except BaseException:
+        for tmp, _final in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write(course: Course, out: Path, staged: list[tuple[Path, Path]]) -> int:
     lessons_dir = out / "lessons"
     lessons_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "course.json"
+    if manifest_path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(manifest_path))
     present = set(os.listdir(lessons_dir))
     previous = _index(out) or {}
     where: dict[str, Location] = {}
@@ -154,9 +177,9 @@ def write_compiled(course: Course, root: Path, out: Path) -> int:
     manifest = course.manifest()
     manifest["format"] = FORMAT
     manifest["lessons"] = where  # the tuples become JSON arrays
-    _copy_media(root / "media", out / "media")
+    for tmp, final in staged:
+        os.replace(tmp, final)
     # The manifest goes after the packs it names: a reader never sees it point at a lesson not yet written.
-    manifest_path = out / "course.json"
     _write_atomic(manifest_path, [json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode("utf-8")])
     stamp = _stamp(manifest_path)
     if stamp is not None:
@@ -184,7 +207,10 @@ def _to_repack(lessons_dir: Path, kept: dict[str, Location], adding: bool) -> di
     return {}
 
 
-def _copy_media(source: Path, target: Path) -> None:
+def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) -> None:
+    """Copy each media file that is new or changed to a temporary file beside its place in ``target``, adding
+    (temporary, final) to ``staged``. A folder that cannot be made, or a full disk, fails here, before anything a
+    reader of the output uses has changed."""
     if not source.is_dir():
         return
     inside = source.resolve()
@@ -202,11 +228,16 @@ def _copy_media(source: Path, target: Path) -> None:
                 src_stat = src_file.stat()
             except OSError:
                 continue
+            if dst_file.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(dst_file))
             if dst_file.exists():
                 dst_stat = dst_file.stat()
                 if dst_stat.st_size == src_stat.st_size and dst_stat.st_mtime_ns == src_stat.st_mtime_ns:
                     continue
-            shutil.copy2(src_file, dst_file)
+            fd, tmp = tempfile.mkstemp(dir=dest, prefix=".tmp-")  # no suffix: never served
+            os.close(fd)
+            staged.append((Path(tmp), dst_file))
+            shutil.copy2(src_file, tmp)
 
 
 def _decode(data: bytes | str, digest: str) -> Lesson | None:

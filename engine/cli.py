@@ -146,7 +146,12 @@ def build(course_dir: str | None, output: str | None) -> None:
         for diagnostic in result.diagnostics:
             click.echo(diagnostic.format(), err=True)
         if result.ok and result.course is not None:
-            write_compiled(result.course, where, out)
+            try:
+                write_compiled(result.course, where, out)
+            except OSError as exc:  # out is left as it was: say why in one line, and build the other courses
+                click.echo(f"{where}: not built: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
+                failed = True
+                continue
             click.echo(f"Built {where} -> {out}: {result.summary()} ({result.parsed} parsed)")
         else:
             click.echo(f"{where}: not built: {result.summary()}", err=True)

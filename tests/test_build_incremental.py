@@ -72,6 +72,14 @@ def test_a_duplicate_id_is_reported_on_the_later_lesson_and_goes_when_either_cha
     assert builder.build().ok
 
 
+def test_a_duplicate_of_an_id_whose_block_has_a_mistake_is_reported_with_the_mistake(tmp_path: Path) -> None:
+    root = make_course(tmp_path, lesson=_lesson(1, "::: reflection id=same min_words=x\nWhy?\n:::\n"))
+    _write(root, f"{MODULE}/020-other.md", _lesson(2, _block("same")))
+    assert [d.format() for d in Builder(root).build().errors] == [
+        f'{MODULE}/010-lesson.md:4:24: error: min_words= must be a whole number; got "x"',
+        f'{MODULE}/020-other.md:4:16: error: duplicate block id "same": already used at {MODULE}/010-lesson.md:4']
+
+
 def test_a_media_file_deleted_or_added_is_noticed_without_any_lesson_changing(tmp_path: Path) -> None:
     root = make_course(tmp_path, lesson=_lesson(1, "![A chart](../../media/pic.png)"))
     builder = Builder(root)

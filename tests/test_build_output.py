@@ -62,13 +62,19 @@ def test_a_full_build_is_one_pack_and_loads_back_the_same(tmp_path: Path) -> Non
     assert write_compiled(result.course, root, out) == 0
 
 
-def test_a_rebuild_writes_only_the_edited_lesson_and_drops_what_is_no_longer_used(tmp_path: Path) -> None:
+def _written(tmp_path: Path) -> tuple[Path, Path, Builder, Course]:
+    """A course, its output folder, the Builder that built it and what it wrote there."""
     root = _course(tmp_path)
     out = tmp_path / "out"
     builder = Builder(root)
     first = builder.build()
     assert first.course is not None
     write_compiled(first.course, root, out)
+    return root, out, builder, first.course
+
+
+def test_a_rebuild_writes_only_the_edited_lesson_and_drops_what_is_no_longer_used(tmp_path: Path) -> None:
+    root, out, builder, _first = _written(tmp_path)
     [full_pack] = _packs(out)
     for n in range(3):
         _edit(root, "020-other.md", f"Edit {n}.")
@@ -138,3 +144,39 @@ def test_format_1_output_still_loads_and_is_replaced_by_the_next_build(tmp_path:
     write_compiled(again.course, root, out)
     assert all(name.endswith(".pack") for name in _packs(out))
     _same(load_compiled(out), result.course)
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_a_build_that_cannot_write_its_media_leaves_the_previous_output_as_it_was(tmp_path: Path) -> None:
+    root, out, builder, first = _written(tmp_path)
+    before = _files(out)
+    # The next build has a new lesson version, a changed picture and a new media folder, where the output has a
+    # file: the picture would be copied, and the pack written, before the folder failed.
+    _edit(root, "020-other.md", "Edited.")
+    (root / "media" / "pic.png").write_bytes(b"a new picture")
+    (root / "media" / "charts").mkdir()
+    (root / "media" / "charts" / "a.png").write_bytes(b"\0")
+    (out / "media" / "charts").write_text("a file where a folder goes")
+    before["media/charts"] = b"a file where a folder goes"
+    result = builder.build()
+    assert result.course is not None
+    with pytest.raises(OSError) as failed:
+        write_compiled(result.course, root, out)
+    assert failed.value.filename is not None and "charts" in str(failed.value.filename)
+    assert _files(out) == before  # no new pack, no half-copied media, no temporary file
+    _same(load_compiled(out), first)
+
+
+def test_a_first_build_that_cannot_write_its_media_writes_nothing(tmp_path: Path) -> None:
+    root = _course(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "media").write_text("a file where the media folder goes")
+    result = build(root)
+    assert result.course is not None
+    with pytest.raises(OSError):
+        write_compiled(result.course, root, out)
+    assert _files(out) == {"media": b"a file where the media folder goes"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -88,3 +89,39 @@ def test_stage_ids_the_team_pages_use_are_reserved(tmp_path: Path) -> None:
     assert not result.ok
     assert "course.yaml:12:7: error: the stage id \"progress\" is reserved: the team's pages use it" in [
         d.format() for d in result.diagnostics]
+
+
+def test_guidance_links_and_media_are_checked_like_a_lessons(tmp_path: Path) -> None:
+    capstone = GOOD.replace('guidance: "Talk it *through*."', 'guidance: "See [it](modules/01-intro/030-gone.md)."')
+    root = course_with(tmp_path, capstone)
+    (root / "capstone").mkdir()
+    (root / "capstone" / "ideas.md").write_text(
+        "## Ideas\n\n![A chart](../media/missing.png) and [a lesson](../modules/01-intro/010-lesson.md).\n\n"
+        "See [this](../../outside.md), ![that](../modules/01-intro/module.yaml) and [more](../modules/01-intro/"
+        "090-gone.md#top).\n")
+    (root / "course.yaml").write_text((root / "course.yaml").read_text().replace("guidance: guide.md",
+                                                                                 "guidance: capstone/ideas.md"))
+    assert [d.format() for d in build(root).diagnostics] == [
+        'capstone/ideas.md:3:12: error: missing media file "media/missing.png"',
+        'capstone/ideas.md:5:12: error: "../../outside.md" is outside the course folder',
+        'capstone/ideas.md:5:39: error: "modules/01-intro/module.yaml" is not in the course\'s media folder (put '
+        "images and files under media/; links to other lessons end in .md)",
+        'capstone/ideas.md:5:83: error: broken link: no lesson at "modules/01-intro/090-gone.md"',
+        'course.yaml:11:77: error: broken link: no lesson at "modules/01-intro/030-gone.md"',  # at the Markdown
+    ]
+
+
+def test_guidance_links_lead_from_the_stage_page_to_the_course(tmp_path: Path) -> None:
+    root = course_with(tmp_path, GOOD)
+    (root / "guide.md").write_text("![A chart](media/pic.png), [a lesson](modules/01-intro/010-lesson.md#end) and "
+                                   "[elsewhere](https://example.org/x).\n")
+    result = build(root)
+    assert result.ok and result.course is not None and result.course.capstone is not None, [
+        d.format() for d in result.diagnostics]
+    html = result.course.capstone.stages[0].guidance_html
+    # A stage's page is /{course}/capstone/teams/{team}/{stage}: three folders below the course's own.
+    page = "https://learn.example.gov.uk/demo/capstone/teams/7/ideas"
+    for url, course_url in [("../../../media/pic.png", "/demo/media/pic.png"),
+                            ("../../../01-intro/lesson#end", "/demo/01-intro/lesson#end")]:
+        assert f'"{url}"' in html and urljoin(page, url) == "https://learn.example.gov.uk" + course_url
+    assert 'href="https://example.org/x"' in html

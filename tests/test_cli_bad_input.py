@@ -188,3 +188,13 @@ def test_build_refuses_to_write_into_the_courses_media(tmp_path: Path) -> None:
     refused(run("build", str(tmp_path / "c"), "-o", str(tmp_path / "c" / "media" / "out")),
             "is inside the course's media folder")
     assert not (tmp_path / "c" / "media" / "out").exists()
+
+
+def test_a_build_whose_media_cannot_be_written_is_one_line_and_leaves_no_lessons(tmp_path: Path) -> None:
+    assert run("new", str(tmp_path / "c")).exit_code == 0
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "media").write_text("a file, where the media folder would be")
+    result = run("build", str(tmp_path / "c"), "-o", str(tmp_path / "out"))
+    refused(result, f"not built: cannot write {tmp_path / 'out' / 'media'}")
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["media"]

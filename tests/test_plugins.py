@@ -35,6 +35,24 @@ def test_references_plugin(line: int, title: str, source: str, expected: str) ->
 
 
 def test_header_keeps_columns_and_quoted_values() -> None:
-    kind, col, attrs, problem = parse_header(' video id=v src="media/my clip.mp4"', 4)
+    kind, col, attrs, problem, _ = parse_header(' video id=v src="media/my clip.mp4"', 4)
     assert (kind, col, problem) == ("video", 5, "")
     assert [(a.name, a.value, a.col) for a in attrs] == [("id", "v", 11), ("src", "media/my clip.mp4", 16)]
+
+
+@pytest.mark.parametrize(("info", "attrs", "problem"), [
+    (' poll id=p title="say \\"hi\\"" x=\'a "b"\'', [("id", "p"), ("title", 'say "hi"'), ("x", 'a "b"')], ("", 0)),
+    (" video src=media\\clip.mp4", [("src", "media\\clip.mp4")], ("", 0)),  # a backslash is itself outside quotes
+    (' poll id=r"x"y', [], ("malformed value for id=: put quotes around all of it or none of it", 13)),
+    (" poll id=\"x\" m='y'z", [("id", "x")], ("malformed value for m=: put quotes around all of it or none of it", 19)),
+    (' poll id="a""b"', [], ("malformed value for id=: put quotes around all of it or none of it", 13)),
+    (" poll i'd'=x", [], ("malformed attribute i'd'=x: only a value may be quoted", 10)),
+    (' poll "id=x"', [], ('malformed attribute "id=x": only a value may be quoted', 10)),
+    (" poll id=p =x", [("id", "p")], ('attribute "=x" must be written name=value', 15)),
+    (' poll id=p m="open', [("id", "p")], ("unclosed quote in the block's attributes", 17)),
+])
+def test_header_values_are_quoted_whole_or_not_at_all(info: str, attrs: list[tuple[str, str]],
+                                                      problem: tuple[str, int]) -> None:
+    _kind, _col, found, message, col = parse_header(info, 4)
+    assert [(a.name, a.value) for a in found] == attrs
+    assert (message, col) == problem

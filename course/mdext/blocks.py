@@ -9,7 +9,6 @@ HTML is what keeps answers and feedback off the page.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -44,35 +43,65 @@ class RawBlock:
     closed: bool
     tokens: list[Token]
     header_error: str = ""
+    header_error_col: int = 0
     nested: list[int] = field(default_factory=list)
     """1-based lines of blocks opened inside this one (not allowed)."""
 
 
-def parse_header(info: str, col: int) -> tuple[str, int, list[Attr], str]:
-    """Split ``question id=x share=team`` into its type and attributes, keeping columns."""
+_SPACE = " \t\r\n"
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'', re.S)
+
+
+def _words(rest: str) -> tuple[list[tuple[int, str]], int]:
+    """The space-separated words of ``rest`` with their offsets (quotes keep spaces in), and the offset of a quote
+    left open (-1 if none)."""
+    words: list[tuple[int, str]] = []
+    i = 0
+    while i < len(rest):
+        if rest[i] in _SPACE:
+            i += 1
+            continue
+        start = i
+        while i < len(rest) and rest[i] not in _SPACE:
+            if rest[i] in "\"'":
+                quoted = _QUOTED.match(rest, i)
+                if quoted is None:
+                    return words, i
+                i = quoted.end()
+            else:
+                i += 1
+        words.append((start, rest[start:i]))
+    return words, -1
+
+
+def parse_header(info: str, col: int) -> tuple[str, int, list[Attr], str, int]:
+    """Split ``question id=x share=team`` into its type and attributes, keeping columns; the last two are a problem
+    with the attributes and its column (``""`` and 0 when there is none)."""
     stripped = info.lstrip()
     col += len(info) - len(stripped)
     if not stripped:
-        return "", col, [], ""
+        return "", col, [], "", 0
     type_name, _, rest = stripped.partition(" ")
     attrs: list[Attr] = []
     offset = col + len(type_name) + 1
-    try:
-        lexer = shlex.shlex(rest, posix=True)
-        lexer.whitespace_split = True
-        lexer.commenters = ""
-        words = list(lexer)
-    except ValueError:
-        return type_name, col, [], "unclosed quote in the block's attributes"
-    search_from = 0
-    for word in words:
+    words, open_quote = _words(rest)
+    for at, word in words:
         name, eq, value = word.partition("=")
-        at = rest.find(name, search_from)
-        search_from = max(at, 0) + len(name)
-        if not eq:
-            return type_name, col, attrs, f'attribute "{word}" must be written name=value'
-        attrs.append(Attr(name, value, offset + max(at, 0)))
-    return type_name, col, attrs, ""
+        if not eq or not name:
+            return type_name, col, attrs, f'attribute "{word}" must be written name=value', offset + at
+        if "\"" in name or "'" in name:
+            return type_name, col, attrs, f"malformed attribute {word}: only a value may be quoted", offset + at
+        # A value is quoted whole or not at all: shlex took id=r"x"y for "rxy", which no author means.
+        quoted = _QUOTED.fullmatch(value)
+        if quoted is None and ("\"" in value or "'" in value):
+            return (type_name, col, attrs, f"malformed value for {name}=: put quotes around all of it or none of it",
+                    offset + at + len(name) + 1)
+        if quoted is not None:
+            value = re.sub(r'\\(["\\])', r"\1", quoted.group(1)) if quoted.group(2) is None else quoted.group(2)
+        attrs.append(Attr(name, value, offset + at))
+    if open_quote >= 0:
+        return type_name, col, attrs, "unclosed quote in the block's attributes", offset + open_quote
+    return type_name, col, attrs, "", 0
 
 
 def blocks_plugin(md: MarkdownIt) -> None:
@@ -103,7 +132,7 @@ def blocks_plugin(md: MarkdownIt) -> None:
             closed = end < len(lines) and bool(_CLOSE.match(lines[end]))
             opening = lines[start] if start < len(lines) else ""
             col = len(opening) - len(opening.lstrip()) + len(token.markup) + 1
-            type_name, type_col, attrs, problem = parse_header(token.info, col)
+            type_name, type_col, attrs, problem, problem_col = parse_header(token.info, col)
             blocks.append(
                 RawBlock(
                     type=type_name,
@@ -114,6 +143,7 @@ def blocks_plugin(md: MarkdownIt) -> None:
                     closed=closed,
                     tokens=tokens[i + 1 : j - 1],
                     header_error=problem,
+                    header_error_col=problem_col,
                     nested=nested,
                 )
             )

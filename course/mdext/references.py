@@ -49,25 +49,28 @@ def resolve(lesson_path: str, href: str) -> tuple[str, str] | None:
     return ("media" if target.startswith("media/") else "misplaced"), target
 
 
-def url_for(kind: str, target: str, href: str) -> str:
-    """The URL, relative to a lesson page, that the runtime serves ``target`` at."""
+def url_for(kind: str, target: str, href: str, base: str = "../") -> str:
+    """The URL, relative to a lesson page, that the runtime serves ``target`` at; ``base`` leads from the page to
+    the course's own URL (another page, a capstone stage's, is deeper)."""
     fragment = "#" + href.split("#", 1)[1] if "#" in href else ""
     if kind == "lesson":
         parts = target.split("/")
         match = LESSON_FILE.match(parts[-1])
         slug = match.group(2) if match else parts[-1][:-3]
         module = parts[1] if len(parts) == 3 and parts[0] == "modules" else ""
-        return f"../{module}/{slug}{fragment}"
-    return "../" + target + fragment
+        return f"{base}{module}/{slug}{fragment}"
+    return base + target + fragment
 
 
 def references_plugin(md: MarkdownIt) -> None:
-    """Collect ``env["mc_refs"]`` and rewrite relative links, given ``env["mc_lesson_path"]``."""
+    """Collect ``env["mc_refs"]`` and rewrite relative links, given ``env["mc_lesson_path"]`` (the file the links
+    are relative to) and, for a page that is not a lesson's, ``env["mc_url_base"]`` (see :func:`url_for`)."""
 
     def collect(state: StateCore) -> None:
         lesson_path = state.env.get("mc_lesson_path")
         if not lesson_path:
             return
+        base = state.env.get("mc_url_base", "../")
         lines = state.src.split("\n")
         refs: list[Ref] = state.env.setdefault("mc_refs", [])
         for token in state.tokens:
@@ -96,7 +99,7 @@ def references_plugin(md: MarkdownIt) -> None:
                         break
                 refs.append(Ref(kind, target, line, col))
                 if kind in ("lesson", "media"):
-                    child.attrs[attr] = url_for(kind, target, href)
+                    child.attrs[attr] = url_for(kind, target, href, base)
 
     md.core.ruler.push("mc_references", collect)
 
