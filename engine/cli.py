@@ -315,6 +315,9 @@ cli.add_command(export)
 from .certificates_cli import certificates_group  # noqa: E402
 
 cli.add_command(certificates_group)
+from .backup_cli import backup_command  # noqa: E402
+
+cli.add_command(backup_command)
 
 
 def main() -> None:
