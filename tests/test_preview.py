@@ -145,3 +145,28 @@ def test_a_preview_started_on_a_course_that_never_built_shows_why_at_its_address
         assert (response.status_code, response.headers.get("location")) == (303, "/"), address
     home = client.get("/")
     assert "course.yaml" in home.text and "invalid YAML" in home.text
+
+
+def test_sigterm_ends_the_preview_with_its_temporary_folder_gone(tmp_path: Path) -> None:
+    """As Ctrl+C does (test_preview_tools): uvicorn raises SIGTERM again after its graceful shutdown, whose default
+    action used to end the process before the throwaway database and its folder were removed."""
+    root = scaffold(tmp_path)
+    port = free_port()
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen([str(MASTERCLASS), "preview", str(root), "--port", str(port)],
+                                   env={**os.environ, "TMPDIR": str(temporary)}, stdout=subprocess.DEVNULL,
+                                   stderr=stderr)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", process)
+        assert httpx.get(f"http://127.0.0.1:{port}/my-course/01-getting-started/welcome").status_code == 200
+        assert [p.name.startswith("masterclass-preview-") for p in temporary.iterdir()] == [True]
+        process.send_signal(signal.SIGTERM)
+        # Ended by the signal, as `masterclass serve` is, once the folder is gone: not an error, not killed early.
+        assert process.wait(15) == -signal.SIGTERM
+        assert list(temporary.iterdir()) == []
+        assert errors.read_text() == ""  # no traceback, no complaint
+    finally:
+        stop(process)
