@@ -205,6 +205,7 @@ def preview(course_dir: str, host: str, port: int) -> None:
         masterclass preview content/innovation-masterclass
     """
     import shutil
+    import signal
     import tempfile
 
     import uvicorn
@@ -220,19 +221,41 @@ def preview(course_dir: str, host: str, port: int) -> None:
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     folder = tempfile.mkdtemp(prefix="masterclass-preview-")
-    store = Store(Path(folder) / "preview.db")
-    store.create_user(name="Preview learner", email=PREVIEW_EMAIL, department=settings.departments[0],
-                      password_hash=hash_password(secrets.token_urlsafe(16)))
-    state = Preview.start(Path(course_dir))
-    for diagnostic in state.diagnostics:
-        click.echo(diagnostic.format(), err=True)
-    app = create_app(settings=settings, store=store, courses=[], preview=state)
-    click.echo(f"Previewing {course_dir} at http://{host}:{port}/ (reloads on save; Ctrl+C to stop)")
+    store: Store | None = None
+    # After a graceful shutdown uvicorn raises the signal that asked for it again, so that the process ends as
+    # the signal's default action would end it. Ctrl+C's default is KeyboardInterrupt, which runs the cleanup
+    # below; SIGTERM's ends the process there and then, past it. Until the cleanup is done, SIGTERM is an
+    # exception too, and is raised again after it.
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    terminated = False
     try:
+        store = Store(Path(folder) / "preview.db")
+        store.create_user(name="Preview learner", email=PREVIEW_EMAIL, department=settings.departments[0],
+                          password_hash=hash_password(secrets.token_urlsafe(16)))
+        state = Preview.start(Path(course_dir))
+        for diagnostic in state.diagnostics:
+            click.echo(diagnostic.format(), err=True)
+        app = create_app(settings=settings, store=store, courses=[], preview=state)
+        click.echo(f"Previewing {course_dir} at http://{host}:{port}/ (reloads on save; Ctrl+C to stop)")
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=2)
+    except Terminated:
+        terminated = True
     finally:  # the throwaway database goes with the preview
-        store.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)  # None: set outside Python
+        if store is not None:
+            store.close()
         shutil.rmtree(folder, ignore_errors=True)
+    if terminated:
+        signal.raise_signal(signal.SIGTERM)  # ended by SIGTERM, as `masterclass serve` is: its exit status says so
+
+
+class Terminated(BaseException):
+    """SIGTERM, while the preview has a temporary folder to remove (a BaseException: no ``except Exception`` on
+    the way out takes it for an error)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 @cli.command("new")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from course import build
@@ -145,3 +148,76 @@ def test_a_preview_started_on_a_course_that_never_built_shows_why_at_its_address
         assert (response.status_code, response.headers.get("location")) == (303, "/"), address
     home = client.get("/")
     assert "course.yaml" in home.text and "invalid YAML" in home.text
+
+
+def test_sigterm_ends_the_preview_with_its_temporary_folder_gone(tmp_path: Path) -> None:
+    """As Ctrl+C does (test_preview_tools): uvicorn raises SIGTERM again after its graceful shutdown, whose default
+    action used to end the process before the throwaway database and its folder were removed."""
+    root = scaffold(tmp_path)
+    port = free_port()
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen([str(MASTERCLASS), "preview", str(root), "--port", str(port)],
+                                   env={**os.environ, "TMPDIR": str(temporary)}, stdout=subprocess.DEVNULL,
+                                   stderr=stderr)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", process)
+        assert httpx.get(f"http://127.0.0.1:{port}/my-course/01-getting-started/welcome").status_code == 200
+        assert [p.name.startswith("masterclass-preview-") for p in temporary.iterdir()] == [True]
+        process.send_signal(signal.SIGTERM)
+        # Ended by the signal, as `masterclass serve` is, once the folder is gone: not an error, not killed early.
+        assert process.wait(15) == -signal.SIGTERM
+        assert list(temporary.iterdir()) == []
+        assert errors.read_text() == ""  # no traceback, no complaint
+    finally:
+        stop(process)
+
+
+def _moved_away_and_back(root: Path, aside: Path) -> None:
+    os.rename(root, aside)
+    time.sleep(1.5)  # seen gone
+    os.rename(aside, root)
+
+
+def _deleted_and_made_again(root: Path, aside: Path) -> None:
+    shutil.copytree(root, aside)
+    shutil.rmtree(root)
+    time.sleep(1.5)
+    shutil.copytree(aside, root)  # another folder at the path, its files new (a git checkout)
+    shutil.rmtree(aside)
+
+
+def _moved_away_and_a_copy_put_in_its_place(root: Path, aside: Path) -> None:
+    os.rename(root, aside)  # an editor's safe save: at once, the old folder still there elsewhere
+    shutil.copytree(aside, root)
+
+
+@pytest.mark.parametrize("change", [_moved_away_and_back, _deleted_and_made_again,
+                                    _moved_away_and_a_copy_put_in_its_place])
+def test_a_course_folder_moved_away_or_made_again_is_watched_again(
+        tmp_path: Path, change: Callable[[Path, Path], None]) -> None:
+    root = scaffold(tmp_path)
+    port = free_port()
+    process = subprocess.Popen([str(MASTERCLASS), "preview", str(root), "--port", str(port)],
+                               env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    page = f"{base}/my-course/01-getting-started/welcome"
+    try:
+        wait_for(f"{base}/health", process)
+        with httpx.Client(timeout=30) as client:
+            assert "## A question" in (root / LESSON).read_text() and "Welcome" in client.get(page).text
+            time.sleep(1)  # the watch is on
+            change(root, tmp_path / "aside")
+            # Twice: the first edit could be found by a rebuild of everything when the folder is back; the
+            # second only by a watch on the folder now at the path.
+            for before, after in (("A question", "Back again"), ("Back again", "And again")):
+                lesson = root / LESSON
+                lesson.write_text(lesson.read_text().replace(f"## {before}", f"## {after}"))
+                deadline = time.monotonic() + 10
+                while after not in client.get(page).text:
+                    assert time.monotonic() < deadline, f"the preview never showed {after!r}"
+                    time.sleep(0.1)
+    finally:
+        stop(process)

@@ -14,6 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.testclient import TestClient
 
+from engine.web import auth, certificates, mydata, pages, reports
 from engine.web.routing import SegmentRouter, signature
 from webhelpers import make_app
 
@@ -146,3 +147,62 @@ def test_signature(path: str, expected: tuple[str | int | None, ...]) -> None:
         return PlainTextResponse("")
 
     assert signature(Route(path, endpoint)) == expected
+
+
+FIXED_PATHS = sorted(
+    {route.path for route in [*auth.routes, *mydata.routes, *pages.routes, *certificates.routes, *reports.routes]
+     if isinstance(route, Route) and "{" not in route.path}
+    | {"/", "/health", "/govuk-frontend.min.js", "/xapi"})
+"""The service's own paths without parameters (the preview's are in an app of its own)."""
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    client, _store = make_app(ROOT / "content", tmp_path_factory.mktemp("routing") / "t.db")
+    return client
+
+
+def test_every_fixed_path_of_the_service_is_tried(service: TestClient) -> None:
+    literal = {route.path for route in service.app.app.router.routes  # type: ignore[attr-defined]
+               if isinstance(route, Route) and "{" not in route.path}
+    assert literal == set(FIXED_PATHS)
+
+
+@pytest.mark.parametrize("path", FIXED_PATHS)
+def test_a_fixed_path_asked_with_another_method_answers_405_with_allow(service: TestClient, path: str) -> None:
+    """Not the course routes' 404: ``GET /sign-out`` was taken by ``/{course}`` as a course called sign-out."""
+    route = next(r for r in service.app.app.router.routes  # type: ignore[attr-defined]
+                 if isinstance(r, Route) and r.path == path)
+    assert route.methods
+    refused = [method for method in METHODS if method not in route.methods]
+    assert refused, path
+    for method in refused:
+        page = service.request(method, path)
+        assert page.status_code == 405, (method, path, page.status_code)
+        assert set(page.headers["allow"].split(", ")) == route.methods, (method, path)
+        if method != "HEAD":
+            assert "You cannot do that here" in page.text, (method, path)
+        data = service.request(method, path, headers={"accept": "application/json"})
+        assert data.status_code == 405 and set(data.headers["allow"].split(", ")) == route.methods
+        if method != "HEAD":
+            assert data.json()["error"] == "You cannot do that here", (method, path)
+
+
+def test_an_earlier_literal_route_for_other_methods_beats_a_later_parameter_route() -> None:
+    async def name(request: Request) -> Response:
+        return PlainTextResponse(request.scope["route"].name)
+
+    routes = [Route("/sign-out", name, name="sign-out", methods=["POST"]),
+              Route("/{course}", name, name="course"),
+              Route("/{course}/{module}", name, name="module", methods=["POST"]),
+              Route("/files/{name}", name, name="files")]  # after the parameter route: Starlette's order holds
+    app = Starlette(routes=routes)
+    app.router = SegmentRouter(routes)
+    client = TestClient(app)
+    assert client.post("/sign-out").text == "sign-out"
+    refused = client.get("/sign-out")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "POST")
+    assert client.head("/sign-out").status_code == 405
+    assert client.get("/demo").text == "course"
+    assert client.post("/files/a").text == "module"

@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request, cookie_parser
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..access_log import flush_access_log
@@ -29,6 +28,7 @@ from . import auth, capstone, certificates, learning, mydata, pages, preview_rou
 from .context import BROWSER_COOKIE, TOO_LARGE, BodyTooLarge, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime
 from .errors import Application
+from .files import ServedFile, StaticFolder
 from .preview import PREVIEW_EMAIL, Preview
 from .routing import SegmentRouter
 from .templating import DEFAULT_THEME
@@ -212,10 +212,10 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         if preview.runtime is not None:
             service.courses[preview.runtime.slug] = preview.runtime
     static: list[BaseRoute] = [Route("/health", health)]
-    static.append(Mount("/static", app=StaticFiles(directory=DEFAULT_THEME / "static", check_dir=False),
+    static.append(Mount("/static", app=StaticFolder(directory=DEFAULT_THEME / "static", check_dir=False),
                         name="static"))
     if GOVUK_DIST.is_dir():
-        static.append(Mount("/assets", app=StaticFiles(directory=GOVUK_DIST / "assets"), name="assets"))
+        static.append(Mount("/assets", app=StaticFolder(directory=GOVUK_DIST / "assets"), name="assets"))
         static.append(Route("/govuk-frontend.min.js",
                             lambda request: _file(GOVUK_DIST / "govuk-frontend.min.js", "text/javascript")))
     endpoints = [Endpoint.from_settings(e) for e in settings.lrs_endpoints]
@@ -256,6 +256,4 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
 
 
 def _file(path: Path, media_type: str) -> Response:
-    from starlette.responses import FileResponse
-
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+    return ServedFile(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from markupsafe import escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from course import Lesson
@@ -23,7 +23,7 @@ from .. import answers, certificates, events, progress
 from ..capstone import capstone_done, capstone_status
 from ..security import csrf_token
 from ..storage.records import Attempt, Enrolment, Records, User
-from . import preview_routes
+from . import files, preview_routes
 from .context import (
     SESSION_COOKIE,
     Redirect,
@@ -577,7 +577,7 @@ async def media(request: Request) -> Response:
         found = False
     if not found:
         raise HTTPException(404, "There is no file at this address.")
-    return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
+    return files.ServedFile(target, headers={"Cache-Control": "public, max-age=3600"})
 
 
 def _course_root(request: Request) -> Response:

@@ -73,8 +73,10 @@ class SegmentRouter(Router):
     (``/{course}/...``) that would otherwise catch ``/reports/...`` and the like: a lesson page tried some forty
     patterns first. A route whose leading segments are other literals can never match, so leaving it out
     changes nothing, and the routes tried keep their order, so the route chosen (or the first partial match,
-    which answers 405) is the one Starlette would choose. What matches nothing goes to Starlette's own code
-    (slash redirects, 404).
+    which answers 405) is the one Starlette would choose, but for one case: a path that an earlier route
+    beginning with a literal names for other methods (``/sign-out``, POST only) answers that route's 405, where
+    Starlette lets a later route beginning with a parameter (``/{course}``) take it as a course's and answer
+    404. What matches nothing goes to Starlette's own code (slash redirects, 404).
     """
 
     _buckets: dict[Signature, list[BaseRoute]]
@@ -85,6 +87,8 @@ class SegmentRouter(Router):
     _direct: dict[int, ASGIApp | None]
     """Each indexed route's ``direct`` app, by the route's id() (a Route compares by value, so it is no key; the
     index holds the routes, so their ids stay theirs)."""
+    _literal_first: dict[int, bool]
+    """Whether each indexed route's first segment is a literal, by the route's id()."""
 
     def _index(self) -> None:
         """Index the routes, again whenever they have changed since."""
@@ -93,6 +97,7 @@ class SegmentRouter(Router):
         self._buckets, self._literals = {}, [set() for _ in range(DEPTH + 1)]
         self._signatures = [(route, signature(route)) for route in self.routes]
         self._direct = {id(route): direct(route) for route in self.routes}
+        self._literal_first = {id(route): sig[0] is not None for route, sig in self._signatures}
         self._matched = {}
         for _, sig in self._signatures:
             for n, segment in enumerate(sig):
@@ -142,6 +147,10 @@ class SegmentRouter(Router):
         for route in self.candidates(scope["path"]):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
+                if partial is not None and self._literal_first[id(partial[0])] and not self._literal_first[id(route)]:
+                    # A path an earlier route names for other methods is the service's own (``/sign-out``), never
+                    # a course's: that route's 405 with ``Allow``, not the course routes' 404.
+                    break
                 scope["route"] = route
                 scope.update(child_scope)
                 if type(route) is Route and len(key[1]) <= MAX_KEPT_PATH:
