@@ -31,8 +31,12 @@ def serve_options(settings: Settings) -> dict[str, Any]:
     from .access_log import lean_log_records, log_config
 
     lean_log_records()
+    # Behind the proxies named in ``trusted_proxies``, uvicorn takes the learner's address from their
+    # X-Forwarded-For; with none named, it believes no such header (anyone could write one).
+    proxies = list(settings.trusted_proxies)
     return {"access_log": settings.access_log, "log_config": log_config(), "log_level": "info",
-            "proxy_headers": False, "timeout_graceful_shutdown": 30, "loop": SERVE_LOOP}
+            "proxy_headers": bool(proxies), "forwarded_allow_ips": ",".join(proxies) or None,
+            "timeout_graceful_shutdown": 30, "loop": SERVE_LOOP}
 
 
 def course_dirs(path: str | None) -> list[Path]:

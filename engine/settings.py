@@ -7,6 +7,7 @@ doc-contract test checks that docs/settings.md lists each one.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -43,7 +44,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allowed_email_domains", "If not empty, only work emails ending in one of these domains may "
             "register, e.g. `gov.uk`. A domain also allows its subdomains.", [], "list"),
     Setting("max_body_bytes", "The largest request body accepted, in bytes; larger ones get 413.", 65536, "int"),
-    Setting("sign_in_attempts", "Failed sign-ins allowed per account and per address in 15 minutes.", 5, "int"),
+    Setting("sign_in_attempts", "Failed sign-ins allowed per account in 15 minutes; then that account's sign-in "
+            "waits.", 5, "int"),
+    Setting("sign_in_attempts_per_address", "Failed sign-ins allowed from one network address in 15 minutes, "
+            "whatever the accounts; then sign-in from that address waits. Far more than per account: a "
+            "department's offices reach the service through a few shared addresses, so everyone's typing mistakes "
+            "count here together.", 300, "int"),
+    Setting("trusted_proxies", "The addresses (e.g. `127.0.0.1`) or networks (e.g. `10.0.0.0/8`) of reverse "
+            "proxies in front of the service, whose `X-Forwarded-For` and `X-Forwarded-Proto` headers it "
+            "believes: the learner's address is then the one the proxy saw, for sign-in limits and the access "
+            "log. Empty: the headers are ignored, and every request behind a proxy comes from the proxy's "
+            "address.", [], "list"),
     Setting("access_log", "Write one line per request to standard output in the Common Log Format (client, time, "
             "request line, status), each line within 0.2 s of its response; what is left is written when the service "
             "stops.", True, "bool"),
@@ -163,7 +174,7 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     return value.strip() if setting.kind == "email" else value
 
 
-MINIMUM = {"max_body_bytes": 1024, "sign_in_attempts": 1, "lrs_batch_size": 1}
+MINIMUM = {"max_body_bytes": 1024, "sign_in_attempts": 1, "sign_in_attempts_per_address": 1, "lrs_batch_size": 1}
 """The least each whole-number setting may be (else 0)."""
 
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")
@@ -209,7 +220,26 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         if problem:
             where = f"MASTERCLASS_{key.upper()}" if f"MASTERCLASS_{key.upper()}" in environ else file
             raise SettingsError(f"{where}: {name} {problem}")
+    values["trusted_proxies"] = _proxies(values["trusted_proxies"],
+                                         "MASTERCLASS_TRUSTED_PROXIES" if "MASTERCLASS_TRUSTED_PROXIES" in environ
+                                         else str(file))
     return Settings(values)
+
+
+def _proxies(entries: list[str], where: str) -> list[str]:
+    """Each proxy as an address or a network in its plain form: uvicorn takes anything it cannot read for a name
+    to compare with, so a mistake there would trust nobody, without a word."""
+    out = []
+    for entry in entries:
+        text = entry.strip()
+        try:
+            out.append(str(ipaddress.ip_network(text, strict=False)) if "/" in text
+                       else str(ipaddress.ip_address(text)))
+        except ValueError:
+            raise SettingsError(f"{where}: trusted_proxies must list addresses like 127.0.0.1 or networks like "
+                                f"10.0.0.0/8, not {text!r} (trusting every address would let anyone choose "
+                                "their own)") from None
+    return out
 
 
 def _url_problem(url: str) -> str | None:

@@ -145,6 +145,11 @@ def test_export_since_is_a_time_compared_in_utc(tmp_path: Path) -> None:
     ({"max_body_bytes": True}, "max_body_bytes must be a whole number"),
     ({"lrs_batch_size": 0}, "lrs_batch_size must be a whole number, 1 or more"),
     ({"sign_in_attempts": -1}, "sign_in_attempts must be a whole number, 1 or more"),
+    ({"sign_in_attempts_per_address": 0}, "sign_in_attempts_per_address must be a whole number, 1 or more"),
+    ({"trusted_proxies": ["*"]}, "trusted_proxies must list addresses like 127.0.0.1 or networks like 10.0.0.0/8, "
+                                 "not '*' (trusting every address"),
+    ({"trusted_proxies": ["proxy.internal"]}, "not 'proxy.internal'"),
+    ({"trusted_proxies": ["10.0.0.0/33"]}, "not '10.0.0.0/33'"),
     ({"departments": []}, "departments must list at least one department"),
     ({"base_url": "not a url"}, "base_url must be an http or https address"),
     ({"base_url": "http://h:99999"}, "base_url has a port that cannot be"),

@@ -202,6 +202,7 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         secret=secret or load_secret(store.path),
         courses={rt.slug: rt for rt in courses},
         limiter=RateLimiter(settings.sign_in_attempts),
+        address_limiter=RateLimiter(settings.sign_in_attempts_per_address),
         emitter=Emitter(base_url=settings.base_url, endpoints=[e["name"] for e in settings.lrs_endpoints],
                         include_email=settings.xapi_include_email),
         preview=preview,

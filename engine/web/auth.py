@@ -83,7 +83,7 @@ async def sign_in(request: Request) -> Response:
         errors.append({"field": "email", "text": "Enter your work email address"})
     if not password:
         errors.append({"field": "password", "text": "Enter your password"})
-    if not errors and svc.limiter.blocked(account, address):
+    if not errors and (svc.limiter.blocked(account) or svc.address_limiter.blocked(address)):
         errors.append({"field": "email",
                        "text": "Too many failed attempts to sign in. Wait 15 minutes, then try again"})
         return page(request, "sign_in.html", title="Sign in", form={"email": email}, errors=errors, next=next_url,
@@ -94,7 +94,8 @@ async def sign_in(request: Request) -> Response:
         if verify_password(user.password_hash if user else None, password) and user is not None:
             svc.limiter.reset(account)
             return signed_in(request, user.id, next_url)
-        svc.limiter.fail(account, address)
+        svc.limiter.fail(account)
+        svc.address_limiter.fail(address)
         errors.append({"field": "email", "text": "Enter a correct email address and password"})
     return page(request, "sign_in.html", title="Sign in", form={"email": email}, errors=errors, next=next_url,
                 status_code=422)

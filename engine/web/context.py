@@ -42,6 +42,9 @@ class Service:
     secret: bytes
     courses: dict[str, CourseRuntime]
     limiter: RateLimiter
+    """Failed sign-ins per account (``sign_in_attempts``)."""
+    address_limiter: RateLimiter
+    """Failed sign-ins per network address, whatever the account (``sign_in_attempts_per_address``)."""
     emitter: Emitter
     preview: Preview | None = None
     preview_email: str = ""

@@ -1,0 +1,90 @@
+"""Behind a reverse proxy: the learner's address is the one the proxy saw, only for the proxies named in
+``trusted_proxies``, and sign-in limits per address are far above those per account (a department's offices share
+a few addresses). Real ``masterclass serve`` processes on loopback ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine.cli import serve_options
+from engine.settings import SettingsError, load_settings
+from helpers import make_course
+from servers import MASTERCLASS, free_port, stop, wait_for
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@contextmanager
+def served(tmp_path: Path, **env: str) -> Iterator[tuple[httpx.Client, Path]]:
+    course = make_course(tmp_path / "demo")
+    port = free_port()
+    log = tmp_path / "stdout.txt"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(MASTERCLASS), "serve", str(course), "--db", str(tmp_path / "m.db"), "--port", str(port)],
+            env={**os.environ, "MASTERCLASS_ACCESS_LOG": "true", **env}, cwd=tmp_path, stdout=out,
+            stderr=subprocess.STDOUT)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", process)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            yield client, log
+    finally:
+        stop(process)
+
+
+def sign_in(client: httpx.Client, email: str, forwarded_for: str) -> int:
+    headers = {"X-Forwarded-For": forwarded_for}
+    token = TOKEN.search(client.get("/sign-in", headers=headers).text)
+    assert token
+    return client.post("/sign-in", headers=headers,
+                       data={"csrf_token": token.group(1), "email": email, "password": "wrong password"}).status_code
+
+
+def test_behind_a_trusted_proxy_each_learner_has_their_own_address(tmp_path: Path) -> None:
+    with served(tmp_path, MASTERCLASS_TRUSTED_PROXIES="127.0.0.1", MASTERCLASS_SIGN_IN_ATTEMPTS_PER_ADDRESS="3") as (
+            client, log):
+        assert [sign_in(client, f"p{n}@example.gov.uk", "203.0.113.5") for n in range(3)] == [422] * 3
+        assert sign_in(client, "p3@example.gov.uk", "203.0.113.5") == 429  # that address has had its three
+        assert sign_in(client, "p4@example.gov.uk", "203.0.113.6") == 422  # another learner's has not
+    time.sleep(0.3)  # the access log writes its lines within 0.2 s
+    assert re.search(r"^203\.0\.113\.5 - - \[.*\] \"POST /sign-in HTTP/1\.1\" 429 -$", log.read_text(), re.M)
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_not_believed(tmp_path: Path) -> None:
+    """Anyone can write X-Forwarded-For: believed from everyone, it would undo every limit per address."""
+    with served(tmp_path, MASTERCLASS_SIGN_IN_ATTEMPTS_PER_ADDRESS="3") as (client, log):
+        made_up = ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+        assert [sign_in(client, f"p{n}@example.gov.uk", made_up[n]) for n in range(3)] == [422] * 3
+        assert sign_in(client, "p3@example.gov.uk", "198.51.100.4") == 429
+    time.sleep(0.3)
+    assert "198.51.100" not in log.read_text()
+
+
+def test_one_address_allows_far_more_failures_than_one_account(tmp_path: Path) -> None:
+    """The defaults: five per account, three hundred per address (an office's learners mistype together)."""
+    with served(tmp_path) as (client, _log):
+        assert [sign_in(client, f"p{n}@example.gov.uk", "-") for n in range(12)] == [422] * 12
+        assert [sign_in(client, "same@example.gov.uk", "-") for _ in range(6)] == [422] * 5 + [429]
+
+
+def test_trusted_proxies_are_uvicorn_s_forwarded_ips_in_a_form_it_reads() -> None:
+    settings = load_settings(None, {"MASTERCLASS_TRUSTED_PROXIES": "127.0.0.1, 10.1.2.3/8,::1"})
+    options = serve_options(settings)
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"] == "127.0.0.1,10.0.0.0/8,::1"
+    plain = serve_options(load_settings(None, {}))
+    assert plain["proxy_headers"] is False
+
+
+def test_a_proxy_that_is_not_an_address_is_refused_under_its_variable() -> None:
+    with pytest.raises(SettingsError, match=r"^MASTERCLASS_TRUSTED_PROXIES: trusted_proxies must list"):
+        load_settings(None, {"MASTERCLASS_TRUSTED_PROXIES": "*"})
