@@ -181,11 +181,12 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
 
     from .settings import SettingsError, load_settings
     from .web import create_app
+    from .web.app import reserved_addresses
     from .web.courses import CourseLoadError, discover_courses
 
     try:
         settings = load_settings(config)
-        courses = discover_courses(Path(path or "content"))
+        courses = discover_courses(Path(path or "content"), reserved_addresses())
     except (SettingsError, CourseLoadError) as exc:
         raise click.ClickException(str(exc)) from None
     store = open_store(db_path)
@@ -218,6 +219,7 @@ def preview(course_dir: str, host: str, port: int) -> None:
     from .settings import SettingsError, load_settings
     from .storage.db import Store
     from .web import create_app
+    from .web.courses import CourseLoadError
     from .web.preview import PREVIEW_EMAIL, Preview
 
     try:
@@ -242,6 +244,8 @@ def preview(course_dir: str, host: str, port: int) -> None:
         app = create_app(settings=settings, store=store, courses=[], preview=state)
         click.echo(f"Previewing {course_dir} at http://{host}:{port}/ (reloads on save; Ctrl+C to stop)")
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=2)
+    except CourseLoadError as exc:  # an address that cannot be served (create_app): the temporary folder goes too
+        raise click.ClickException(str(exc)) from None
     except Terminated:
         terminated = True
     finally:  # the throwaway database goes with the preview

@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,11 +27,11 @@ from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter
 from . import auth, capstone, certificates, learning, mydata, pages, preview_routes, progress_pages, reports
 from .context import BROWSER_COOKIE, TOO_LARGE, BodyTooLarge, Redirect, Service, error_response, wants_json
-from .courses import CourseRuntime
+from .courses import CourseRuntime, check_addresses
 from .errors import Application
 from .files import ServedFile, StaticFolder
 from .preview import PREVIEW_EMAIL, Preview
-from .routing import SegmentRouter
+from .routing import SegmentRouter, first_segments
 from .templating import DEFAULT_THEME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,8 +195,36 @@ async def health(request: Request) -> Response:
                          "courses": len(svc.courses)}, status_code=200 if ok else 503)
 
 
+def app_routes(lrs_app: ASGIApp, *, preview: bool, govuk: bool) -> list[BaseRoute]:
+    """The service's routes and mounts, in order: its own, then the courses' (``/{course}/...``) last."""
+    static: list[BaseRoute] = [Route("/health", health)]
+    static.append(Mount("/static", app=StaticFolder(directory=DEFAULT_THEME / "static", check_dir=False),
+                        name="static"))
+    if govuk:  # the GOV.UK Frontend files, when npm has installed them
+        static.append(Mount("/assets", app=StaticFolder(directory=GOVUK_DIST / "assets", check_dir=False),
+                            name="assets"))
+        static.append(Route("/govuk-frontend.min.js",
+                            lambda request: _file(GOVUK_DIST / "govuk-frontend.min.js", "text/javascript")))
+    # A tool given the LRS's address without its slash: on to the LRS, not the course pages' 404.
+    static += [Route("/xapi", _to_lrs, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]), Mount("/xapi", app=lrs_app)]
+    return [*static, *auth.routes, *mydata.routes, *pages.routes, *(preview_routes.routes if preview else []),
+            *progress_pages.routes, *capstone.routes, *certificates.routes, *reports.routes, *learning.routes]
+
+
+@cache
+def reserved_addresses() -> frozenset[str]:
+    """The first path segments of the service's own routes and mounts (``reports``, ``sign-in``, ``xapi``...), in
+    `masterclass serve` and `preview`, with the GOV.UK Frontend files installed or not: no course may have one
+    for its slug, or the service's route would take its pages (``courses.check_addresses``)."""
+    return frozenset(first_segments(app_routes(PlainTextResponse(""), preview=True, govuk=True)))
+
+
 def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime], secret: bytes | None = None,
                preview: Preview | None = None) -> Starlette:
+    addresses = [(rt.folder, rt.slug) for rt in courses]
+    if preview is not None and preview.result is not None and preview.result.course is not None:
+        addresses.append((preview.root, preview.result.course.slug))  # its slug, even before it first builds
+    check_addresses(addresses, reserved_addresses())
     service = Service(
         settings=settings,
         store=store,
@@ -212,13 +241,6 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         preview.courses = service.courses
         if preview.runtime is not None:
             service.courses[preview.runtime.slug] = preview.runtime
-    static: list[BaseRoute] = [Route("/health", health)]
-    static.append(Mount("/static", app=StaticFolder(directory=DEFAULT_THEME / "static", check_dir=False),
-                        name="static"))
-    if GOVUK_DIST.is_dir():
-        static.append(Mount("/assets", app=StaticFolder(directory=GOVUK_DIST / "assets"), name="assets"))
-        static.append(Route("/govuk-frontend.min.js",
-                            lambda request: _file(GOVUK_DIST / "govuk-frontend.min.js", "text/javascript")))
     endpoints = [Endpoint.from_settings(e) for e in settings.lrs_endpoints]
     deliverer = Deliverer(store, endpoints, batch=settings.lrs_batch_size) if endpoints else None
     if deliverer is not None:
@@ -241,12 +263,8 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
 
     lrs_app = lrs.make_app(store, base_url=settings.base_url,
                            on_saved=deliverer.wake.set if deliverer else None)
-    # A tool given the LRS's address without its slash: on to the LRS, not the course pages' 404.
-    static += [Route("/xapi", _to_lrs, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]), Mount("/xapi", app=lrs_app)]
     app = Application(
-        routes=[*static, *auth.routes, *mydata.routes, *pages.routes, *(preview_routes.routes if preview else []),
-                *progress_pages.routes, *capstone.routes, *certificates.routes, *reports.routes,
-                *learning.routes],
+        routes=app_routes(lrs_app, preview=preview is not None, govuk=GOVUK_DIST.is_dir()),
         exception_handlers={HTTPException: http_error, Redirect: redirect, Exception: server_error},
         lifespan=lifespan,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,10 @@ from course import Builder, Course, Lesson, load_compiled
 from .templating import Frame, missing_templates
 
 _PLACEHOLDER = re.compile(r"<!--mc:block:(\d+)-->\n?")
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+"""The characters a web address carries as they are (RFC 3986's unreserved): not a space, ``%``, ``?``, ``#``, or
+``\\``, which browsers read as ``/``. Letters of other scripts are sent percent-encoded and read back as they were.
+"""
 
 
 class CourseLoadError(Exception):
@@ -86,17 +91,54 @@ def load_course(folder: Path) -> CourseRuntime:
     return CourseRuntime(course, folder)
 
 
-def discover_courses(path: Path) -> list[CourseRuntime]:
-    """PATH is a course folder, a compiled course, or a folder of either."""
+def discover_courses(path: Path, reserved: Collection[str] = ()) -> list[CourseRuntime]:
+    """PATH is a course folder, a compiled course, or a folder of either; their addresses are checked
+    (``check_addresses``) against ``reserved``, the service's own (``app.reserved_addresses``)."""
     if not path.is_dir():
         raise CourseLoadError(f"{path}: no such folder")
     if (path / "course.yaml").exists() or (path / "course.json").exists():
-        return [load_course(path)]
-    folders = sorted(p for p in path.iterdir() if (p / "course.yaml").exists() or (p / "course.json").exists())
+        folders = [path]
+    else:
+        folders = sorted(p for p in path.iterdir() if (p / "course.yaml").exists() or (p / "course.json").exists())
     if not folders:
         raise CourseLoadError(f"{path}: no course.yaml in it or in any folder under it")
     runtimes = [load_course(folder) for folder in folders]
-    slugs = [r.slug for r in runtimes]
-    if len(set(slugs)) != len(slugs):
-        raise CourseLoadError(f"{path}: two courses have the same folder name")
+    check_addresses([(rt.folder, rt.slug) for rt in runtimes], reserved)
     return runtimes
+
+
+def check_addresses(courses: list[tuple[Path, str]], reserved: Collection[str]) -> None:
+    """Refuse courses, each a (folder, slug), that could not all be reached at their addresses, ``/{slug}/``: one
+    whose slug is a first path segment of the service's own (``reserved``: its route would win, silently), that a
+    web address cannot carry as it is, or that another course has too. One line for each, naming the folder."""
+    problems: list[str] = []
+    seen: dict[str, Path] = {}
+    for folder, slug in courses:
+        if slug in reserved:
+            problems.append(f"{folder}: its address /{slug}/ is one of the service's own; {_rename(folder, slug)}")
+        elif not _carried(slug):
+            problems.append(f"{folder}: its name {slug!r} cannot be in a web address as it is (use only letters, "
+                            f"digits, '-', '_', '.' and '~'); {_rename(folder, slug)}")
+        elif slug in seen:
+            problems.append(f"{folder}: its address /{slug}/ is also {seen[slug]}'s; "
+                            f"{_rename(folder, slug, one=True)}")
+        seen.setdefault(slug, folder)
+    if problems:
+        raise CourseLoadError("\n".join(problems))
+
+
+def _carried(slug: str) -> bool:
+    """Whether a web address carries the slug as it is, as one path segment."""
+    return slug not in ("", ".", "..") and all(
+        c in UNRESERVED or (not c.isascii() and c.isprintable() and not c.isspace()) for c in slug)
+
+
+def _rename(folder: Path, slug: str, *, one: bool = False) -> str:
+    """What to rename to change a course's address: the folder whose name is its slug (``one``: of two courses)."""
+    if (folder / "course.json").exists():  # as load_course: a compiled course, its slug its source's name
+        return f"rename the course folder {'one of them' if one else 'it'} was built from ({slug}) and build it again"
+    if one:
+        return "rename one of the course folders"
+    if folder.name != slug:  # a link to a folder of another name, or "."
+        return f"rename the course folder ({folder.resolve()})"
+    return "rename the course folder"

@@ -38,6 +38,12 @@ def signature(route: BaseRoute) -> Signature:
     return (*out, *(None,) * (DEPTH - len(out)), slashes)
 
 
+def first_segments(routes: list[BaseRoute]) -> set[str]:
+    """The literal first path segments of the routes and mounts, e.g. ``reports`` for ``/reports/{course}/``: the
+    addresses ``/{course}/...`` can never have to itself."""
+    return {str(first) for first, *_ in map(signature, routes) if first}
+
+
 def direct(route: BaseRoute) -> ASGIApp | None:
     """The route's endpoint as an ASGI app without the exception layer Starlette puts around each one, when it is
     a plain async function (no middleware of its own), else None.
