@@ -251,7 +251,8 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
 
 @dataclass
 class _Row:
-    """A ``scale:`` or ``labels:`` line of a poll, where the author wrote it."""
+    """A line of a poll's scale paragraph, where the author wrote it: ``key`` is ``scale`` or ``labels``, or ``""``
+    for a line that is neither."""
 
     key: str
     value: str
@@ -267,25 +268,35 @@ def _rows(ctx: BlockContext, paragraph: list[Token]) -> list[_Row]:
     # so lines are counted from each paragraph's own start, not from the first one's.
     rows = []
     for n, text in enumerate(paragraph[1].content.split("\n")):
-        key, _, value = text.partition(":")
-        if key.strip().lower() in ("scale", "labels"):
-            line = _line(paragraph[0]) + n
-            source = ctx._source(line)
-            rows.append(_Row(key.strip().lower(), value, line, len(source) - len(source.lstrip()) + 1))
+        key, colon, value = text.partition(":")
+        key = key.strip().lower() if colon and key.strip().lower() in ("scale", "labels") else ""
+        line = _line(paragraph[0]) + n
+        source = ctx._source(line)
+        rows.append(_Row(key, value if key else text, line, len(source) - len(source.lstrip()) + 1))
     return rows
 
 
 def _scale(ctx: BlockContext, rows: list[_Row]) -> Scale | None:
-    scale: _Row | None = None
-    labels: _Row | None = None
+    # Every line is reported, not the first only: a second scale: line overrode the first, and any other line in
+    # the paragraph was dropped, both without a word.
+    given: dict[str, _Row] = {}
+    ok = True
     for row in rows:
-        if row.key == "scale":
-            if not _SCALE.match(row.value):
-                ctx.error(row.line, row.col, f'malformed scale "{row.value.strip()}": write it as "scale: 1-5"')
-                return None
-            scale = row
+        if not row.key:
+            ctx.error(row.line, row.col, f'unexpected line "{row.value.strip()[:40]}" with the poll\'s scale: only '
+                      'a "scale:" and a "labels:" line go there')
+            ok = False
+        elif row.key in given:
+            ctx.error(row.line, row.col, f'"{row.key}:" is given twice (first on line {given[row.key].line})')
+            ok = False
         else:
-            labels = row
+            given[row.key] = row
+            if row.key == "scale" and not _SCALE.match(row.value):
+                ctx.error(row.line, row.col, f'malformed scale "{row.value.strip()}": write it as "scale: 1-5"')
+                ok = False
+    if not ok:
+        return None
+    scale, labels = given.get("scale"), given.get("labels")
     match = _SCALE.match(scale.value) if scale else None
     low, high = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
     if scale is None or high <= low or high - low > 10:

@@ -292,7 +292,8 @@ class Builder:
         if config.raw is not None and config.values["capstone"] is not None:
             course.capstone = compile_capstone(config.raw["capstone"], root=self.root, course_iri=course.iri,
                                                pos=config.raw.at_value("capstone"), diags=diags, md=self._md,
-                                               lesson_files={lesson.file for lesson in course.lessons()})
+                                               lesson_files={lesson.file for lesson in course.lessons()},
+                                               yaml_text=config.raw.text)
         course.certificate = compile_certificate(config.values["certificate"] and config.raw.get("certificate"),
                                                  has_capstone=config.values["capstone"] is not None,
                                                  pos=config.raw.at_value("certificate"), diags=diags)

@@ -12,7 +12,9 @@ from markdown_it import MarkdownIt
 from . import yamlsource
 from .blocks import BLOCK_ID
 from .diagnostics import Diagnostics, did_you_mean
+from .lesson import raw_html
 from .links import is_course_file, path_problem, target_problem
+from .mdext.blocks import RawBlock
 from .model import Capstone, Stage
 from .schema import Field, validate
 
@@ -66,10 +68,12 @@ STAGE_FIELDS: tuple[Field, ...] = (
 
 
 def compile_capstone(raw: Any, *, root: Path, course_iri: str, pos: yamlsource.Pos, diags: Diagnostics,
-                     md: MarkdownIt, lesson_files: Collection[str]) -> Capstone | None:
+                     md: MarkdownIt, lesson_files: Collection[str], yaml_text: str) -> Capstone | None:
     """The capstone model, or None when the section has errors (every one reported). ``lesson_files`` are the
-    course's lessons, which guidance may link to."""
+    course's lessons, which guidance may link to; ``yaml_text`` is course.yaml, to locate problems in guidance
+    written in it."""
     path = "course.yaml"
+    yaml_lines = yaml_text.split("\n")
     before = len(diags.errors)
     values = validate(raw, CAPSTONE_FIELDS, path=path, diags=diags, what="capstone", at=pos)
     size = values["team_size"] or {}
@@ -105,7 +109,7 @@ def compile_capstone(raw: Any, *, root: Path, course_iri: str, pos: yamlsource.P
         seen_kinds[kind] = n
         rule = _rule(stage["complete_when"] or {}, kind, item, at, path, diags)
         where = item.at_value("guidance") if isinstance(item, yamlsource.LocatedDict) else at
-        guidance = _guidance(stage["guidance"] or "", where, root, diags, md, lesson_files)
+        guidance = _guidance(stage["guidance"] or "", where, root, diags, md, lesson_files, yaml_lines)
         stages.append(Stage(id=stage["id"], kind=kind, title=stage["title"] or stage["id"],
                             iri=f"{course_iri.rstrip('/')}/capstone/{stage['id']}", complete_when=rule,
                             guidance_html=guidance))
@@ -149,7 +153,7 @@ def _rule(rule: dict[str, Any], kind: str, item: Any, at: yamlsource.Pos, path: 
 
 
 def _guidance(value: str, where: yamlsource.Pos, root: Path, diags: Diagnostics, md: MarkdownIt,
-              lesson_files: Collection[str]) -> str:
+              lesson_files: Collection[str], yaml_lines: list[str]) -> str:
     if not value.strip():
         return ""
     path = "course.yaml"
@@ -168,28 +172,48 @@ def _guidance(value: str, where: yamlsource.Pos, root: Path, diags: Diagnostics,
             diags.error(path, where.line, where.col, f'missing guidance file "{value.strip()}"')
             return ""
         source = posixpath.normpath(value.strip())
+    lines = text.split("\n")
+    shown = lines if source != path else yaml_lines
+
+    def error(line: int, col: int, message: str) -> None:
+        if source == path:  # Markdown in course.yaml: at its place in the value there, as near as can be told
+            line, col = _in_yaml(yaml_lines, where, lines, line, col)
+        diags.error(source, line, col, message, shown[line - 1] if 0 < line <= len(shown) else "")
+
     env: dict[str, Any] = {"mc_lesson_path": source, "mc_url_base": STAGE_PAGE_TO_COURSE}
     tokens = md.parse(text, env)
-    if any(t.type in ("html_block", "html_inline") for t in _walk(tokens)):
-        diags.error(path, where.line, where.col, "capstone guidance may not contain raw HTML")
-        return ""
-    if env.get("mc_blocks"):
-        diags.error(path, where.line, where.col, "capstone guidance is plain Markdown: ::: blocks are for lessons")
-        return ""
-    lines = text.split("\n")
+    before = len(diags.errors)
+    raws: list[RawBlock] = env.get("mc_blocks", [])
+    for line, col in raw_html(tokens, raws, lines):
+        error(line, col, "capstone guidance may not contain raw HTML")
+    for raw in raws:
+        opening = lines[raw.line - 1] if raw.line <= len(lines) else ""
+        error(raw.line, len(opening) - len(opening.lstrip()) + 1,
+              "capstone guidance is plain Markdown: ::: blocks are for lessons")
     for ref in env.get("mc_refs", []):
         problem = path_problem(ref) or target_problem(ref.kind, ref.target, lesson_files,
                                                       lambda target: is_course_file(root, root / target))
-        if problem and source != path:
-            diags.error(source, ref.line, ref.col, problem, lines[ref.line - 1] if ref.line <= len(lines) else "")
-        elif problem:  # Markdown in course.yaml: at its value there
-            diags.error(path, where.line, where.col, problem)
-    return str(md.renderer.render(tokens, md.options, env))
+        if problem:
+            error(ref.line, ref.col, problem)
+    return "" if len(diags.errors) > before else str(md.renderer.render(tokens, md.options, env))
 
 
-def _walk(tokens: list[Any]) -> list[Any]:
-    out = []
-    for token in tokens:
-        out.append(token)
-        out.extend(token.children or [])
-    return out
+def _in_yaml(yaml_lines: list[str], where: yamlsource.Pos, lines: list[str], line: int, col: int
+             ) -> tuple[int, int]:
+    """Where ``line``:``col`` of Markdown written as a value in course.yaml (starting at ``where``) is in the file.
+    A literal block (``|``) keeps the value's lines as the file's, each indented alike; any other value's first
+    line is as written up to the column only if nothing before it was escaped or folded. Else the value's start."""
+    if not 0 < where.line <= len(yaml_lines) or not 0 < line <= len(lines):
+        return where.line, where.col
+    first, start, wanted = yaml_lines[where.line - 1], where.col - 1, lines[line - 1]
+    if first[start:start + 1] == "|":
+        at = where.line + line  # the value's first line is the one after the "|"
+        written = yaml_lines[at - 1] if at <= len(yaml_lines) else ""
+        indent = len(written) - len(wanted)
+        if written.endswith(wanted) and indent >= 0 and not written[:indent].strip():
+            return at, indent + col
+    elif line == 1 and first[start:start + 1] != ">":
+        start += first[start:start + 1] in ("'", '"')  # past the opening quote
+        if first[start:start + col] == wanted[:col]:
+            return where.line, start + col
+    return where.line, where.col

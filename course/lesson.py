@@ -22,8 +22,10 @@ from .mdext.references import Ref, references_plugin
 from .model import PLACEHOLDER, Block, Lesson, Question, Reference
 from .schema import LESSON_FIELDS, parse_duration, validate
 
-COMPILER_VERSION = "2"
-"""Bump when compiled output changes shape, so cached lessons are rebuilt."""
+COMPILER_VERSION = "3"
+"""Bump when compiled output changes shape, or a lesson once compiled without an error may now have one (3: a
+poll's scale lines), so cached lessons are rebuilt: a build taking them from an earlier build's output would
+keep them as they were."""
 
 
 def make_markdown() -> MarkdownIt:
@@ -106,16 +108,13 @@ def compile_lesson(
             blocks.append(block)
     env["mc_index"] = index
 
-    searched: dict[tuple[int, int], int] = {}
-    """Inline HTML found so far in each block (by its lines): where to look for the next piece."""
-    for token, lines_of in _all_tokens(tokens, raws):
-        if token.type in ("html_block", "html_inline") and not allow_html:
-            line = (token.map or [0])[0] + 1 if token.map else _find_line(lines, token.content, lines_of, searched)
-            col = max(lines[line - 1].find(token.content.strip()[:20]) + 1, 1) if line <= len(lines) else 1
+    if not allow_html:
+        for line, col in raw_html(tokens, raws, lines):
             diags.error(path, line, col,
                         "raw HTML is turned off: use Markdown, or set allow_html: true in course.yaml",
                         lines[line - 1] if line <= len(lines) else "")
-        elif token.type == "heading_open" and token.tag == "h1":
+    for token, _lines_of in _all_tokens(tokens, raws):
+        if token.type == "heading_open" and token.tag == "h1":
             line = (token.map or [0])[0] + 1
             diags.warning(path, line, 1, "the lesson title comes from its front matter: start headings at ##",
                           lines[line - 1])
@@ -152,6 +151,17 @@ def compile_lesson(
         diagnostics=diags.sorted(),
         block_ids=ctx.ids,
     )
+
+
+def raw_html(tokens: list[Token], raws: list[RawBlock], lines: list[str]) -> Iterator[tuple[int, int]]:
+    """Where each piece of raw HTML in parsed Markdown (``lines``) is, blocks' insides included: (line, col)."""
+    searched: dict[tuple[int, int], int] = {}
+    """Inline HTML found so far in each block (by its lines): where to look for the next piece."""
+    for token, lines_of in _all_tokens(tokens, raws):
+        if token.type in ("html_block", "html_inline"):
+            line = (token.map or [0])[0] + 1 if token.map else _find_line(lines, token.content, lines_of, searched)
+            col = max(lines[line - 1].find(token.content.strip()[:20]) + 1, 1) if line <= len(lines) else 1
+            yield line, col
 
 
 def _find_line(lines: list[str], content: str, block: list[int] | None, searched: dict[tuple[int, int], int]

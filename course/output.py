@@ -19,7 +19,8 @@ in the course, the live lessons are copied into a new pack.
 A build that fails leaves the output a reader could load as it was: what can fail
 (copying media, making folders) is done first, into temporary files beside their
 places, and ``course.json`` is replaced last, in one step, so the previous one
-names packs that are all still there.
+names packs that are all still there. Only then are media files the course no
+longer has removed (with temporary files a killed build left), as packs are.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -142,12 +144,15 @@ def write_compiled(course: Course, root: Path, out: Path) -> int:
     empty folders and a pack no manifest names (the next build uses or removes it)."""
     staged: list[tuple[Path, Path]] = []
     try:
-        _stage_media(root / "media", out / "media", staged)
-        return _write(course, out, staged)
+        media = _stage_media(root / "media", out / "media", staged)
+        written = _write(course, out, staged)
     except BaseException:
         for tmp, _final in staged:
             tmp.unlink(missing_ok=True)
         raise
+    # Only now that course.json is the new one: the old one may name a file the new build no longer has.
+    _prune_media(root / "media", out / "media", media)
+    return written
 
 
 def _write(course: Course, out: Path, staged: list[tuple[Path, Path]]) -> int:
@@ -207,16 +212,19 @@ def _to_repack(lessons_dir: Path, kept: dict[str, Location], adding: bool) -> di
     return {}
 
 
-def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) -> None:
+def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) -> set[Path]:
     """Copy each media file that is new or changed to a temporary file beside its place in ``target``, adding
-    (temporary, final) to ``staged``. A folder that cannot be made, or a full disk, fails here, before anything a
-    reader of the output uses has changed."""
+    (temporary, final) to ``staged``; returns every folder and file of the build's media, relative to ``target``.
+    A folder that cannot be made, or a full disk, fails here, before anything a reader of the output uses has
+    changed."""
+    media: set[Path] = set()
     if not source.is_dir():
-        return
+        return media
     inside = source.resolve()
     for folder, _dirs, files in os.walk(source):
         dest = target / Path(folder).relative_to(source)
         dest.mkdir(parents=True, exist_ok=True)
+        media.add(Path(folder).relative_to(source))
         for name in files:
             if Path(name).suffix.lower() not in MEDIA_SUFFIXES:
                 continue
@@ -228,6 +236,7 @@ def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) ->
                 src_stat = src_file.stat()
             except OSError:
                 continue
+            media.add(dst_file.relative_to(target))
             if dst_file.is_dir():
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(dst_file))
             if dst_file.exists():
@@ -238,6 +247,45 @@ def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) ->
             os.close(fd)
             staged.append((Path(tmp), dst_file))
             shutil.copy2(src_file, tmp)
+    return media
+
+
+STALE_TEMPORARY = 3600.0
+"""Seconds after its last change that a temporary file in the output's media folder is taken for one a killed
+build left behind. Another build into the same folder may be copying to one of its own meanwhile: its
+temporary files change as they are written and are put in place soon after, so an hour is ample."""
+
+
+def _prune_media(source: Path, target: Path, media: set[Path]) -> None:
+    """Remove from ``target`` what is not in the build's ``media`` (a file removed or renamed in the course, which
+    would still be served) and temporary files a killed build left. Links are removed, never followed; a failure
+    to remove leaves the file for the next build, as the build itself is already done."""
+    try:
+        if target.is_symlink() or not target.is_dir():
+            return  # the output's media folder is not the build's own: leave what it leads to alone
+        real_source, real_target = source.resolve(), target.resolve()
+    except OSError:
+        return
+    if real_source.is_relative_to(real_target) or real_target.is_relative_to(real_source):
+        return  # an output folder that is the course's (or holds it): its files are the author's own
+    stale = time.time() - STALE_TEMPORARY
+    # Bottom up, so that a folder is looked at once what was in it is gone; links to folders are not entered.
+    for folder, dirs, files in os.walk(target, topdown=False):
+        here = Path(folder).relative_to(target)
+        for name in files + [d for d in dirs if (Path(folder) / d).is_symlink()]:
+            path = Path(folder) / name
+            if here / name in media:
+                continue
+            try:
+                if not name.startswith(".tmp-") or path.lstat().st_ctime < stale:
+                    path.unlink()
+            except OSError:
+                continue
+        if here not in media:
+            try:
+                Path(folder).rmdir()  # a folder the course no longer has, once it is empty
+            except OSError:
+                continue
 
 
 def _decode(data: bytes | str, digest: str) -> Lesson | None:

@@ -20,6 +20,9 @@ class LocatedDict(dict[str, Any]):
     pos: Pos
     key_pos: dict[str, Pos]
     value_pos: dict[str, Pos]
+    text: str = ""
+    """The YAML a document's top mapping was read from (its first line is ``line_offset`` + 1), to locate what is
+    inside a value, such as Markdown written in it; ``""`` on the mappings inside."""
 
     def at_key(self, key: str) -> Pos:
         return self.key_pos.get(key, self.pos)
@@ -117,12 +120,12 @@ def load(text: str, *, line_offset: int = 0) -> Any:
     if fast is None:
         fast = _FAST_LOADERS[line_offset] = type("_Fast", (_FastLoader,), {"line_offset": line_offset})
     try:
-        return yaml.load(text, Loader=fast)  # noqa: S506 - a SafeLoader subclass
+        return _with_text(yaml.load(text, Loader=fast), text)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError:
         pass
     loader_cls = type("_OffsetLoader", (_Loader,), {"line_offset": line_offset})
     try:
-        return yaml.load(text, Loader=loader_cls)  # noqa: S506 - a SafeLoader subclass
+        return _with_text(yaml.load(text, Loader=loader_cls), text)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark is not None and exc.problem and "end of stream" in exc.problem:
@@ -138,3 +141,9 @@ def load(text: str, *, line_offset: int = 0) -> Any:
         raise YamlError(f"invalid YAML: the character U+{exc.character:04X} is not allowed", line, col) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}", 1 + line_offset, 1) from None
+
+
+def _with_text(value: Any, text: str) -> Any:
+    if isinstance(value, LocatedDict):
+        value.text = text
+    return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,7 @@ def _files(out: Path) -> dict[str, bytes]:
 
 def test_a_build_that_cannot_write_its_media_leaves_the_previous_output_as_it_was(tmp_path: Path) -> None:
     root, out, builder, first = _written(tmp_path)
+    (out / "media" / "gone.png").write_bytes(b"no longer in the course, but a build that fails removes nothing")
     before = _files(out)
     # The next build has a new lesson version, a changed picture and a new media folder, where the output has a
     # file: the picture would be copied, and the pack written, before the folder failed.
@@ -180,3 +182,76 @@ def test_a_first_build_that_cannot_write_its_media_writes_nothing(tmp_path: Path
     with pytest.raises(OSError):
         write_compiled(result.course, root, out)
     assert _files(out) == {"media": b"a file where the media folder goes"}
+
+
+def _media(out: Path) -> set[str]:
+    return {p.relative_to(out / "media").as_posix() for p in (out / "media").rglob("*")}
+
+
+def test_media_gone_from_the_course_are_removed_from_the_output_and_unchanged_ones_are_not_copied_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _course(tmp_path)
+    for name in ("old.png", "charts/a.png", "charts/b.png"):
+        (root / "media" / name).parent.mkdir(exist_ok=True)
+        (root / "media" / name).write_bytes(name.encode())
+    out = tmp_path / "out"
+    builder = Builder(root)
+    result = builder.build()
+    assert result.course is not None
+    write_compiled(result.course, root, out)
+    assert _media(out) == {"pic.png", "clip.mp4", "clip.vtt", "old.png", "charts", "charts/a.png", "charts/b.png"}
+    kept = (out / "media" / "pic.png").stat()
+
+    (root / "media" / "old.png").unlink()
+    (root / "media" / "charts").rename(root / "media" / "graphs")
+    (root / "media" / "make-video.py").write_text("the author's own")  # never copied, so never kept either
+    (out / "media" / "make-video.py").write_text("put there by hand")
+    (out / "media" / ".tmp-killed").write_bytes(b"half a video")  # what a killed build leaves
+    # Links in the output are removed, never followed: what they lead to, outside the output, stays.
+    (tmp_path / "outside.png").write_bytes(b"not the build's")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.png").write_bytes(b"not the build's")
+    (out / "media" / "link.png").symlink_to(tmp_path / "outside.png")
+    (out / "media" / "folder").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    result = builder.build()
+    assert result.course is not None
+    write_compiled(result.course, root, out)
+    # The temporary file has only just changed: it may be another build's, still being copied.
+    assert _media(out) == {"pic.png", "clip.mp4", "clip.vtt", "graphs", "graphs/a.png", "graphs/b.png",
+                           ".tmp-killed"}
+    assert (tmp_path / "outside.png").exists() and (tmp_path / "elsewhere" / "x.png").exists()
+    again = (out / "media" / "pic.png").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)  # not copied again
+
+    monkeypatch.setattr(output, "STALE_TEMPORARY", -3600.0)  # as if an hour had gone by
+    write_compiled(result.course, root, out)
+    assert _media(out) == {"pic.png", "clip.mp4", "clip.vtt", "graphs", "graphs/a.png", "graphs/b.png"}
+    _same(load_compiled(out), result.course)
+
+
+def test_media_gone_from_the_course_stay_until_the_new_course_json_is_in_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, out, builder, _first = _written(tmp_path)
+    (out / "media" / "gone.png").write_bytes(b"named by the previous build")
+    write_atomic = output._write_atomic
+    seen: list[bool] = []
+
+    def write_and_look(path: Path, chunks: Iterable[bytes]) -> None:
+        if path.name == "course.json":
+            seen.append((out / "media" / "gone.png").exists())
+        write_atomic(path, chunks)
+
+    monkeypatch.setattr(output, "_write_atomic", write_and_look)
+    result = builder.build()
+    assert result.course is not None
+    write_compiled(result.course, root, out)
+    assert seen == [True] and not (out / "media" / "gone.png").exists()
+
+
+def test_an_output_folder_that_is_the_course_folder_keeps_the_authors_files(tmp_path: Path) -> None:
+    root = _course(tmp_path)
+    (root / "media" / "make-video.py").write_text("the author's own")
+    result = build(root)
+    assert result.course is not None
+    write_compiled(result.course, root, root)
+    assert (root / "media" / "make-video.py").exists()

@@ -78,9 +78,36 @@ def test_section_mistakes_are_all_reported(tmp_path: Path) -> None:
 
 def test_guidance_is_plain_markdown(tmp_path: Path) -> None:
     root = course_with(tmp_path, GOOD)
-    (root / "guide.md").write_text("<script>x</script>\n")
-    assert "course.yaml:10:100: error: capstone guidance may not contain raw HTML" in [
-        d.format() for d in build(root).diagnostics]
+    (root / "guide.md").write_text("## Ideas\n\n<script>x</script>\n\nWrite <b>each</b> one down.\n\n"
+                                   "  ::: callout\n  A tip.\n  :::\n")
+    assert [d.format() for d in build(root).diagnostics] == [  # in the guidance file, each where it is
+        "guide.md:3:1: error: capstone guidance may not contain raw HTML",
+        "guide.md:5:7: error: capstone guidance may not contain raw HTML",
+        "guide.md:5:14: error: capstone guidance may not contain raw HTML",
+        "guide.md:7:3: error: capstone guidance is plain Markdown: ::: blocks are for lessons",
+    ]
+
+
+@pytest.mark.parametrize(("guidance", "found"), [
+    # A literal block: the value's lines are the file's, so each problem is at its own line and column.
+    ("|\n        Talk it *through*.\n\n        - Read [this](modules/01-intro/030-gone.md) and <b>that</b>,\n"
+     "          then ![a chart](media/gone.png).\n",
+     ["21:23", "21:57", "21:64", "22:27"]),
+    # On one line, as written: at the column too.
+    ('"See [it](modules/01-intro/030-gone.md)."', ["18:27"]),
+    ("See [it](modules/01-intro/030-gone.md).", ["18:26"]),
+    # An escape before the link, or a folded value, no longer reads as the file does: at the value.
+    ('"\\"See\\" [it](modules/01-intro/030-gone.md)."', ["18:17"]),
+    (">\n        Talk it *through*.\n        Read [this](modules/01-intro/030-gone.md).\n", ["18:17"]),
+])
+def test_problems_in_guidance_written_in_course_yaml_are_located_in_it(tmp_path: Path, guidance: str,
+                                                                       found: list[str]) -> None:
+    capstone = GOOD.replace(', guidance: "Talk it *through*."}', "}") + (
+        "    - id: extra\n      kind: case_study\n      title: More\n      guidance: " + guidance)
+    capstone = capstone.replace("    - {id: share, kind: case_study, title: Share your case study}\n", "")
+    diagnostics = build(course_with(tmp_path, capstone)).diagnostics
+    assert [f"{d.line}:{d.col}" for d in diagnostics if d.path == "course.yaml"] == found, [
+        d.format() for d in diagnostics]
 
 
 def test_stage_ids_the_team_pages_use_are_reserved(tmp_path: Path) -> None:
@@ -107,7 +134,7 @@ def test_guidance_links_and_media_are_checked_like_a_lessons(tmp_path: Path) -> 
         'capstone/ideas.md:5:39: error: "modules/01-intro/module.yaml" is not in the course\'s media folder (put '
         "images and files under media/; links to other lessons end in .md)",
         'capstone/ideas.md:5:83: error: broken link: no lesson at "modules/01-intro/090-gone.md"',
-        'course.yaml:11:77: error: broken link: no lesson at "modules/01-intro/030-gone.md"',  # at the Markdown
+        'course.yaml:11:87: error: broken link: no lesson at "modules/01-intro/030-gone.md"',  # at the link
     ]
 
 

@@ -221,3 +221,21 @@ def test_a_course_folder_moved_away_or_made_again_is_watched_again(
                     time.sleep(0.1)
     finally:
         stop(process)
+
+
+def test_an_error_in_capstone_guidance_keeps_the_last_good_course_and_shows_on_every_page(tmp_path: Path) -> None:
+    # A guidance file is Markdown but no lesson: its errors leave the build without a capstone, as course.yaml's do.
+    from engine.web.preview import Preview
+    from helpers import COURSE_YAML, make_course
+
+    root = make_course(tmp_path, course_yaml=COURSE_YAML + "capstone:\n  title: T\n  stages:\n"
+                       "    - {id: ideas, kind: ideas, title: Share ideas, guidance: guide.md}\n")
+    (root / "guide.md").write_text("Post one idea each.\n")
+    preview = Preview.start(root)
+    assert preview.runtime is not None and preview.runtime.course.capstone is not None
+    (root / "guide.md").write_text("Post <b>one</b> idea each.\n")
+    preview.rebuild({str(root / "guide.md")})
+    assert preview.runtime.course.capstone is not None  # the last good course, not one without its capstone
+    assert [d.format() for d in preview.problems_for("modules/01-intro/010-lesson.md")] == [
+        "guide.md:1:6: error: capstone guidance may not contain raw HTML",
+        "guide.md:1:12: error: capstone guidance may not contain raw HTML"]

@@ -53,6 +53,9 @@ class Preview:
     listeners: set[asyncio.Queue[int]] = field(default_factory=set)
     courses: dict[str, CourseRuntime] = field(default_factory=dict)
     """The service's courses, updated in place on each good rebuild."""
+    lessons: frozenset[str] = frozenset()
+    """The last build's lesson files. An error in one is that lesson's own; any other (course.yaml, a module.yaml,
+    a capstone guidance file, which is Markdown too) is the course's."""
 
     @classmethod
     def start(cls, root: Path) -> Preview:
@@ -65,15 +68,16 @@ class Preview:
         return self.result.diagnostics if self.result else []
 
     def problems_for(self, source_file: str | None) -> list[Diagnostic]:
-        """Errors that stop this page: the lesson's own, and any in course.yaml or a module.yaml."""
+        """Errors that stop this page: the lesson's own, and the course's."""
         return [d for d in self.diagnostics if d.severity == "error"
-                and (d.path == source_file or not d.path.endswith(".md"))]
+                and (d.path == source_file or d.path not in self.lessons)]
 
     def rebuild(self, changed: set[str] | None = None) -> None:
         result = self.builder.build(changed)
         self.result = result
+        self.lessons = frozenset(lesson.file for lesson in result.course.lessons()) if result.course else frozenset()
         if result.course is not None and not any(
-            d.severity == "error" and not d.path.endswith(".md") for d in result.diagnostics
+            d.severity == "error" and d.path not in self.lessons for d in result.diagnostics
         ):
             # Lessons with errors still compile to something; their pages show the errors instead.
             self.runtime = CourseRuntime(result.course, self.root, previous=self.runtime)
