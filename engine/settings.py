@@ -50,11 +50,11 @@ SETTINGS: tuple[Setting, ...] = (
             "whatever the accounts; then sign-in from that address waits. Far more than per account: a "
             "department's offices reach the service through a few shared addresses, so everyone's typing mistakes "
             "count here together.", 300, "int"),
-    Setting("trusted_proxies", "The addresses (e.g. `127.0.0.1`) or networks (e.g. `10.0.0.0/8`) of reverse "
-            "proxies in front of the service, whose `X-Forwarded-For` and `X-Forwarded-Proto` headers it "
-            "believes: the learner's address is then the one the proxy saw, for sign-in limits and the access "
-            "log. Empty: the headers are ignored, and every request behind a proxy comes from the proxy's "
-            "address.", [], "list"),
+    Setting("trusted_proxies", "The addresses (e.g. `127.0.0.1`) or network (e.g. `10.20.0.0/24`, at most a /16, "
+            "or a /48 in IPv6) of the reverse proxies in front of the service, and nothing else: it believes their "
+            "`X-Forwarded-For` and `X-Forwarded-Proto` headers, so the learner's address is the one the proxy saw, "
+            "for sign-in limits and the access log. Empty: the headers are ignored, and every request behind a "
+            "proxy comes from the proxy's address.", [], "list"),
     Setting("access_log", "Write one line per request to standard output in the Common Log Format (client, time, "
             "request line, status), each line within 0.2 s of its response; what is left is written when the service "
             "stops.", True, "bool"),
@@ -226,6 +226,12 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     return Settings(values)
 
 
+WIDEST_PROXY_NETWORK = {4: 16, 6: 48}
+"""The shortest prefix a trusted proxy network may have, by IP version. A client inside a trusted network can
+write any X-Forwarded-For it likes and be believed; a proxy network is a subnet or two, and a wider one would
+take in learners' own addresses too."""
+
+
 def _proxies(entries: list[str], where: str) -> list[str]:
     """Each proxy as an address or a network in its plain form: uvicorn takes anything it cannot read for a name
     to compare with, so a mistake there would trust nobody, without a word."""
@@ -233,12 +239,15 @@ def _proxies(entries: list[str], where: str) -> list[str]:
     for entry in entries:
         text = entry.strip()
         try:
-            out.append(str(ipaddress.ip_network(text, strict=False)) if "/" in text
-                       else str(ipaddress.ip_address(text)))
+            network = ipaddress.ip_network(text)  # strict: 10.1.2.3/8 is a mistake, not 10.0.0.0/8
         except ValueError:
-            raise SettingsError(f"{where}: trusted_proxies must list addresses like 127.0.0.1 or networks like "
-                                f"10.0.0.0/8, not {text!r} (trusting every address would let anyone choose "
-                                "their own)") from None
+            raise SettingsError(f"{where}: trusted_proxies must list the proxies' addresses, like 127.0.0.1, or "
+                                f"their network, like 10.20.0.0/24, not {text!r}") from None
+        if network.prefixlen < WIDEST_PROXY_NETWORK[network.version]:
+            raise SettingsError(f"{where}: trusted_proxies: {text} is wider than a proxy network (at most "
+                                f"/{WIDEST_PROXY_NETWORK[network.version]}): whoever is inside it could choose "
+                                "their own address")
+        out.append(str(network.network_address) if "/" not in text else str(network))
     return out
 
 

@@ -39,6 +39,10 @@ def test_three_learners_complete_the_capstone(tmp_path: Path) -> None:
     code = store.conn.execute("SELECT join_code FROM capstone_teams WHERE id = ?", (team,)).fetchone()[0]
     overview = ada.get(f"{COURSE}/capstone/teams/{team}/")
     assert overview.status_code == 200 and code in overview.text and f"/capstone/join/{code}" in overview.text
+    # The link to share is on the service's own address (base_url), whatever Host the request said.
+    elsewhere = ada.get(f"{COURSE}/capstone/teams/{team}/", headers={"Host": "evil.example"})
+    assert "evil.example" not in elsewhere.text
+    assert f"http://127.0.0.1:8000{COURSE}/capstone/join/{code}" in elsewhere.text
 
     # Bob joins with the code, Cat with the link.
     assert post(bob, f"{COURSE}/capstone/join", code=code.lower()).status_code == 303

@@ -146,10 +146,14 @@ def test_export_since_is_a_time_compared_in_utc(tmp_path: Path) -> None:
     ({"lrs_batch_size": 0}, "lrs_batch_size must be a whole number, 1 or more"),
     ({"sign_in_attempts": -1}, "sign_in_attempts must be a whole number, 1 or more"),
     ({"sign_in_attempts_per_address": 0}, "sign_in_attempts_per_address must be a whole number, 1 or more"),
-    ({"trusted_proxies": ["*"]}, "trusted_proxies must list addresses like 127.0.0.1 or networks like 10.0.0.0/8, "
-                                 "not '*' (trusting every address"),
+    ({"trusted_proxies": ["*"]}, "trusted_proxies must list the proxies' addresses, like 127.0.0.1, or their "
+                                 "network, like 10.20.0.0/24, not '*'"),
     ({"trusted_proxies": ["proxy.internal"]}, "not 'proxy.internal'"),
     ({"trusted_proxies": ["10.0.0.0/33"]}, "not '10.0.0.0/33'"),
+    ({"trusted_proxies": ["10.1.2.3/24"]}, "not '10.1.2.3/24'"),  # host bits: which network was meant?
+    ({"trusted_proxies": ["10.0.0.0/8"]}, "trusted_proxies: 10.0.0.0/8 is wider than a proxy network (at most /16)"),
+    ({"trusted_proxies": ["0.0.0.0/0"]}, "0.0.0.0/0 is wider than a proxy network"),
+    ({"trusted_proxies": ["2001:db8::/32"]}, "2001:db8::/32 is wider than a proxy network (at most /48)"),
     ({"departments": []}, "departments must list at least one department"),
     ({"base_url": "not a url"}, "base_url must be an http or https address"),
     ({"base_url": "http://h:99999"}, "base_url has a port that cannot be"),

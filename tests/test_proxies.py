@@ -77,10 +77,10 @@ def test_one_address_allows_far_more_failures_than_one_account(tmp_path: Path) -
 
 
 def test_trusted_proxies_are_uvicorn_s_forwarded_ips_in_a_form_it_reads() -> None:
-    settings = load_settings(None, {"MASTERCLASS_TRUSTED_PROXIES": "127.0.0.1, 10.1.2.3/8,::1"})
+    settings = load_settings(None, {"MASTERCLASS_TRUSTED_PROXIES": "127.0.0.1, 10.20.0.0/24,::1, 0:0::0:1"})
     options = serve_options(settings)
     assert options["proxy_headers"] is True
-    assert options["forwarded_allow_ips"] == "127.0.0.1,10.0.0.0/8,::1"
+    assert options["forwarded_allow_ips"] == "127.0.0.1,10.20.0.0/24,::1,::1"
     plain = serve_options(load_settings(None, {}))
     assert plain["proxy_headers"] is False
 

@@ -206,3 +206,31 @@ def test_an_earlier_literal_route_for_other_methods_beats_a_later_parameter_rout
     assert client.head("/sign-out").status_code == 405
     assert client.get("/demo").text == "course"
     assert client.post("/files/a").text == "module"
+
+
+def test_a_slash_redirect_stays_on_the_service_whatever_the_host_header(tmp_path: Path) -> None:
+    """Starlette's slash redirect is absolute, built from the request's Host header (and, behind a trusted proxy,
+    X-Forwarded-Proto): any client could point it at another site, and a cache in front could keep that. The
+    service's is relative: the same path with or without its slash, and the query."""
+    client, _store = make_app(ROOT / "content", tmp_path / "t.db")
+    response = client.get("/reports/x?a=1&b=%20", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/reports/x/?a=1&b=%20"
+    made_up = client.get("/innovation-masterclass", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert made_up.headers["location"] == "/innovation-masterclass/"
+
+
+@pytest.mark.parametrize("path", ["//evil.example", "//evil.example/", "/\\evil.example"])
+def test_a_path_that_would_redirect_off_the_service_is_not_redirected(tmp_path: Path, path: str) -> None:
+    client, _store = make_app(ROOT / "content", tmp_path / "t.db")
+    response = client.get(path, follow_redirects=False)
+    location = response.headers.get("location", "")
+    assert not location.startswith(("//", "/\\", "http")), location
+
+
+def test_the_slash_redirect_of_a_small_app_is_relative_too() -> None:
+    routes = [Route("/c/", lambda request: PlainTextResponse("c"))]
+    app = Starlette(routes=routes)
+    app.router = SegmentRouter(routes)
+    response = TestClient(app).get("/c?x=%2F", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (307, "/c/?x=%2F")

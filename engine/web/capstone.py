@@ -78,7 +78,8 @@ def team_context(request: Request, rt: CourseRuntime, team: db.Team, members: li
         "is_member": user.id in {m.id for m in members}, "can_moderate": actions.can_moderate(user, team),
         "team_url": team_url(rt, team), "course_url": f"/{rt.slug}/", "gallery_url": f"/{rt.slug}/gallery/",
         "name_of": name_lookup(request), "lang": rt.course.language,
-        "join_url": str(request.base_url).rstrip("/") + f"/{rt.slug}/capstone/join/{team.join_code}",
+        # On the service's own address: the request's comes from its Host header, which the client chooses.
+        "join_url": f"{service(request).settings.base_url}/{rt.slug}/capstone/join/{team.join_code}",
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -176,4 +176,21 @@ class SegmentRouter(Router):
             scope.update(partial[1])
             await partial[0].handle(scope, receive, send)
             return
-        await super().app(scope, receive, send)  # slash redirects and 404, as Starlette does them
+        if self.redirect_slashes and await self._redirect_slash(scope, receive, send):
+            return
+        await self.default(scope, receive, send)  # 404, as Starlette does it
+
+    async def _redirect_slash(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Starlette's slash redirect (the path with or without its last slash, if a route takes that), but to a
+        relative address: Starlette's is absolute, from the request's Host header, which any client chooses."""
+        path = scope["path"]
+        if path == "/" or path.startswith(("//", "/\\")):  # "//host" as a Location is another site
+            return False
+        other = path.rstrip("/") if path.endswith("/") else path + "/"
+        if not other or not any(route.matches({**scope, "path": other})[0] is not Match.NONE
+                                for route in self.candidates(other)):
+            return False
+        query = scope.get("query_string", b"").decode("latin-1")
+        # RedirectResponse quotes the address as Starlette's does (a decoded path, the query as it came).
+        await RedirectResponse(other + (f"?{query}" if query else ""))(scope, receive, send)
+        return True
