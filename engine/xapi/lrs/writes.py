@@ -275,7 +275,10 @@ class StatementWrites:
         """Term numbers looked up in savepoints that were kept: known once the transaction commits."""
         with self.store.transaction() as conn:
             outcomes = self._write_savepoints(conn, writes, endpoints, learned)
-        self.store.terms.keep(learned)
+            # Kept at the commit, under the store's lock (``Store._after_commit``), or dropped if it fails: kept
+            # after the lock is let go, an account erased in between (``erasure.erase_term``) would have its
+            # forgotten number kept again.
+            self.store.terms.pending.update(learned)
         return outcomes
 
     def _write_savepoints(self, conn: Any, writes: list[_Write], endpoints: list[str],
