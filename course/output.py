@@ -190,10 +190,22 @@ def _write(course: Course, out: Path, staged: list[tuple[Path, Path]]) -> int:
     if stamp is not None:
         _indexes[os.fspath(out)] = (stamp, where)
     live = {loc[0] for loc in where.values()}
+    stale = time.time() - STALE_TEMPORARY
     for name in present - live:
-        if not name.startswith(".tmp-"):  # another build's file being written
-            (lessons_dir / name).unlink(missing_ok=True)
+        _remove(lessons_dir / name, stale)
+    for path in out.glob(".tmp-*"):  # beside course.json: a manifest a killed build did not finish
+        _remove(path, stale)
     return len(new)
+
+
+def _remove(path: Path, stale: float) -> None:
+    """Remove a file the build no longer names; a temporary one only once ``stale`` (another build into the same
+    folder may be writing it), and one that cannot be removed is left for the next build."""
+    try:
+        if not path.name.startswith(".tmp-") or path.lstat().st_ctime < stale:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _to_repack(lessons_dir: Path, kept: dict[str, Location], adding: bool) -> dict[str, Location]:
@@ -251,8 +263,8 @@ def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) ->
 
 
 STALE_TEMPORARY = 3600.0
-"""Seconds after its last change that a temporary file in the output's media folder is taken for one a killed
-build left behind. Another build into the same folder may be copying to one of its own meanwhile: its
+"""Seconds after its last change that a temporary file in the output folder (beside course.json, the packs or
+the media) is taken for one a killed build left behind. Another build into the same folder may be copying to one of its own meanwhile: its
 temporary files change as they are written and are put in place soon after, so an hour is ample."""
 
 
@@ -273,14 +285,8 @@ def _prune_media(source: Path, target: Path, media: set[Path]) -> None:
     for folder, dirs, files in os.walk(target, topdown=False):
         here = Path(folder).relative_to(target)
         for name in files + [d for d in dirs if (Path(folder) / d).is_symlink()]:
-            path = Path(folder) / name
-            if here / name in media:
-                continue
-            try:
-                if not name.startswith(".tmp-") or path.lstat().st_ctime < stale:
-                    path.unlink()
-            except OSError:
-                continue
+            if here / name not in media:
+                _remove(Path(folder) / name, stale)
         if here not in media:
             try:
                 Path(folder).rmdir()  # a folder the course no longer has, once it is empty

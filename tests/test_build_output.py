@@ -255,3 +255,17 @@ def test_an_output_folder_that_is_the_course_folder_keeps_the_authors_files(tmp_
     assert result.course is not None
     write_compiled(result.course, root, root)
     assert (root / "media" / "make-video.py").exists()
+
+
+def test_temporary_files_a_killed_build_left_beside_the_packs_and_course_json_go_once_stale(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, out, _builder, first = _written(tmp_path)
+    (out / "lessons" / ".tmp-pack").write_bytes(b"half a pack")
+    (out / ".tmp-manifest").write_bytes(b"half a course.json")
+    write_compiled(first, root, out)
+    # Only just changed: another build into the same folder may be writing them.
+    assert (out / "lessons" / ".tmp-pack").exists() and (out / ".tmp-manifest").exists()
+    monkeypatch.setattr(output, "STALE_TEMPORARY", -3600.0)  # as if an hour had gone by
+    write_compiled(first, root, out)
+    assert not (out / "lessons" / ".tmp-pack").exists() and not (out / ".tmp-manifest").exists()
+    _same(load_compiled(out), first)
