@@ -264,8 +264,9 @@ def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) ->
 
 STALE_TEMPORARY = 3600.0
 """Seconds after its last change that a temporary file in the output folder (beside course.json, the packs or
-the media) is taken for one a killed build left behind. Another build into the same folder may be copying to one of its own meanwhile: its
-temporary files change as they are written and are put in place soon after, so an hour is ample."""
+the media) is taken for one a killed build left behind. Another build into the same folder may be writing one
+of its own meanwhile: its temporary files change as they are written and are put in place soon after, so an
+hour is ample."""
 
 
 def _prune_media(source: Path, target: Path, media: set[Path]) -> None:
