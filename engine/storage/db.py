@@ -68,6 +68,9 @@ class Store(Sessions):
         """Session events this connection's open transaction stored or found: known once it commits."""
         self._saved_pending: set[Callable[[], None]] = set()
         """``save_statements``' callbacks, called once the statements are committed (``_after_commit``)."""
+        self._erased_pending = False
+        """This connection's open transaction erased someone (``delete_user``): once it commits, the checkpoint
+        thread empties the log file of them (``Checkpointer.erased``)."""
         self._signed_in: dict[str, User] = {}
         """Session token hash → its user, kept like records (see ``records``): every request asks."""
         self._enrolments: dict[tuple[int, str], Enrolment] = {}
@@ -148,6 +151,9 @@ class Store(Sessions):
             self._met_pending.clear()
         if self._checkpointer is not None:
             self._checkpointer.catch_up(self.conn)
+            if self._erased_pending:
+                self._checkpointer.erased()
+        self._erased_pending = False
 
     def save_statements(self, statements: list[IndexedStatement], *, endpoints: list[str], now: str,
                         saved: Callable[[], None] | None = None) -> None:
@@ -181,6 +187,7 @@ class Store(Sessions):
     def _forget_all(self) -> None:
         self.terms.undo()
         self._met_pending.clear()
+        self._erased_pending = False
         self._saved_pending.clear()
         self._forget_records()
         self._forget_sessions()
@@ -284,6 +291,7 @@ class Store(Sessions):
         from .erasure import erase_term, forget_agent
 
         with self.transaction() as conn:
+            self._erased_pending = True  # an action of a group that fails leaves it set: one TRUNCATE too many
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
             for key in actor_keys:
                 # statement_actors holds every actor's statements (migration 8 dropped the index on actor), by
