@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -43,6 +44,7 @@ class Store(Sessions):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        _create_private(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         try:
             # Before anything that writes (WAL mode writes the file's header): a file this engine must refuse
@@ -520,6 +522,19 @@ class Store(Sessions):
         """How many learners chose each value of a poll (a multiple-choice answer counts each choice)."""
         return {str(value): int(count) for value, count in self.conn.execute(
             "SELECT value, count FROM poll_tallies WHERE block_iri = ? AND count > 0", (block_iri,))}
+
+
+def _create_private(path: str) -> None:
+    """Create the database file readable and writable by its owner only, if it is not there: it holds personal
+    data, and SQLite gives its -wal and -shm files the database file's mode. SQLite itself would create it 0644
+    under the usual umask, readable by every account on the machine. A file that is there already keeps the mode
+    its operator gave it."""
+    if path in ("", ":memory:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # there already (a database, or a link to one), or no folder: SQLite says why, as ever
+        pass
 
 
 WRITER_CACHE_KIB = 64 * 1024
