@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import click
 
-from .storage.backup import BackupError, backup
+from .storage.backup import Backup, BackupError, backup
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP, raised where the backup is: it removes what it wrote, as for Ctrl+C's KeyboardInterrupt.
+
+    Their default action ends the process at once, leaving a partial copy of the whole database beside DEST
+    (personal data, under a hidden name). The copy and its check are each one call into SQLite, which a signal
+    does not interrupt: the backup stops when the call returns."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @click.command("backup")
@@ -21,13 +51,23 @@ def backup_command(dest: Path, db_path: Path, check: bool) -> None:
 
         masterclass backup backups/2026-11-28.db --db masterclass.db
 
-    To restore: stop the service, put the copy and its .secret in place of the database and its secret, remove
-    the database's -wal and -shm files, and start the service (docs/operations.md).
+    To restore: stop the service, put the copy and its .secret in place of the database and its secret (owned by
+    the service's user, mode 0600), remove the database's -wal and -shm files, and start the service; accounts
+    deleted since the backup are back, and must be deleted again (docs/operations.md).
     """
+    made: Backup | None = None
     try:
-        made = backup(db_path, dest, check=check)
+        with _stopped_by_signals():
+            made = backup(db_path, dest, check=check)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    except Stopped as stop:
+        # Before the copy had its name, what was written is gone; after, the copy is whole, and stays.
+        kept = made is not None or dest.exists()
+        click.echo(f"Stopped by {signal.Signals(stop.signum).name}: "
+                   f"{f'{dest} was made, and is kept' if kept else 'nothing was kept'}", err=True)
+        sys.exit(128 + stop.signum)
+    assert made is not None
     checked = "checked" if made.checked else "not checked (--no-check)"
     secret = f", with {made.secret.name}" if made.secret else ", no session secret beside the database"
     click.echo(f"Backed up {db_path} to {made.path}: {made.size / 1e6:,.1f} MB, schema {made.schema}, {checked}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -43,6 +44,7 @@ class Store(Sessions):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        _create_private(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         try:
             # Before anything that writes (WAL mode writes the file's header): a file this engine must refuse
@@ -68,6 +70,9 @@ class Store(Sessions):
         """Session events this connection's open transaction stored or found: known once it commits."""
         self._saved_pending: set[Callable[[], None]] = set()
         """``save_statements``' callbacks, called once the statements are committed (``_after_commit``)."""
+        self._erased_pending = False
+        """This connection's open transaction erased someone (``delete_user``): once it commits, the checkpoint
+        thread empties the log file of them (``Checkpointer.erased``)."""
         self._signed_in: dict[str, User] = {}
         """Session token hash → its user, kept like records (see ``records``): every request asks."""
         self._enrolments: dict[tuple[int, str], Enrolment] = {}
@@ -148,6 +153,9 @@ class Store(Sessions):
             self._met_pending.clear()
         if self._checkpointer is not None:
             self._checkpointer.catch_up(self.conn)
+            if self._erased_pending:
+                self._checkpointer.erased()
+        self._erased_pending = False
 
     def save_statements(self, statements: list[IndexedStatement], *, endpoints: list[str], now: str,
                         saved: Callable[[], None] | None = None) -> None:
@@ -181,6 +189,7 @@ class Store(Sessions):
     def _forget_all(self) -> None:
         self.terms.undo()
         self._met_pending.clear()
+        self._erased_pending = False
         self._saved_pending.clear()
         self._forget_records()
         self._forget_sessions()
@@ -284,6 +293,7 @@ class Store(Sessions):
         from .erasure import erase_term, forget_agent
 
         with self.transaction() as conn:
+            self._erased_pending = True  # an action of a group that fails leaves it set: one TRUNCATE too many
             conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
             for key in actor_keys:
                 # statement_actors holds every actor's statements (migration 8 dropped the index on actor), by
@@ -512,6 +522,19 @@ class Store(Sessions):
         """How many learners chose each value of a poll (a multiple-choice answer counts each choice)."""
         return {str(value): int(count) for value, count in self.conn.execute(
             "SELECT value, count FROM poll_tallies WHERE block_iri = ? AND count > 0", (block_iri,))}
+
+
+def _create_private(path: str) -> None:
+    """Create the database file readable and writable by its owner only, if it is not there: it holds personal
+    data, and SQLite gives its -wal and -shm files the database file's mode. SQLite itself would create it 0644
+    under the usual umask, readable by every account on the machine. A file that is there already keeps the mode
+    its operator gave it."""
+    if path in ("", ":memory:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # there already (a database, or a link to one), or no folder: SQLite says why, as ever
+        pass
 
 
 WRITER_CACHE_KIB = 64 * 1024
