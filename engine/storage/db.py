@@ -274,6 +274,11 @@ class Store(Sessions):
         row = self.conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()  # noqa: S608
         return user_from_row(row)
 
+    def user_by_public_id(self, public_id: str) -> User | None:
+        row = self.conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE public_id = ?",  # noqa: S608
+                                (public_id,)).fetchone()
+        return user_from_row(row)
+
     def set_role(self, user_id: int, role: str) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..access_log import flush_access_log
+from ..erasures import erase_again
 from ..security import RateLimiter, load_secret
 from ..settings import Settings
 from ..storage.db import Store
@@ -225,6 +226,10 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
     if preview is not None and preview.result is not None and preview.result.course is not None:
         addresses.append((preview.root, preview.result.course.slug))  # its slug, even before it first builds
     check_addresses(addresses, reserved_addresses())
+    again = erase_again(store, base_url=settings.base_url)
+    if again:
+        log.warning("deleted %d account(s) again that were erased after the backup this database was restored from",
+                    again)
     service = Service(
         settings=settings,
         store=store,

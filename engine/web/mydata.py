@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from .. import erasures
 from ..storage import certificates, export
-from ..xapi.keys import agent_key
 from .context import SESSION_COOKIE, form_data, json_dumps, page, service
 from .learning import require_user
 
@@ -36,7 +36,7 @@ async def delete(request: Request) -> Response:
                     status_code=422)
     svc = service(request)
     # Statements about the learner go too; those already sent to an external LRS are that LRS's to delete.
-    svc.store.delete_user(user.id, actor_keys=[agent_key(svc.emitter.actor(user))])
+    erasures.erase(svc.store, user, base_url=svc.settings.base_url)
     response = RedirectResponse("/account-deleted", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

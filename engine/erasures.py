@@ -1,0 +1,79 @@
+"""Deleting an account (UK GDPR erasure), and keeping it deleted when the database is restored from a backup.
+
+An account is deleted from "My data" or by ``masterclass users delete``: its records, its own xAPI statements
+and its place in other people's (``Store.delete_user``). A backup made before then still holds it, and a restore
+would bring it back. So every erasure is also recorded outside the database, in ``<db>.erasures`` beside it:
+one line per account, its opaque public id and the time, never its name or email address. A restore replaces
+the database and its secret but leaves that file, and ``masterclass serve`` deletes again, at start, any account
+the file names (``erase_again``). A backup never copies the file, so an older one cannot take its place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .storage.clock import now
+from .storage.db import Store
+from .storage.records import User
+from .xapi.keys import agent_key
+
+
+def agent_keys(user: User, base_url: str) -> list[str]:
+    """Every key the LRS may hold the user's statements under: their email address (``xapi_include_email``) and
+    their account, whichever the service used when each statement was made (the setting may have changed)."""
+    return [agent_key({"mbox": "mailto:" + user.email}),
+            agent_key({"account": {"homePage": base_url, "name": user.public_id}})]
+
+
+def record_of(store: Store) -> Path | None:
+    """The file of erasures kept beside the database; None for a database in memory."""
+    path = str(store.path)
+    return None if path in ("", ":memory:") else Path(path + ".erasures")
+
+
+def erase(store: Store, user: User, *, base_url: str) -> None:
+    """Delete the account and everything about it, and record that it was deleted."""
+    store.delete_user(user.id, actor_keys=agent_keys(user, base_url))
+    record = record_of(store)
+    if record is None:
+        return
+    line = json.dumps({"public_id": user.public_id, "at": now()}, separators=(",", ":")) + "\n"
+    # Appended in one write, flushed to the disk before the learner is told: the erasure has been committed, and
+    # a record lost now would let a restore bring the account back. Owner-only, as the database is.
+    fd = os.open(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def erased(store: Store) -> list[str]:
+    """The public ids of every account recorded as erased, oldest first. A line that cannot be read (a write cut
+    short by a crash) is skipped: it names nothing the database could still hold with certainty."""
+    record = record_of(store)
+    if record is None or not record.is_file():
+        return []
+    ids = []
+    for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("public_id"), str):
+            ids.append(entry["public_id"])
+    return ids
+
+
+def erase_again(store: Store, *, base_url: str) -> int:
+    """Delete every account the record names that the database holds (it was restored from a backup made before
+    the erasure); returns how many. Not recorded again: they are in the record already."""
+    count = 0
+    for public_id in dict.fromkeys(erased(store)):
+        user = store.user_by_public_id(public_id)
+        if user is not None:
+            store.delete_user(user.id, actor_keys=agent_keys(user, base_url))
+            count += 1
+    return count
