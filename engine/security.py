@@ -7,7 +7,8 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
+from array import array
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,32 +57,78 @@ def csrf_ok(secret: bytes, browser_id: str | None, token: str | None) -> bool:
     return hmac.compare_digest(csrf_token(secret, browser_id), token)
 
 
-class RateLimiter:
-    """Counts failures per key in a sliding window (per account and per address)."""
+MAX_KEYS = 100_000
+"""The most keys (accounts, addresses, browsers) one :class:`RateLimiter` remembers: when it is full, the key whose
+last failure is oldest is forgotten first. A key with up to five failures takes about 240 bytes (24 MB for a full
+limiter, measured), and each further failure it counts 8 bytes more, so a limiter's memory is bounded however many
+made-up emails or addresses a script tries. Forgetting a key early forgives its failures: a script would have to
+fail for 100,000 other keys within 15 minutes to do that on purpose, and those failures count against its own
+addresses."""
 
-    def __init__(self, limit: int, window_seconds: float = 900) -> None:
+
+class RateLimiter:
+    """Counts failures per key (an account, an address...): ``limit`` of them within ``window`` seconds lock the
+    key for ``window`` seconds from the last one, after which it starts afresh.
+
+    Memory is bounded: :meth:`blocked` never adds a key (asking about a made-up email costs nothing), a key is
+    forgotten once its last failure is ``window`` old, and no more than ``max_keys`` are kept (:data:`MAX_KEYS`).
+    Keys are kept in the order of their last failure, so the forgotten ones are always at the front.
+    """
+
+    def __init__(self, limit: int, window_seconds: float = 900, *, max_keys: int = MAX_KEYS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._hits: dict[str, deque[float]] = {}
+        self.max_keys = max_keys
+        self._clock = clock
+        self._hits: dict[str, array[float]] = {}
+        """Each key's failures in the window, oldest first, at most ``limit`` of them; the dict is in the order of
+        each key's last failure (a failure moves its key to the end)."""
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, at: float) -> deque[float]:
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= at - self.window:
-            hits.popleft()
-        return hits
+    def __len__(self) -> int:
+        return len(self._hits)
+
+    def _locked(self, hits: array[float] | None, at: float) -> bool:
+        return hits is not None and len(hits) >= self.limit and at < hits[-1] + self.window
 
     def blocked(self, *keys: str) -> bool:
-        at = time.monotonic()
+        at = self._clock()
         with self._lock:
-            return any(len(self._recent(key, at)) >= self.limit for key in keys)
+            return any(self._locked(self._hits.get(key), at) for key in keys)
 
-    def fail(self, *keys: str) -> None:
-        at = time.monotonic()
+    def fail(self, *keys: str) -> list[str]:
+        """Count a failure against each key; returns the keys it locked (so that each lockout is told once)."""
+        at = self._clock()
+        locked = []
+        with self._lock:
+            self._forget(at)
+            for key in keys:
+                hits = self._hits.get(key)
+                if self._locked(hits, at):
+                    continue  # a failure that raced the one that locked it: the lock stands as it is
+                self._hits.pop(key, None)  # put back at the end: the order is that of each key's last failure
+                if hits is None or len(hits) >= self.limit:  # new, or a lock that has ended: afresh
+                    hits = array("d")
+                while hits and hits[0] <= at - self.window:
+                    hits.pop(0)
+                hits.append(at)
+                self._hits[key] = hits
+                if len(hits) == self.limit:
+                    locked.append(key)
+            while len(self._hits) > self.max_keys:
+                del self._hits[next(iter(self._hits))]
+        return locked
+
+    def _forget(self, at: float) -> None:
+        """Drop the keys whose last failure is a window old: neither counting nor locked any more."""
+        while self._hits:
+            key = next(iter(self._hits))
+            if self._hits[key][-1] > at - self.window:
+                return
+            del self._hits[key]
+
+    def reset(self, *keys: str) -> None:
         with self._lock:
             for key in keys:
-                self._recent(key, at).append(at)
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._hits.pop(key, None)
+                self._hits.pop(key, None)

@@ -1,0 +1,80 @@
+"""The rate limiter under the sign-in, LRS and certificate limits, on a clock the test moves."""
+
+from __future__ import annotations
+
+from engine.security import RateLimiter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_asking_about_a_key_remembers_nothing() -> None:
+    """A script that asks about made-up emails must not grow the service's memory."""
+    limiter = RateLimiter(5, clock=Clock())
+    for n in range(1000):
+        assert not limiter.blocked(f"email:made-up-{n}@example.gov.uk", f"ip:198.51.100.{n % 250}")
+    assert len(limiter) == 0
+
+
+def test_a_lock_lasts_a_window_from_the_failure_that_locked_it_and_is_told_once() -> None:
+    clock = Clock()
+    limiter = RateLimiter(3, window_seconds=900, clock=clock)
+    assert [limiter.fail("k"), limiter.fail("k")] == [[], []]
+    assert not limiter.blocked("k")
+    clock.now += 100
+    assert limiter.fail("k", "other") == ["k"]  # the third failure locks it, and says so once
+    assert limiter.blocked("k") and not limiter.blocked("other")
+    assert limiter.fail("k") == []  # one that raced the lock: nothing more to tell, and the lock is not longer
+    clock.now += 899
+    assert limiter.blocked("k")
+    clock.now += 1
+    assert not limiter.blocked("k")
+    assert [limiter.fail("k"), limiter.fail("k"), limiter.fail("k")] == [[], [], ["k"]]  # afresh
+
+
+def test_failures_older_than_the_window_do_not_count() -> None:
+    clock = Clock()
+    limiter = RateLimiter(3, window_seconds=900, clock=clock)
+    limiter.fail("k")
+    clock.now += 600
+    limiter.fail("k")
+    clock.now += 301  # the first is now out of the window
+    assert limiter.fail("k") == []
+    assert not limiter.blocked("k")
+    assert limiter.fail("k") == ["k"]
+
+
+def test_keys_are_forgotten_a_window_after_their_last_failure() -> None:
+    clock = Clock()
+    limiter = RateLimiter(2, window_seconds=900, clock=clock)
+    for n in range(50):
+        limiter.fail(f"email:{n}@example.gov.uk")
+    limiter.fail("locked", "locked")
+    assert len(limiter) == 51
+    clock.now += 900
+    limiter.fail("email:late@example.gov.uk")
+    assert len(limiter) == 1  # the locks have ended and the failures aged out: nothing is kept for them
+
+
+def test_a_reset_forgets_the_key() -> None:
+    limiter = RateLimiter(2, clock=Clock())
+    limiter.fail("a", "b")
+    limiter.reset("a")
+    assert len(limiter) == 1
+
+
+def test_a_full_limiter_forgets_the_key_whose_last_failure_is_oldest() -> None:
+    clock = Clock()
+    limiter = RateLimiter(3, max_keys=3, clock=clock)
+    for key in ("a", "b", "c", "a"):  # "a" failed last: "b" is now the oldest
+        limiter.fail(key)
+        clock.now += 1
+    limiter.fail("d")
+    assert len(limiter) == 3
+    assert limiter.fail("a") == ["a"]  # kept, with both its failures
+    assert [limiter.fail("b"), limiter.fail("b")] == [[], []]  # forgotten: had it been kept, the second locks it
