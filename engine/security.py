@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import secrets
 import threading
@@ -64,6 +65,24 @@ limiter, measured), and each further failure it counts 8 bytes more, so a limite
 made-up emails or addresses a script tries. Forgetting a key early forgives its failures: a script would have to
 fail for 100,000 other keys within 15 minutes to do that on purpose, and those failures count against its own
 addresses."""
+
+
+def address_key(host: str) -> str:
+    """The key a client's address is counted under in the limits per address.
+
+    An IPv4 address is one key. An IPv6 address counts by its /64: that is what one home or office line is given,
+    so one client can choose among 2**64 addresses, and counting them one by one would limit nothing. An IPv4
+    address written as IPv6 (``::ffff:203.0.113.5``) is the IPv4 address it carries.
+    """
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:  # not an address (a test client's name, a Unix socket): counted as it is
+        return f"ip:{host or '?'}"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"ip:{ip.ipv4_mapped}"
+        return f"ip:{ipaddress.IPv6Network((int(ip) >> 64 << 64, 64))}"
+    return f"ip:{ip}"
 
 
 class RateLimiter:

@@ -49,7 +49,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sign_in_attempts_per_address", "Failed sign-ins allowed from one network address in 15 minutes, "
             "whatever the accounts; then sign-in from that address waits. Far more than per account: a "
             "department's offices reach the service through a few shared addresses, so everyone's typing mistakes "
-            "count here together.", 300, "int"),
+            "count here together. An IPv6 address counts with the rest of its /64, which one line is given.",
+            300, "int"),
     Setting("trusted_proxies", "The addresses (e.g. `127.0.0.1`) or networks (e.g. `10.0.0.0/8`) of reverse "
             "proxies in front of the service, whose `X-Forwarded-For` and `X-Forwarded-Proto` headers it "
             "believes: the learner's address is then the one the proxy saw, for sign-in limits and the access "

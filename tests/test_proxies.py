@@ -76,6 +76,18 @@ def test_one_address_allows_far_more_failures_than_one_account(tmp_path: Path) -
         assert [sign_in(client, "same@example.gov.uk", "-") for _ in range(6)] == [422] * 5 + [429]
 
 
+def test_an_ipv6_client_is_counted_by_its_64(tmp_path: Path) -> None:
+    """A home or office line is given a /64 of IPv6 addresses: each of them counted on its own, one client could
+    try 2**64 times as much as the limit."""
+    with served(tmp_path, MASTERCLASS_TRUSTED_PROXIES="127.0.0.1", MASTERCLASS_SIGN_IN_ATTEMPTS_PER_ADDRESS="3") as (
+            client, _log):
+        one_line = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ab::3"]
+        assert [sign_in(client, f"p{n}@example.gov.uk", one_line[n]) for n in range(3)] == [422] * 3
+        assert sign_in(client, "p3@example.gov.uk", "2001:db8:1:2:ffff:ffff:ffff:ffff") == 429
+        assert sign_in(client, "p4@example.gov.uk", "2001:db8:1:3::1") == 422  # the next /64 is someone else's
+        assert sign_in(client, "p5@example.gov.uk", "203.0.113.5") == 422
+
+
 def test_trusted_proxies_are_uvicorn_s_forwarded_ips_in_a_form_it_reads() -> None:
     settings = load_settings(None, {"MASTERCLASS_TRUSTED_PROXIES": "127.0.0.1, 10.1.2.3/8,::1"})
     options = serve_options(settings)

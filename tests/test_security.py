@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.security import RateLimiter
+from engine.security import RateLimiter, address_key
 
 
 class Clock:
@@ -78,3 +78,12 @@ def test_a_full_limiter_forgets_the_key_whose_last_failure_is_oldest() -> None:
     assert len(limiter) == 3
     assert limiter.fail("a") == ["a"]  # kept, with both its failures
     assert [limiter.fail("b"), limiter.fail("b")] == [[], []]  # forgotten: had it been kept, the second locks it
+
+
+def test_an_ipv6_address_counts_by_its_64_and_an_ipv4_one_whole() -> None:
+    assert address_key("2001:db8:1:2::1") == address_key("2001:DB8:1:2:ffff:ffff:ffff:ffff") == "ip:2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("fe80::1%eth0") == "ip:fe80::/64"
+    assert address_key("203.0.113.5") != address_key("203.0.113.6")
+    assert address_key("::ffff:203.0.113.5") == address_key("203.0.113.5") == "ip:203.0.113.5"
+    assert address_key("testclient") == "ip:testclient" and address_key("") == "ip:?"

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from .. import events
 from ..accounts import account_problems
-from ..security import hash_password, verify_password
+from ..security import address_key, hash_password, verify_password
 from ..storage.db import EmailTaken
 from .context import SESSION_COOKIE, cookie, current_user, form_data, page, service
 
@@ -76,7 +76,7 @@ async def sign_in(request: Request) -> Response:
     email = _one(form, "email")
     password = (form.get("password") or [""])[0]
     next_url = safe_next(_one(form, "next"))
-    address = f"ip:{request.client.host if request.client else '?'}"
+    address = address_key(request.client.host if request.client else "")
     account = f"email:{email.lower()}"
     errors = []
     if not email:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from .. import certificates
 from ..dates import govuk_date
-from ..security import RateLimiter
+from ..security import RateLimiter, address_key
 from ..storage import certificates as db
 from ..storage.records import User
 from .context import Service, form_data, page, service
@@ -33,7 +33,7 @@ def _limiter(svc: Service) -> RateLimiter:
 
 
 def _address(request: Request) -> str:
-    return f"ip:{request.client.host if request.client else '?'}"
+    return address_key(request.client.host if request.client else "")
 
 
 # --- the learner's certificate -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import secrets
 import threading
 from collections.abc import Callable
 
-from ...security import RateLimiter, hash_password, verify_password
+from ...security import RateLimiter, address_key, hash_password, verify_password
 from ...storage import lrs_credentials
 from ...storage.clock import now
 from ...storage.db import Store
@@ -67,7 +67,7 @@ def authenticate(header: str | None, client: str, lookup: Callable[[str], lrs_cr
                 return found
     if not verify:
         return None
-    limits = (f"key:{key}", f"client:{client}")
+    limits = (f"key:{key}", address_key(client))
     if failures.blocked(*limits):
         raise LRSError(429, "Too many failed sign-ins: wait 15 minutes.", rule="rate-limit")
     # argon2 work either way, so timing does not reveal which keys exist.
