@@ -58,6 +58,32 @@ def csrf_ok(secret: bytes, browser_id: str | None, token: str | None) -> bool:
     return hmac.compare_digest(csrf_token(secret, browser_id), token)
 
 
+DEVICE_COOKIE = "mc_device"
+DEVICE_MAX_AGE = 60 * 60 * 24 * 365
+"""A device cookie lasts a year from the browser's last sign-in (OWASP's "device cookie", decision 0031)."""
+
+
+def _device_mac(secret: bytes, public_id: str, nonce: str) -> str:
+    return hmac.digest(secret, f"device:{public_id}.{nonce}".encode(), "sha256").hex()
+
+
+def device_cookie(secret: bytes, public_id: str, nonce: str) -> str:
+    """The device cookie a browser is given when it signs in to the account ``public_id``: the account, a random
+    ``nonce`` that names the browser for its own failure count, and the service's HMAC of both, so it cannot be
+    made or changed without the secret, and says nothing for any other account."""
+    return f"{public_id}.{nonce}.{_device_mac(secret, public_id, nonce)}"
+
+
+def device_nonce(secret: bytes, value: str | None, public_id: str) -> str | None:
+    """The nonce of ``value`` if it is a device cookie this service made for the account ``public_id``."""
+    parts = (value or "").split(".")
+    if len(parts) != 3 or parts[0] != public_id or not parts[1] or len(parts[1]) > 64:
+        return None
+    if not hmac.compare_digest(_device_mac(secret, public_id, parts[1]), parts[2]):
+        return None
+    return parts[1]
+
+
 MAX_KEYS = 100_000
 """The most keys (accounts, addresses, browsers) one :class:`RateLimiter` remembers: when it is full, the key whose
 last failure is oldest is forgotten first. A key with up to five failures takes about 240 bytes (24 MB for a full
@@ -76,8 +102,8 @@ def address_key(host: str) -> str:
     """
     try:
         ip = ipaddress.ip_address(host)
-    except ValueError:  # not an address (a test client's name, a Unix socket): counted as it is
-        return f"ip:{host or '?'}"
+    except ValueError:  # not an address (a test client's name, a Unix socket): counted as it is, within reason
+        return f"ip:{host[:100] or '?'}"
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return f"ip:{ip.ipv4_mapped}"
@@ -151,3 +177,49 @@ class RateLimiter:
         with self._lock:
             for key in keys:
                 self._hits.pop(key, None)
+
+
+class SignInLimits:
+    """The limits on failed sign-ins, counted so that no one can use them to lock someone else out (decision 0031).
+
+    A browser holding a valid device cookie for the account (a *trusted* browser) is counted on its own, by the
+    cookie's nonce (``attempts``): no one else's failures stop it. Once it has failed that often it is trusted no
+    more until it signs in or 15 minutes pass, and then is counted like any other. Any other browser is counted
+    per address and account (``attempts``), per account (``per_account``) and per address (``per_address``).
+    """
+
+    def __init__(self, *, attempts: int, per_account: int, per_address: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.device = RateLimiter(attempts, clock=clock)
+        self.pair = RateLimiter(attempts, clock=clock)
+        self.account = RateLimiter(per_account, clock=clock)
+        self.address = RateLimiter(per_address, clock=clock)
+
+    def trusted(self, device: str | None) -> bool:
+        """Whether a browser with this device cookie nonce (None: no valid one for the account) is trusted now."""
+        return device is not None and not self.device.blocked(device)
+
+    def blocked(self, address: str, email: str) -> bool:
+        """Whether a browser that is not trusted must wait."""
+        return (self.pair.blocked(f"{address} {email}") or self.account.blocked(email)
+                or self.address.blocked(address))
+
+    def failed(self, address: str, email: str, device: str | None) -> list[tuple[str, int]]:
+        """Count a failure, ``device`` the nonce of a trusted browser (else None); returns the kinds of limit it
+        locked (``device``, ``pair``, ``account``, ``address``), each with its number of failures."""
+        if device is not None:
+            return [("device", self.device.limit)] if self.device.fail(device) else []
+        locked = [("pair", self.pair.limit)] if self.pair.fail(f"{address} {email}") else []
+        locked += [("account", self.account.limit)] if self.account.fail(email) else []
+        return locked + ([("address", self.address.limit)] if self.address.fail(address) else [])
+
+    def succeeded(self, address: str, email: str, device: str | None, *, trusted: bool) -> None:
+        """The right password, in a browser with the device cookie nonce ``device`` (or None), ``trusted`` or not:
+        the browser's own failures are forgiven, and a device cookie that was trusted no more is trusted again.
+        A browser that was not trusted also clears its address's count for the account (on a shared address some
+        may be someone else's, but at most ``attempts`` more a success, within ``per_account``). What counts per
+        account and per address stays."""
+        if device is not None:
+            self.device.reset(device)
+        if not trusted:
+            self.pair.reset(f"{address} {email}")

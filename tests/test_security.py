@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.security import RateLimiter, address_key
+from engine.security import RateLimiter, SignInLimits, address_key, device_cookie, device_nonce
 
 
 class Clock:
@@ -87,3 +87,52 @@ def test_an_ipv6_address_counts_by_its_64_and_an_ipv4_one_whole() -> None:
     assert address_key("203.0.113.5") != address_key("203.0.113.6")
     assert address_key("::ffff:203.0.113.5") == address_key("203.0.113.5") == "ip:203.0.113.5"
     assert address_key("testclient") == "ip:testclient" and address_key("") == "ip:?"
+    assert len(address_key("h" * 10_000)) <= 103  # a key of bounded size, whatever a server names its client
+
+
+def test_a_device_cookie_is_for_one_account_and_cannot_be_changed() -> None:
+    value = device_cookie(b"s" * 32, "acc-1", "n0nce")
+    assert device_nonce(b"s" * 32, value, "acc-1") == "n0nce"
+    assert device_nonce(b"s" * 32, value, "acc-2") is None
+    assert device_nonce(b"t" * 32, value, "acc-1") is None  # another service's, or after the secret changed
+    assert device_nonce(b"s" * 32, value.replace("n0nce", "other"), "acc-1") is None
+    assert device_nonce(b"s" * 32, "acc-1..", "acc-1") is None and device_nonce(b"s" * 32, None, "acc-1") is None
+
+
+def test_a_trusted_browser_is_trusted_again_after_a_window_or_a_success() -> None:
+    clock = Clock()
+    limits = SignInLimits(attempts=2, per_account=3, per_address=100, clock=clock)
+    assert limits.trusted("nonce") and not limits.trusted(None)
+    assert limits.failed("ip:a", "ada", "nonce") == []
+    assert limits.failed("ip:a", "ada", "nonce") == [("device", 2)]
+    assert not limits.trusted("nonce") and not limits.blocked("ip:a", "ada")  # its failures counted nowhere else
+    clock.now += 900
+    assert limits.trusted("nonce")
+    limits.failed("ip:a", "ada", "nonce")
+    limits.failed("ip:a", "ada", "nonce")
+    limits.succeeded("ip:a", "ada", "nonce", trusted=False)  # signed in as a browser not trusted
+    assert limits.trusted("nonce")
+
+
+def test_a_browser_that_is_not_trusted_is_counted_per_address_and_account_per_account_and_per_address() -> None:
+    limits = SignInLimits(attempts=2, per_account=3, per_address=4, clock=Clock())
+    assert limits.failed("ip:a", "ada", None) == []
+    assert limits.failed("ip:a", "ada", None) == [("pair", 2)]
+    assert limits.blocked("ip:a", "ada") and not limits.blocked("ip:b", "ada")
+    assert limits.failed("ip:b", "ada", None) == [("account", 3)]
+    assert limits.blocked("ip:c", "ada") and not limits.blocked("ip:c", "bob")
+    assert limits.failed("ip:a", "bob", None) == []
+    assert limits.failed("ip:a", "eve", None) == [("address", 4)]
+    assert limits.blocked("ip:a", "zed") and not limits.blocked("ip:b", "zed")
+
+
+def test_a_success_in_a_trusted_browser_forgives_only_that_browser() -> None:
+    limits = SignInLimits(attempts=2, per_account=9, per_address=9, clock=Clock())
+    limits.failed("ip:a", "ada", None)
+    limits.failed("ip:a", "ada", None)  # someone else, at Ada's address
+    limits.failed("ip:a", "ada", "nonce")
+    limits.succeeded("ip:a", "ada", "nonce", trusted=True)
+    assert limits.blocked("ip:a", "ada")  # the other's failures stand
+    assert limits.failed("ip:a", "ada", "nonce") == []  # Ada's own were forgiven
+    limits.succeeded("ip:a", "ada", None, trusted=False)
+    assert not limits.blocked("ip:a", "ada")
