@@ -44,12 +44,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allowed_email_domains", "If not empty, only work emails ending in one of these domains may "
             "register, e.g. `gov.uk`. A domain also allows its subdomains.", [], "list"),
     Setting("max_body_bytes", "The largest request body accepted, in bytes; larger ones get 413.", 65536, "int"),
-    Setting("sign_in_attempts", "Failed sign-ins allowed per account in 15 minutes; then that account's sign-in "
-            "waits.", 5, "int"),
+    Setting("sign_in_attempts", "Failed sign-ins allowed in 15 minutes to one account from one network address, "
+            "and in one browser that has signed in to the account before; then sign-in to it there waits. A "
+            "browser that has signed in before is not stopped by anyone else's failures.", 5, "int"),
+    Setting("sign_in_attempts_per_account", "Failed sign-ins allowed to one account in 15 minutes from browsers "
+            "that have not signed in to it before, whatever their addresses; then sign-in to it waits in every "
+            "such browser, but not in those that have. More than `sign_in_attempts`, so that failures from one "
+            "address alone do not stop the account's owner signing in from another.", 10, "int"),
     Setting("sign_in_attempts_per_address", "Failed sign-ins allowed from one network address in 15 minutes, "
-            "whatever the accounts; then sign-in from that address waits. Far more than per account: a "
-            "department's offices reach the service through a few shared addresses, so everyone's typing mistakes "
-            "count here together.", 300, "int"),
+            "whatever the accounts; then sign-in from that address waits, except in browsers that have signed in to "
+            "the account before. Far more than per account: a department's offices reach the service through a few "
+            "shared addresses, so everyone's typing mistakes count here together. An IPv6 address counts with the "
+            "rest of its /64, which one line is given.", 300, "int"),
     Setting("trusted_proxies", "The addresses (e.g. `127.0.0.1`) or network (e.g. `10.20.0.0/24`, at most a /16, "
             "or a /48 in IPv6) of the reverse proxies in front of the service, and nothing else: it believes their "
             "`X-Forwarded-For` and `X-Forwarded-Proto` headers, so the learner's address is the one the proxy saw, "
@@ -174,7 +180,8 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     return value.strip() if setting.kind == "email" else value
 
 
-MINIMUM = {"max_body_bytes": 1024, "sign_in_attempts": 1, "sign_in_attempts_per_address": 1, "lrs_batch_size": 1}
+MINIMUM = {"max_body_bytes": 1024, "sign_in_attempts": 1, "sign_in_attempts_per_account": 1,
+           "sign_in_attempts_per_address": 1, "lrs_batch_size": 1}
 """The least each whole-number setting may be (else 0)."""
 
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")

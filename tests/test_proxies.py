@@ -9,7 +9,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,7 @@ from engine.cli import serve_options
 from engine.settings import SettingsError, load_settings
 from helpers import make_course
 from servers import MASTERCLASS, free_port, stop, wait_for
+from webhelpers import PASSWORD
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -41,12 +42,27 @@ def served(tmp_path: Path, **env: str) -> Iterator[tuple[httpx.Client, Path]]:
         stop(process)
 
 
-def sign_in(client: httpx.Client, email: str, forwarded_for: str) -> int:
+def sign_in(client: httpx.Client, email: str, forwarded_for: str, password: str = "wrong password") -> int:
     headers = {"X-Forwarded-For": forwarded_for}
     token = TOKEN.search(client.get("/sign-in", headers=headers).text)
     assert token
     return client.post("/sign-in", headers=headers,
-                       data={"csrf_token": token.group(1), "email": email, "password": "wrong password"}).status_code
+                       data={"csrf_token": token.group(1), "email": email, "password": password}).status_code
+
+
+def browser_of(client: httpx.Client, email: str, forwarded_for: str) -> httpx.Client:
+    """A browser of its own (its own cookies) that registered ``email``, so signed in to it once, and signed
+    out."""
+    browser = httpx.Client(base_url=client.base_url)
+    headers = {"X-Forwarded-For": forwarded_for}
+    token = TOKEN.search(browser.get("/register", headers=headers).text)
+    assert token
+    registered = browser.post("/register", headers=headers, data={
+        "csrf_token": token.group(1), "name": "Ada Lovelace", "email": email, "department": "Cabinet Office",
+        "password": PASSWORD})
+    assert registered.status_code == 303, registered.text
+    assert browser.post("/sign-out", headers=headers, data={"csrf_token": token.group(1)}).status_code == 303
+    return browser
 
 
 def test_behind_a_trusted_proxy_each_learner_has_their_own_address(tmp_path: Path) -> None:
@@ -74,6 +90,47 @@ def test_one_address_allows_far_more_failures_than_one_account(tmp_path: Path) -
     with served(tmp_path) as (client, _log):
         assert [sign_in(client, f"p{n}@example.gov.uk", "-") for n in range(12)] == [422] * 12
         assert [sign_in(client, "same@example.gov.uk", "-") for _ in range(6)] == [422] * 5 + [429]
+
+
+def test_a_script_that_locks_a_shared_address_does_not_stop_its_learners_own_browsers(tmp_path: Path) -> None:
+    """A department reaches the service through one address: scripted failures from it stop the browsers new to
+    an account there, never the browsers its learners have signed in with before."""
+    with served(tmp_path, MASTERCLASS_TRUSTED_PROXIES="127.0.0.1", MASTERCLASS_SIGN_IN_ATTEMPTS_PER_ADDRESS="3") as (
+            client, log):
+        office = "203.0.113.5"
+        with closing(browser_of(client, "ada@example.gov.uk", office)) as ada:
+            assert [sign_in(client, f"made-up-{n}@example.gov.uk", office) for n in range(4)] == [422] * 3 + [429]
+            with httpx.Client(base_url=client.base_url) as new_browser:
+                assert sign_in(new_browser, "ada@example.gov.uk", office, PASSWORD) == 429
+            assert sign_in(ada, "ada@example.gov.uk", office, PASSWORD) == 303
+    time.sleep(0.3)
+    assert [line for line in log.read_text().splitlines() if "locked" in line] == [
+        "sign-in from 203.0.113.5 locked for 15 minutes after 3 failures"]
+
+
+def test_an_account_is_locked_for_new_browsers_by_failures_from_several_addresses(tmp_path: Path) -> None:
+    """Five failures lock one account from one address; ten from anywhere lock it for every browser new to it, so
+    guessing from many addresses is bounded, and the owner's own browsers still get in."""
+    with served(tmp_path, MASTERCLASS_TRUSTED_PROXIES="127.0.0.1") as (client, _log):
+        with closing(browser_of(client, "ada@example.gov.uk", "198.51.100.9")) as ada:
+            assert [sign_in(client, "ada@example.gov.uk", "203.0.113.1") for _ in range(6)] == [422] * 5 + [429]
+            assert sign_in(client, "ada@example.gov.uk", "203.0.113.2", PASSWORD) == 303  # one address alone: no
+            client.cookies.clear()
+            assert [sign_in(client, "ada@example.gov.uk", "203.0.113.3") for _ in range(5)] == [422] * 5
+            assert sign_in(client, "ada@example.gov.uk", "203.0.113.4", PASSWORD) == 429  # ten, from anywhere
+            assert sign_in(ada, "ada@example.gov.uk", "203.0.113.4", PASSWORD) == 303
+
+
+def test_an_ipv6_client_is_counted_by_its_64(tmp_path: Path) -> None:
+    """A home or office line is given a /64 of IPv6 addresses: each of them counted on its own, one client could
+    try 2**64 times as much as the limit."""
+    with served(tmp_path, MASTERCLASS_TRUSTED_PROXIES="127.0.0.1", MASTERCLASS_SIGN_IN_ATTEMPTS_PER_ADDRESS="3") as (
+            client, _log):
+        one_line = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ab::3"]
+        assert [sign_in(client, f"p{n}@example.gov.uk", one_line[n]) for n in range(3)] == [422] * 3
+        assert sign_in(client, "p3@example.gov.uk", "2001:db8:1:2:ffff:ffff:ffff:ffff") == 429
+        assert sign_in(client, "p4@example.gov.uk", "2001:db8:1:3::1") == 422  # the next /64 is someone else's
+        assert sign_in(client, "p5@example.gov.uk", "203.0.113.5") == 422
 
 
 def test_trusted_proxies_are_uvicorn_s_forwarded_ips_in_a_form_it_reads() -> None:

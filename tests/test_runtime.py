@@ -104,10 +104,14 @@ def test_sign_in_out_and_rate_limit(client: TestClient, store: Store) -> None:
     again = client.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": PASSWORD,
                                           "next": "//evil.example"})
     assert again.headers["location"] == "/"
+    # Another browser (Ada's has signed in, so is not stopped by others' failures: tests/test_security_sign_in.py).
+    other = TestClient(client.app, follow_redirects=False)
+    token = csrf(other)
     for _ in range(5):
-        client.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": "nope"})
-    blocked = client.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": PASSWORD})
+        other.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": "nope"})
+    blocked = other.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk", "password": PASSWORD})
     assert blocked.status_code == 429 and "Too many failed attempts" in blocked.text
+    assert 'class="govuk-error-summary' in blocked.text and 'href="#email"' in blocked.text
 
 
 def test_forged_form_changes_nothing(client: TestClient, store: Store) -> None:

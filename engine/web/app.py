@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..access_log import flush_access_log
 from ..erasures import erase_again
-from ..security import RateLimiter, load_secret
+from ..security import SignInLimits, load_secret
 from ..settings import Settings
 from ..storage.db import Store
 from ..storage.grouping import one_request
@@ -235,8 +235,9 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         store=store,
         secret=secret or load_secret(store.path),
         courses={rt.slug: rt for rt in courses},
-        limiter=RateLimiter(settings.sign_in_attempts),
-        address_limiter=RateLimiter(settings.sign_in_attempts_per_address),
+        sign_in_limits=SignInLimits(attempts=settings.sign_in_attempts,
+                                    per_account=settings.sign_in_attempts_per_account,
+                                    per_address=settings.sign_in_attempts_per_address),
         emitter=Emitter(base_url=settings.base_url, endpoints=[e["name"] for e in settings.lrs_endpoints],
                         include_email=settings.xapi_include_email),
         preview=preview,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -10,9 +14,20 @@ from starlette.routing import Route
 
 from .. import events
 from ..accounts import account_problems
-from ..security import hash_password, verify_password
+from ..security import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    address_key,
+    device_cookie,
+    device_nonce,
+    hash_password,
+    verify_password,
+)
 from ..storage.db import EmailTaken
-from .context import SESSION_COOKIE, cookie, current_user, form_data, page, service
+from ..storage.records import User
+from .context import SESSION_COOKIE, Service, cookie, current_user, form_data, page, service
+
+log = logging.getLogger("masterclass")
 
 
 def safe_next(value: str | None) -> str:
@@ -22,12 +37,17 @@ def safe_next(value: str | None) -> str:
     return "/"
 
 
-def signed_in(request: Request, user_id: int, target: str) -> Response:
+def signed_in(request: Request, user: User, target: str) -> Response:
     svc = service(request)
-    token = svc.store.create_session(user_id)
+    token = svc.store.create_session(user.id)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=svc.settings.secure_cookies,
                         max_age=60 * 60 * 24 * 30, path="/")
+    # The browser is trusted for this account from now on (decision 0031): its own device cookie, kept when it
+    # had one for the account (its failure count goes with its nonce), sent to the sign-in page alone.
+    nonce = device_nonce(svc.secret, cookie(request, DEVICE_COOKIE), user.public_id) or secrets.token_hex(16)
+    response.set_cookie(DEVICE_COOKIE, device_cookie(svc.secret, user.public_id, nonce), httponly=True,
+                        samesite="lax", secure=svc.settings.secure_cookies, max_age=DEVICE_MAX_AGE, path="/sign-in")
     return response
 
 
@@ -61,7 +81,7 @@ async def register(request: Request) -> Response:
             errors.append({"field": "email", "text": "There is already an account with this email address. "
                            "Sign in instead"})
         else:
-            return signed_in(request, user.id, safe_next(_one(form, "next")))
+            return signed_in(request, user, safe_next(_one(form, "next")))
     return _register_page(request, form=values, errors=errors, status_code=422)
 
 
@@ -76,29 +96,54 @@ async def sign_in(request: Request) -> Response:
     email = _one(form, "email")
     password = (form.get("password") or [""])[0]
     next_url = safe_next(_one(form, "next"))
-    address = f"ip:{request.client.host if request.client else '?'}"
-    account = f"email:{email.lower()}"
+    address = address_key(request.client.host if request.client else "")
+    # What the limits count an account under: a digest of the email as the store matches it (whatever its case),
+    # the same size however long the email a script sends, so that the limits' memory stays bounded.
+    account = hashlib.blake2b(email.lower().encode(), digest_size=16).hexdigest()
     errors = []
     if not email:
         errors.append({"field": "email", "text": "Enter your work email address"})
     if not password:
         errors.append({"field": "password", "text": "Enter your password"})
-    if not errors and (svc.limiter.blocked(account) or svc.address_limiter.blocked(address)):
+    if errors:
+        return page(request, "sign_in.html", title="Sign in", form={"email": email}, errors=errors, next=next_url,
+                    status_code=422)
+    limits = svc.sign_in_limits
+    user = svc.store.user_by_email(email)
+    # A browser that has signed in to this account before is counted on its own: no one else's failures, for
+    # this account or from this address, stop it (decision 0031).
+    device = device_nonce(svc.secret, cookie(request, DEVICE_COOKIE), user.public_id) if user else None
+    trusted = limits.trusted(device)
+    if not trusted and limits.blocked(address, account):
         errors.append({"field": "email",
                        "text": "Too many failed attempts to sign in. Wait 15 minutes, then try again"})
         return page(request, "sign_in.html", title="Sign in", form={"email": email}, errors=errors, next=next_url,
                     status_code=429)
-    if not errors:
-        user = svc.store.user_by_email(email)
-        # Verifying against a dummy hash when there is no account keeps the timing the same.
-        if verify_password(user.password_hash if user else None, password) and user is not None:
-            svc.limiter.reset(account)
-            return signed_in(request, user.id, next_url)
-        svc.limiter.fail(account)
-        svc.address_limiter.fail(address)
-        errors.append({"field": "email", "text": "Enter a correct email address and password"})
+    # Verifying against a dummy hash when there is no account keeps the timing the same.
+    if verify_password(user.password_hash if user else None, password) and user is not None:
+        limits.succeeded(address, account, device, trusted=trusted)
+        return signed_in(request, user, next_url)
+    for kind, failures in limits.failed(address, account, device if trusted else None):
+        _log_lockout(svc, kind, failures, user, email, address)
+    errors.append({"field": "email", "text": "Enter a correct email address and password"})
     return page(request, "sign_in.html", title="Sign in", form={"email": email}, errors=errors, next=next_url,
                 status_code=422)
+
+
+def _log_lockout(svc: Service, kind: str, failures: int, user: User | None, email: str, address: str) -> None:
+    """One line when a limit locks, so that operators can see an attack: the account by its public id (what the
+    reports' learner pages are addressed by), never its email; an email with no account by a keyed hash, which
+    tells two apart without telling what they are."""
+    who = (f"account {user.public_id}" if user else
+           f"unknown email {hmac.digest(svc.secret, b'log:' + email.lower().encode(), 'sha256').hex()[:12]}")
+    where = address.removeprefix("ip:")
+    lines = {
+        "device": f"sign-in to {who} in a browser that had signed in to it before: trusted no more for 15 minutes",
+        "pair": f"sign-in to {who} from {where} locked for 15 minutes",
+        "account": f"sign-in to {who} locked for 15 minutes in browsers that have not signed in to it before",
+        "address": f"sign-in from {where} locked for 15 minutes",
+    }
+    log.warning("%s after %d failures", lines[kind], failures)
 
 
 async def sign_out(request: Request) -> Response:

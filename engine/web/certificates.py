@@ -12,15 +12,18 @@ from starlette.routing import Route
 
 from .. import certificates
 from ..dates import govuk_date
-from ..security import RateLimiter
+from ..security import RateLimiter, address_key
 from ..storage import certificates as db
 from ..storage.records import User
 from .context import Service, form_data, page, service
 from .learning import require_user, runtime
 
-LOOKUP_FAILURES = 30
-"""Unknown codes one address may try in 15 minutes. With 60 random bits a code cannot be guessed; this stops a
-script from trying, and a person checking real certificates never meets it (known codes do not count)."""
+LOOKUP_FAILURES = 300
+"""Unknown codes one address (an IPv6 /64) may try in 15 minutes; known codes do not count. As for sign-in
+(``sign_in_attempts_per_address``), one address is often a whole department's: its employers checking
+certificates share it, and their mistyped codes count together, so 30 would stop a busy office. 300 still stops a
+script long before it matters: a code has 60 random bits, so finding one of even a million certificates takes
+about 10^12 tries: some 100,000 years at this rate from one address."""
 REASON_MAX = 500
 CODE_HINT = "A code looks like MC-7K3P-Q9XD-2FHM"
 
@@ -33,7 +36,7 @@ def _limiter(svc: Service) -> RateLimiter:
 
 
 def _address(request: Request) -> str:
-    return f"ip:{request.client.host if request.client else '?'}"
+    return address_key(request.client.host if request.client else "")
 
 
 # --- the learner's certificate -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from ..security import RateLimiter, csrf_ok, csrf_token
+from ..security import SignInLimits, csrf_ok, csrf_token
 from ..settings import Settings
 from ..storage.db import Store
 from ..storage.records import User
@@ -41,10 +41,9 @@ class Service:
     store: Store
     secret: bytes
     courses: dict[str, CourseRuntime]
-    limiter: RateLimiter
-    """Failed sign-ins per account (``sign_in_attempts``)."""
-    address_limiter: RateLimiter
-    """Failed sign-ins per network address, whatever the account (``sign_in_attempts_per_address``)."""
+    sign_in_limits: SignInLimits
+    """Failed sign-ins, per trusted browser, per address and account, per account and per address (decision
+    0031). In this process's memory: a restart clears every lockout."""
     emitter: Emitter
     preview: Preview | None = None
     preview_email: str = ""

@@ -11,15 +11,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import secrets
 import threading
 from collections.abc import Callable
 
-from ...security import RateLimiter, hash_password, verify_password
+from ...security import RateLimiter, address_key, hash_password, verify_password
 from ...storage import lrs_credentials
 from ...storage.clock import now
 from ...storage.db import Store
 from .protocol import LRSError
+
+log = logging.getLogger("masterclass.lrs")
 
 SCOPES = ("read", "write", "all")
 
@@ -67,12 +70,17 @@ def authenticate(header: str | None, client: str, lookup: Callable[[str], lrs_cr
                 return found
     if not verify:
         return None
-    limits = (f"key:{key}", f"client:{client}")
-    if failures.blocked(*limits):
+    # Failures count per address only. A secret is 256 random bits: counting guesses per key protects nothing,
+    # and would let anyone who knows a key (it is not secret) stop its owner's requests. What the limit bounds is
+    # the argon2 work (tens of milliseconds a failure) that one address can make the service do.
+    address = address_key(client)
+    if failures.blocked(address):
         raise LRSError(429, "Too many failed sign-ins: wait 15 minutes.", rule="rate-limit")
     # argon2 work either way, so timing does not reveal which keys exist.
     if not verify_password(found.secret_hash if found else None, secret) or found is None:
-        failures.fail(*limits)
+        if failures.fail(address):  # once a lockout: enough for an operator to see an attack
+            log.warning("LRS credentials from %s locked for 15 minutes after %d failures", address.removeprefix("ip:"),
+                        failures.limit)
         raise refused
     with _VERIFIED_LOCK:
         if len(_VERIFIED) > 10_000:
