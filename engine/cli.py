@@ -179,7 +179,7 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     """
     import uvicorn
 
-    from .settings import SettingsError, load_settings
+    from .settings import SettingsError, load_settings, served_at
     from .web import create_app
     from .web.app import reserved_addresses
     from .web.courses import CourseLoadError, discover_courses
@@ -189,6 +189,9 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
         courses = discover_courses(Path(path or "content"), reserved_addresses())
     except (SettingsError, CourseLoadError) as exc:
         raise click.ClickException(str(exc)) from None
+    warning = served_at(settings, host, port)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
     store = open_store(db_path)
     app = create_app(settings=settings, store=store, courses=courses)
     names = ", ".join(f"/{rt.slug}/" for rt in courses)
@@ -216,7 +219,7 @@ def preview(course_dir: str, host: str, port: int) -> None:
     import uvicorn
 
     from .security import hash_password
-    from .settings import SettingsError, load_settings
+    from .settings import SettingsError, load_settings, served_at
     from .storage.db import Store
     from .web import create_app
     from .web.courses import CourseLoadError
@@ -226,6 +229,7 @@ def preview(course_dir: str, host: str, port: int) -> None:
         settings = load_settings(None)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    served_at(settings, host, port)  # the preview is for the author on this machine: no warning
     folder = tempfile.mkdtemp(prefix="masterclass-preview-")
     store: Store | None = None
     # After a graceful shutdown uvicorn raises the signal that asked for it again, so that the process ends as

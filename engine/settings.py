@@ -34,8 +34,9 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("base_url", "The address learners use, e.g. `https://learn.example.gov.uk`. It is the home page "
-            "of learner accounts in xAPI statements; cookies are marked Secure when it starts with https.",
-            "http://127.0.0.1:8000"),
+            "of learner accounts in xAPI statements; cookies are marked Secure when it starts with https. Left "
+            "unset, `masterclass serve` uses the address it serves at, and warns when that is every interface "
+            "(`--host 0.0.0.0`).", "http://127.0.0.1:8000"),
     Setting("service_name", "The service name shown in the header and page titles.", "Innovation Masterclass"),
     Setting("departments", "The departments a learner chooses from when they register.",
             ["Cabinet Office", "Department for Education", "Department for Work and Pensions",
@@ -85,6 +86,8 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass
 class Settings:
     values: dict[str, Any] = field(default_factory=lambda: {s.name: s.default for s in SETTINGS})
+    given: frozenset[str] = frozenset()
+    """The settings the file or the environment set, rather than left at their defaults."""
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -230,7 +233,23 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     values["trusted_proxies"] = _proxies(values["trusted_proxies"],
                                          "MASTERCLASS_TRUSTED_PROXIES" if "MASTERCLASS_TRUSTED_PROXIES" in environ
                                          else str(file))
-    return Settings(values)
+    given = frozenset(s.name for s in SETTINGS if s.name in data or s.env in environ)
+    return Settings(values, given)
+
+
+def served_at(settings: Settings, host: str, port: int) -> str | None:
+    """Left at its default, ``base_url`` becomes the address the service is served at, which is where a learner
+    on this machine reaches it (join links and xAPI account ids are made from it); returns a warning when that
+    cannot be known (a wildcard host: learners come by some name of the machine)."""
+    if "base_url" in settings.given:
+        return None
+    wildcard = host in ("0.0.0.0", "::", "")  # noqa: S104  # recognised, not bound to
+    shown = "127.0.0.1" if wildcard else f"[{host}]" if ":" in host else host
+    settings.values["base_url"] = f"http://{shown}:{port}"
+    if wildcard:
+        return (f"base_url is not set: links learners share, and their ids in xAPI statements, use "
+                f"{settings.values['base_url']}; set it to the address learners use (docs/settings.md)")
+    return None
 
 
 WIDEST_PROXY_NETWORK = {4: 16, 6: 48}

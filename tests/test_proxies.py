@@ -145,3 +145,22 @@ def test_trusted_proxies_are_uvicorn_s_forwarded_ips_in_a_form_it_reads() -> Non
 def test_a_proxy_that_is_not_an_address_is_refused_under_its_variable() -> None:
     with pytest.raises(SettingsError, match=r"^MASTERCLASS_TRUSTED_PROXIES: trusted_proxies must list"):
         load_settings(None, {"MASTERCLASS_TRUSTED_PROXIES": "*"})
+
+
+@pytest.mark.parametrize(("host", "expected", "warned"), [
+    ("127.0.0.1", "http://127.0.0.1:8123", False),
+    ("::1", "http://[::1]:8123", False),
+    ("learn.internal", "http://learn.internal:8123", False),
+    ("0.0.0.0", "http://127.0.0.1:8123", True),
+])
+def test_base_url_left_at_its_default_is_where_the_service_is_served(host: str, expected: str, warned: bool) -> None:
+    """Join links and xAPI account ids are made from base_url: left unset, it must not name a port the service
+    is not on (`masterclass serve --port 8123` gave links to :8000)."""
+    from engine.settings import served_at
+
+    settings = load_settings(None, {})
+    assert (served_at(settings, host, 8123) is not None) == warned
+    assert settings.base_url == expected
+    given = load_settings(None, {"MASTERCLASS_BASE_URL": "https://learn.example.gov.uk"})
+    assert served_at(given, host, 8123) is None and given.base_url == "https://learn.example.gov.uk"
+
