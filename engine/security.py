@@ -55,7 +55,8 @@ def csrf_token(secret: bytes, browser_id: str) -> str:
 def csrf_ok(secret: bytes, browser_id: str | None, token: str | None) -> bool:
     if not browser_id or not token:
         return False
-    return hmac.compare_digest(csrf_token(secret, browser_id), token)
+    # As bytes: compare_digest takes a str only if it is ASCII, and raises on anything else a form may send.
+    return hmac.compare_digest(csrf_token(secret, browser_id).encode(), token.encode())
 
 
 DEVICE_COOKIE = "mc_device"
@@ -79,7 +80,8 @@ def device_nonce(secret: bytes, value: str | None, public_id: str) -> str | None
     parts = (value or "").split(".")
     if len(parts) != 3 or parts[0] != public_id or not parts[1] or len(parts[1]) > 64:
         return None
-    if not hmac.compare_digest(_device_mac(secret, public_id, parts[1]), parts[2]):
+    # As bytes, as in csrf_ok: a cookie may hold any character.
+    if not hmac.compare_digest(_device_mac(secret, public_id, parts[1]).encode(), parts[2].encode()):
         return None
     return parts[1]
 

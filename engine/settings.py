@@ -230,6 +230,12 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         if problem:
             where = f"MASTERCLASS_{key.upper()}" if f"MASTERCLASS_{key.upper()}" in environ else file
             raise SettingsError(f"{where}: {name} {problem}")
+    if values["sign_in_attempts_per_account"] <= values["sign_in_attempts"]:
+        # Else failures from one address would stop the account's owner signing in from any other.
+        where = next((e for e in ("MASTERCLASS_SIGN_IN_ATTEMPTS_PER_ACCOUNT", "MASTERCLASS_SIGN_IN_ATTEMPTS")
+                      if e in environ), str(file))
+        raise SettingsError(f"{where}: sign_in_attempts_per_account ({values['sign_in_attempts_per_account']}) must "
+                            f"be more than sign_in_attempts ({values['sign_in_attempts']})")
     values["trusted_proxies"] = _proxies(values["trusted_proxies"],
                                          "MASTERCLASS_TRUSTED_PROXIES" if "MASTERCLASS_TRUSTED_PROXIES" in environ
                                          else str(file))

@@ -52,6 +52,16 @@ def test_a_forged_form_enrols_nobody_and_sends_no_statement(app: tuple[TestClien
     assert _written(store) == before  # the token is checked before the learner is enrolled on first use
 
 
+@pytest.mark.parametrize("token", ["é", "ｆｏｒｇｅｄ", "\u00e9" * 64])
+def test_a_form_token_past_ascii_is_refused_not_a_500(app: tuple[TestClient, Store], token: str) -> None:
+    """hmac.compare_digest takes str only in ASCII: any other character raised TypeError, a 500 on every form."""
+    client, store = app
+    before = _written(store)
+    response = client.post(f"{LESSON_PATH}/blocks/define-small-change", data={"csrf_token": token, "choice": "0"})
+    assert response.status_code == 403
+    assert _written(store) == before
+
+
 @pytest.mark.parametrize("choice", ["١", "²", "１"])
 def test_a_choice_in_other_digits_is_refused(app: tuple[TestClient, Store], choice: str) -> None:
     client, store = app

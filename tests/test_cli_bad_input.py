@@ -146,6 +146,7 @@ def test_export_since_is_a_time_compared_in_utc(tmp_path: Path) -> None:
     ({"lrs_batch_size": 0}, "lrs_batch_size must be a whole number, 1 or more"),
     ({"sign_in_attempts": -1}, "sign_in_attempts must be a whole number, 1 or more"),
     ({"sign_in_attempts_per_address": 0}, "sign_in_attempts_per_address must be a whole number, 1 or more"),
+    ({"sign_in_attempts": 20}, "sign_in_attempts_per_account (10) must be more than sign_in_attempts (20)"),
     ({"trusted_proxies": ["*"]}, "trusted_proxies must list the proxies' addresses, like 127.0.0.1, or their "
                                  "network, like 10.20.0.0/24, not '*'"),
     ({"trusted_proxies": ["proxy.internal"]}, "not 'proxy.internal'"),

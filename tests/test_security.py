@@ -136,3 +136,9 @@ def test_a_success_in_a_trusted_browser_forgives_only_that_browser() -> None:
     assert limits.failed("ip:a", "ada", "nonce") == []  # Ada's own were forgiven
     limits.succeeded("ip:a", "ada", None, trusted=False)
     assert not limits.blocked("ip:a", "ada")
+
+
+def test_a_device_cookie_past_ascii_is_no_cookie_not_an_error() -> None:
+    public_id, nonce, mac = device_cookie(b"s" * 32, "pid", "n0nce").split(".")
+    assert device_nonce(b"s" * 32, f"{public_id}.{nonce}.\u00e9", "pid") is None
+    assert device_nonce(b"s" * 32, f"{public_id}.\u00e9.{mac}", "pid") is None
