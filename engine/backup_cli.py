@@ -47,13 +47,15 @@ def _stopped_by_signals() -> Iterator[None]:
               help="Read the whole copy back with SQLite's quick_check before keeping it.")
 def backup_command(dest: Path, db_path: Path, check: bool) -> None:
     """Copy the database to DEST while the service runs (SQLite's online backup API: one snapshot; learners go
-    on meanwhile), with its session secret beside it as DEST.secret. DEST must not exist. Example:
+    on meanwhile), with its session secret and its record of erasures beside it as DEST.secret and
+    DEST.erasures. DEST must not exist. Example:
 
         masterclass backup backups/2026-11-28.db --db masterclass.db
 
     To restore: stop the service, put the copy and its .secret in place of the database and its secret (owned by
-    the service's user, mode 0600), remove the database's -wal and -shm files, and start the service; accounts
-    deleted since the backup are back, and must be deleted again (docs/operations.md).
+    the service's user, mode 0600), remove the database's -wal and -shm files, keep the database's .erasures (or,
+    if it was lost, put DEST.erasures in its place), and start the service: it deletes again the accounts erased
+    since the backup (docs/operations.md).
     """
     made: Backup | None = None
     try:
@@ -70,5 +72,6 @@ def backup_command(dest: Path, db_path: Path, check: bool) -> None:
     assert made is not None
     checked = "checked" if made.checked else "not checked (--no-check)"
     secret = f", with {made.secret.name}" if made.secret else ", no session secret beside the database"
+    secret += f" and {made.erasures.name}" if made.erasures else ""
     click.echo(f"Backed up {db_path} to {made.path}: {made.size / 1e6:,.1f} MB, schema {made.schema}, {checked}"
                f"{secret}, in {made.seconds:.1f} s")

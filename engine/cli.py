@@ -343,8 +343,7 @@ def users_add(email: str, name: str, department: str, role: str | None, password
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="Do not ask to confirm.")
 @click.option("--db", "db_path", default="masterclass.db", show_default=True, help="The SQLite database file.")
-@click.option("--config", "config", default=None, type=CONFIG_FILE, help="Settings file, for its base_url.")
-def users_delete(email: str, yes: bool, db_path: str, config: str | None) -> None:
+def users_delete(email: str, yes: bool, db_path: str) -> None:
     """Delete an account and everything recorded about it, as "My data" does for its owner (UK GDPR erasure): for
     a learner who asks by other means. It cannot be undone, and is recorded beside the database so that a
     restore from an older backup does not bring the account back. Example:
@@ -352,9 +351,7 @@ def users_delete(email: str, yes: bool, db_path: str, config: str | None) -> Non
         masterclass users delete ada@example.gov.uk --db masterclass.db
     """
     from .erasures import erase
-    from .settings import load_settings
 
-    settings = load_settings(config)
     store = open_store(db_path, existing=True)
     try:
         user = store.user_by_email(email.strip())
@@ -362,7 +359,7 @@ def users_delete(email: str, yes: bool, db_path: str, config: str | None) -> Non
             raise click.ClickException(f"there is no account for {email.strip()}")
         if not yes:
             click.confirm(f"Delete {user.name} <{user.email}> and everything recorded about them?", abort=True)
-        erase(store, user, base_url=settings.base_url)
+        erase(store, user)
     finally:
         store.close()
     click.echo(f"Deleted {user.email}")

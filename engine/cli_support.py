@@ -20,16 +20,27 @@ CONFIG_FILE = click.Path(exists=True, dir_okay=False)
 def open_store(db_path: str, *, existing: bool = False) -> Store:
     """The command's database. ``existing``: a command that only reads or changes what is there refuses a file
     that is not, rather than making an empty database under a mistyped name."""
+    from .erasures import erase_again
     from .storage.db import SchemaTooNew, Store  # here: ``masterclass check`` needs no database code
 
     if existing and not Path(db_path).is_file():
         raise click.ClickException(f"there is no database at {db_path}")
     try:
-        return Store(db_path)
+        store = Store(db_path)
     except SchemaTooNew as exc:
         raise click.ClickException(str(exc)) from None
     except sqlite3.Error as exc:  # a folder, a file that is not SQLite, a folder that cannot be written
         raise click.ClickException(f"cannot use {db_path} as the database: {exc}") from None
+    try:
+        # A database restored from a backup may hold accounts erased since: no command shows them, or acts on them.
+        again = erase_again(store)
+    except BaseException:
+        store.close()
+        raise
+    if again:
+        click.echo(f"Deleted again {again} account(s) erased after the backup this database was restored from",
+                   err=True)
+    return store
 
 
 class Commands(click.Group):

@@ -121,3 +121,68 @@ def test_a_line_cut_short_by_a_crash_is_skipped(tmp_path: Path) -> None:
     Path(str(tmp_path / "live.db") + ".erasures").write_text('{"public_id":"a","at":"x"}\n{"public_id":"b"')
     assert erased(store) == ["a"]
     store.close()
+
+
+def test_statements_under_an_earlier_base_url_go_too(tmp_path: Path) -> None:
+    """The account key names the home page: base_url may have changed since the statements were made."""
+    root = make_course(tmp_path / "demo", lesson=LESSON)
+    db = tmp_path / "live.db"
+    client, store = make_app(root, db, base_url="http://old.example.gov.uk")  # http: the test client keeps no Secure cookies
+    register(client)
+    assert client.get(LESSON_PATH).status_code == 200
+    _user_id, public_id = _ada(store)
+    assert store.conn.execute(NAMING, (f"%{public_id}%",)).fetchone()[0] > 0
+    store.close()
+    done = CliRunner().invoke(cli, ["users", "delete", "ada@example.gov.uk", "--db", str(db), "--yes"])
+    assert done.exit_code == 0, done.output
+    after = Store(db)
+    assert after.conn.execute(NAMING, (f"%{public_id}%",)).fetchone()[0] == 0
+    after.close()
+
+
+def test_an_erasure_that_cannot_be_recorded_deletes_nothing(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo", lesson=LESSON)
+    db = tmp_path / "live.db"
+    client, store = make_app(root, db)
+    register(client)
+    Path(str(db) + ".erasures").mkdir()  # say, a record the service's user may not write
+    token = csrf(client, "/my-data")
+    with pytest.raises(IsADirectoryError):  # the test client raises what the learner sees as the 500 page
+        client.post("/my-data/delete", data={"csrf_token": token, "confirm": "yes"})
+    assert store.user_by_email("ada@example.gov.uk") is not None
+    store.close()
+    # Nor does the service start on a record it cannot read: erasures in it would pass unseen.
+    refused = CliRunner().invoke(cli, ["users", "delete", "ada@example.gov.uk", "--db", str(db), "--yes"])
+    assert refused.exit_code == 1
+    assert refused.output == f"Error: the record of erasures is not a file: {db}.erasures\n"
+
+
+def test_every_command_on_a_restored_database_erases_again_first(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo", lesson=LESSON)
+    db = tmp_path / "live.db"
+    client, store = make_app(root, db)
+    register(client)
+    _user_id, public_id = _ada(store)
+    backup(db, tmp_path / "before.db")
+    _delete_from_my_data(client)
+    store.close()
+    shutil.copyfile(tmp_path / "before.db", db)
+    for name in ("live.db-wal", "live.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    listed = CliRunner().invoke(cli, ["certificates", "list", "--db", str(db)])
+    assert "Deleted again 1 account(s) erased after the backup" in listed.output
+    assert Store(db).user_by_public_id(public_id) is None
+
+
+def test_a_backup_keeps_a_copy_of_the_record_for_a_restore_that_lost_it(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo", lesson=LESSON)
+    db = tmp_path / "live.db"
+    client, store = make_app(root, db)
+    register(client)
+    _delete_from_my_data(client)
+    made = backup(db, tmp_path / "after.db")
+    assert made.erasures is not None
+    assert made.erasures == Path(str(tmp_path / "after.db") + ".erasures")
+    assert made.erasures.read_bytes() == Path(str(db) + ".erasures").read_bytes()
+    assert stat.S_IMODE(os.stat(made.erasures).st_mode) == 0o600
+    store.close()

@@ -47,6 +47,8 @@ class Backup:
     """Whether SQLite's ``quick_check`` read the whole copy and found it sound."""
     secret: Path | None
     """The session secret copied beside it, if the database had one."""
+    erasures: Path | None = None
+    """The record of erasures (``engine.erasures``) copied beside it, if the database had one."""
 
 
 def backup(source: Path, dest: Path, *, check: bool = True) -> Backup:
@@ -58,14 +60,15 @@ def backup(source: Path, dest: Path, *, check: bool = True) -> Backup:
     if not source.is_file():
         raise BackupError(f"there is no database at {source}")
     target = Path(str(dest) + ".secret")
+    record = Path(str(dest) + ".erasures")
     # DEST.secret even when the database has no secret to copy: at a restore it would be taken for this backup's.
-    for path in (dest, target):
+    for path in (dest, target, record):
         if path.exists() or path.is_symlink():
             raise _there(path)
     if not dest.parent.is_dir():
         raise BackupError(f"there is no folder {dest.parent}")
     # Read before the copy, which takes minutes on a large database: a secret this user cannot read fails now.
-    secret = _read_secret(source)
+    secret = _read_beside(source, ".secret")
     started = time.monotonic()
     try:
         # O_EXCL, O_NOFOLLOW, 0600, under a name nobody can guess: nothing planted beside DEST is written through,
@@ -84,13 +87,19 @@ def backup(source: Path, dest: Path, *, check: bool = True) -> Backup:
             checked = True
         if secret is not None:
             _create(target, written, lambda out: out.write(secret))
+        # After the copy: erasures made while it ran are in it too (applied again at a restore, they are right), so
+        # a restore that lost the live record with the disk brings back no account erased before the copy ended.
+        erased = _read_beside(source, ".erasures")
+        if erased is not None:
+            _create(record, written, lambda out: out.write(erased))
         _put_in_place(temporary, dest, written)
     except BaseException:
         for path in (temporary, *(Path(name + end) for end in ("-journal", "-wal", "-shm")), *written):
             path.unlink(missing_ok=True)
         raise
     return Backup(path=dest, size=dest.stat().st_size, schema=schema, seconds=time.monotonic() - started,
-                  checked=checked, secret=target if secret is not None else None)
+                  checked=checked, secret=target if secret is not None else None,
+                  erasures=record if erased is not None else None)
 
 
 def _copy(source: Path, temporary: Path) -> int:
@@ -133,16 +142,16 @@ def _check(path: Path) -> None:
         raise BackupError(f"the copy failed SQLite's check, and was not kept: {found[0]}")
 
 
-def _read_secret(source: Path) -> bytes | None:
-    """The session secret (``security.load_secret``), if the database has one: without it, a restored service
-    makes a new one, and every open form's CSRF token stops working."""
-    secret = Path(str(source) + ".secret")
-    if not secret.is_file():
+def _read_beside(source: Path, suffix: str) -> bytes | None:
+    """A file kept beside the database, if it has one: its session secret (``security.load_secret``; without it,
+    a restored service makes a new one, and every open form's token stops working) or its record of erasures."""
+    kept = Path(str(source) + suffix)
+    if not kept.is_file():
         return None
     try:
-        return secret.read_bytes()
+        return kept.read_bytes()
     except OSError as exc:
-        raise BackupError(f"cannot read {secret}: {exc.strerror} (run the backup as the service's user)") from None
+        raise BackupError(f"cannot read {kept}: {exc.strerror} (run the backup as the service's user)") from None
 
 
 def _create(path: Path, written: list[Path], fill: Callable[[BinaryIO], object]) -> None:

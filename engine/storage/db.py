@@ -274,6 +274,15 @@ class Store(Sessions):
         row = self.conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()  # noqa: S608
         return user_from_row(row)
 
+    def account_terms(self, name: str) -> list[str]:
+        """The LRS's keys for an xAPI account of this name (``account:<homePage>|<name>``), whatever its home
+        page: ``base_url`` may have changed since statements named it. Read in the range of account keys."""
+        suffix = "|" + name
+        return [term for (term,) in self.conn.execute(
+            "SELECT term FROM lrs_terms WHERE term >= 'account:' AND term < 'account;' AND term LIKE ? ESCAPE '\\'",
+            ("%" + suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"),))
+            if term.endswith(suffix)]  # LIKE ignores case
+
     def user_by_public_id(self, public_id: str) -> User | None:
         row = self.conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE public_id = ?",  # noqa: S608
                                 (public_id,)).fetchone()

@@ -36,7 +36,7 @@ async def delete(request: Request) -> Response:
                     status_code=422)
     svc = service(request)
     # Statements about the learner go too; those already sent to an external LRS are that LRS's to delete.
-    erasures.erase(svc.store, user, base_url=svc.settings.base_url)
+    erasures.erase(svc.store, user)
     response = RedirectResponse("/account-deleted", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
