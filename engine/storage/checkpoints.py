@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 
 CHECKPOINT_SECONDS = 0.5
@@ -25,10 +26,19 @@ copied and a reader searches only the frames not yet copied; and a quiet service
 between requests the thread copies all of it and the next write starts it again."""
 _sync_data = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
 RESTART_FRAMES = 4 * CATCH_UP_FRAMES
-"""Log frames after which the thread tries to start the log again with a RESTART checkpoint, should the writer's
-catch-up not have managed it. A RESTART holds writers back longer than the catch-up (300 to 370 ms here), as the
-writer's busy handler sleeps past its end. It is tried only when the thread's PASSIVE checkpoint copied the whole
-log, and it never waits (decision 0013, amended): see ``_checkpoints``."""
+"""Log frames after which the thread starts the log again with a RESTART checkpoint, should the writer's catch-up
+not have managed it (readers of older snapshots in its way, say). A RESTART holds writers back while it copies the
+last frames and syncs, and while it waits for readers (at most ``RESTART_WAIT``): see ``_checkpoints``."""
+RESTART_WAIT = 0.1
+"""Seconds a RESTART or TRUNCATE checkpoint may wait for readers of the log to finish. It holds the write lock all
+the while, so this bounds how long it holds the store's writer (the event loop) back, besides its copy and syncs.
+Readers that each hold a snapshot for a few milliseconds, overlapping, are done well within it; a reader holding
+one for longer (a backup, a long report) is not, and the checkpoint gives up (decision 0013, amended)."""
+RETRY_TURNS = 1
+"""Turns after a checkpoint that waited and failed before the next may wait; doubled after each failure, up to
+``MAX_RETRY_TURNS``, and back to this after a success. A reader holding one snapshot for minutes then costs the
+writer a wait of ``RESTART_WAIT`` every 8 seconds, not one every turn."""
+MAX_RETRY_TURNS = 16
 
 
 class Checkpointer:
@@ -48,8 +58,9 @@ class Checkpointer:
         self.erasures = 0
         """Commits that erased someone (``erased``): the thread empties the log file after each (``_checkpoints``)."""
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=_checkpoints, args=(path, owner, self._stopping, self),
-                                        name="sqlite-checkpoints", daemon=True)
+        record = _record_of(path)
+        self._thread = threading.Thread(target=_checkpoints, name="sqlite-checkpoints", daemon=True,
+                                        args=(path, owner, self._stopping, self, record, _stat(record)))
         self._thread.start()
 
     def catch_up(self, conn: sqlite3.Connection) -> None:
@@ -70,7 +81,9 @@ class Checkpointer:
         they were before, in the frames that wrote them: a log that starts again is written over from its
         beginning, and is never made shorter, so frames past the point new writes reach stay in the file for as
         long as the service runs. The thread empties the file with a TRUNCATE checkpoint, retried until one
-        succeeds (``_checkpoints``)."""
+        succeeds, and tried a few times more when the store closes first (``_checkpoints``). An erasure by
+        another process (``masterclass users delete``) is learnt of from the record of erasures beside the
+        database (``engine.erasures``)."""
         self.erasures += 1
 
     def stop(self) -> None:
@@ -78,22 +91,45 @@ class Checkpointer:
         self._thread.join(5)
 
 
+Seen = tuple[int, int, int] | None
+"""The record of erasures as a turn found it (inode, size, modification time), or None when it is not there."""
+
+
+def _record_of(path: str) -> str:
+    """The record of erasures beside the database at ``path``, as ``engine.erasures.record_of`` names it: every
+    erasure, by this process or another, appends to it once it has committed."""
+    return path + ".erasures"
+
+
+def _stat(record: str) -> Seen:
+    try:
+        found = os.stat(record)
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
 def _checkpoints(path: str, owner: Callable[[], object | None], stop: threading.Event,
-                 checkpointer: Checkpointer) -> None:
+                 checkpointer: Checkpointer, record: str, seen: Seen) -> None:
     """Copy the write-ahead log into the database now and then, until stopped or the owner is gone.
 
     PASSIVE copies what no reader still needs without blocking anyone, and the thread syncs the database file
     after it; that is nearly all the work. Once the log is long, the store's writer is asked to copy the rest
     itself (``Checkpointer.catch_up``); should the log grow on regardless, a RESTART starts it again, holding
-    writers back while it does. After an erasure, a TRUNCATE empties the log file (``Checkpointer.erased``).
+    writers back while it does. After an erasure, a TRUNCATE empties the log file (``Checkpointer.erased``): one
+    of this store's, or one another process recorded beside the database since the last turn (``record``, whose
+    state is ``seen``).
 
-    RESTART and TRUNCATE take the write lock, then wait for readers of the log to finish, and every writer waits
-    behind them: with a busy timeout, a reader holding one snapshot for minutes (``masterclass backup``, a long
-    report) held the service's writes back for the whole timeout at every try, twice a second. So this
-    connection has no busy timeout: either checkpoint gives up at once when the writer or a reader is in its way,
-    and is tried again at the next turn. Neither is tried while the PASSIVE checkpoint could not copy the whole
-    log, since a reader of an older snapshot is then in the way, and taking the write lock would only make the
-    writer wait for nothing.
+    RESTART and TRUNCATE take the write lock, copy the rest of the log, then wait for every reader of the log to
+    finish, and every writer waits behind them. Readers that overlap, each for a few milliseconds (the LRS's
+    queries, reports), are never all gone at once unless writes stop, so a checkpoint that never waits for them
+    never succeeds, and the log grew without end; one that waits as long as a reader may take (a backup holds one
+    snapshot for minutes) held every write back that long. So the connection has no busy timeout, and each of
+    these checkpoints waits at most ``RESTART_WAIT`` (the write lock held, new readers read the copied database
+    file and are not waited for, so only the readers already there are). After one that waited and failed, the
+    next may wait ``RETRY_TURNS`` turns later, then twice as many after each failure, up to ``MAX_RETRY_TURNS``;
+    meanwhile one is still tried without waiting whenever the PASSIVE checkpoint copied the whole log, since it
+    then has nobody to wait for unless a reader has just begun (decision 0013, amended).
     """
     try:
         conn = _connect(path)
@@ -105,11 +141,15 @@ def _checkpoints(path: str, owner: Callable[[], object | None], stop: threading.
         conn.close()
         return
     synced = 0
-    # checkpointer.erasures as read before the last TRUNCATE that succeeded: every erasure counted by then had
-    # committed before it, so is out of the log file. One counted while it ran asks for another.
-    truncated = 0
+    # Erasures counted as read before the last TRUNCATE that succeeded: every one counted by then had committed
+    # before it, so is out of the log file. One counted while it ran asks for another. ``outside``: erasures by
+    # other processes, known from their record (appended to after they commit) having changed since a turn.
+    truncated = outside = 0
+    turn = wait_from = 0
+    retry = RETRY_TURNS
     try:
         while not stop.wait(CHECKPOINT_SECONDS) and owner() is not None:
+            turn += 1
             try:
                 busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if copied not in (0, synced):
@@ -120,30 +160,63 @@ def _checkpoints(path: str, owner: Callable[[], object | None], stop: threading.
                     _sync_data(database)
                     synced = copied
                 whole = not busy and copied == frames  # no reader of an older snapshot in the way
-                erasures = checkpointer.erasures
-                if erasures != truncated and whole:
-                    if _restart(conn, "TRUNCATE"):
-                        truncated, synced = erasures, 0
+                now_seen = _stat(record)
+                if now_seen != seen:
+                    seen, outside = now_seen, outside + 1
+                erasures = checkpointer.erasures + outside
+                mode = ("TRUNCATE" if erasures != truncated else
+                        "RESTART" if frames >= RESTART_FRAMES else None)
+                may_wait = turn >= wait_from
+                if mode is not None and (may_wait or whole):
+                    if _restart(conn, mode, RESTART_WAIT if may_wait else 0):
+                        if mode == "TRUNCATE":
+                            truncated = erasures
+                        synced, wait_from, retry = 0, 0, RETRY_TURNS
                         continue
-                elif frames >= RESTART_FRAMES and whole and _restart(conn, "RESTART"):
-                    synced = 0
-                    continue
+                    if may_wait:
+                        wait_from, retry = turn + retry, min(2 * retry, MAX_RETRY_TURNS)
                 if frames >= CATCH_UP_FRAMES:
-                    # Also past RESTART_FRAMES: a RESTART that finds the writer in a transaction gives up.
+                    # Also past RESTART_FRAMES: a RESTART that gives up does not start the log again.
                     checkpointer.catch_up_wanted = True
             except (sqlite3.Error, OSError):  # the file is going away, say: try again next time
                 pass
+        if checkpointer.erasures + outside != truncated:
+            _truncate_before_close(conn)
     finally:
         os.close(database)
         conn.close()
 
 
+CLOSING_TRIES = 5
+"""TRUNCATEs tried, 20 ms apart, when the store closes with an erasure still in the log file."""
+
+
+def _truncate_before_close(conn: sqlite3.Connection) -> None:
+    """The store closes with an erasure not yet out of the log file (a command such as ``masterclass users
+    delete`` closes its store before the thread's first turn): a few quick TRUNCATEs that never wait. Should
+    they all fail, a service running on the same database empties the file, having seen the record of erasures
+    change. Without another connection, closing the store's own empties it anyway."""
+    for n in range(CLOSING_TRIES):
+        if n:
+            time.sleep(0.02)
+        try:
+            if _restart(conn, "TRUNCATE", 0):
+                return
+        except sqlite3.Error:
+            pass
+
+
 def _connect(path: str) -> sqlite3.Connection:
-    # timeout=0: no busy handler, so a RESTART or TRUNCATE never holds the write lock while it waits (above).
+    # timeout=0: no busy handler, but for the moment of a RESTART or TRUNCATE that may wait (``_restart``).
     return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
 
 
-def _restart(conn: sqlite3.Connection, mode: str) -> bool:
-    """A RESTART or TRUNCATE checkpoint; True when it started the log again (TRUNCATE: emptied the file)."""
-    busy, _frames, _copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+def _restart(conn: sqlite3.Connection, mode: str, wait: float) -> bool:
+    """A RESTART or TRUNCATE checkpoint waiting up to ``wait`` seconds for the writer and readers in its way;
+    True when it started the log again (TRUNCATE: emptied the file)."""
+    conn.execute(f"PRAGMA busy_timeout={round(wait * 1000)}")
+    try:
+        busy, _frames, _copied = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    finally:
+        conn.execute("PRAGMA busy_timeout=0")
     return not busy
