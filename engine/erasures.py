@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 
+from .storage.checkpoints import erasures_record
 from .storage.clock import now
 from .storage.db import Store
 from .storage.records import User
@@ -32,7 +33,7 @@ def agent_keys(store: Store, user: User) -> list[str]:
 def record_of(store: Store) -> Path | None:
     """The file of erasures kept beside the database; None for a database in memory."""
     path = str(store.path)
-    return None if path in ("", ":memory:") else Path(path + ".erasures")
+    return None if path in ("", ":memory:") else Path(erasures_record(path))
 
 
 def erase(store: Store, user: User) -> None:

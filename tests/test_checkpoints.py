@@ -365,7 +365,7 @@ def test_an_erasure_by_another_process_empties_the_service_s_log_file(tmp_path: 
     service = Store(path)
     service.conn.execute("CREATE TABLE notes (text TEXT)")
     _people(service)
-    assert checkpoints._record_of(service.path) == str(record_of(service))
+    assert checkpoints.erasures_record(service.path) == str(record_of(service))
     # A reader of a snapshot the thread cannot have copied all of: the first, on whatever snapshot, keeps the
     # checkpoints from copying the write after it, which the second reads. Neither lets a TRUNCATE through.
     readers = [sqlite3.connect(path, isolation_level=None) for _ in range(2)]
@@ -411,3 +411,26 @@ def test_a_command_that_erased_empties_the_log_file_as_it_closes(tmp_path: Path,
     assert os.path.exists(f"{path}-wal")  # the other connection kept it
     assert _holds(path, b"zelda.secret") == [] and _holds(path, b"Secretname") == []
     other.close()
+
+
+def test_a_store_opened_where_anyone_was_erased_empties_the_log_once(tmp_path: Path) -> None:
+    """A process that ended before emptying the log after an erasure (a crash, a kill) left the person's old pages
+    in it: the next store to open the database empties it."""
+    path = tmp_path / "t.db"
+    left = sqlite3.connect(path)
+    left.execute("PRAGMA journal_mode=WAL")
+    left.execute("PRAGMA wal_autocheckpoint=0")
+    left.execute("CREATE TABLE gone (email TEXT)")
+    left.execute("INSERT INTO gone VALUES ('zelda.secret@example.gov.uk')")
+    left.commit()
+    left.execute("DELETE FROM gone")
+    left.commit()
+    assert _holds(path, b"zelda.secret")  # the log still has the page as it was before
+    Path(str(path) + ".erasures").write_text('{"public_id":"x","at":"2026-11-28T00:00:00.000Z"}\n')
+    store = Store(path)  # while the other connection is still open: its log is not removed as it closes
+    deadline = time.monotonic() + 10
+    while _holds(path, b"zelda.secret") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _holds(path, b"zelda.secret")
+    store.close()
+    left.close()

@@ -55,10 +55,12 @@ class Checkpointer:
 
     def __init__(self, path: str, owner: Callable[[], object | None]) -> None:
         self.catch_up_wanted = False
-        self.erasures = 0
+        record = erasures_record(path)
+        # One TRUNCATE at start when anyone was ever erased: a process that ended before emptying the log after an
+        # erasure (a crash, a kill) left the person's old pages in it.
+        self.erasures = 1 if os.path.exists(record) else 0
         """Commits that erased someone (``erased``): the thread empties the log file after each (``_checkpoints``)."""
         self._stopping = threading.Event()
-        record = _record_of(path)
         self._thread = threading.Thread(target=_checkpoints, name="sqlite-checkpoints", daemon=True,
                                         args=(path, owner, self._stopping, self, record, _stat(record)))
         self._thread.start()
@@ -95,9 +97,12 @@ Seen = tuple[int, int, int] | None
 """The record of erasures as a turn found it (inode, size, modification time), or None when it is not there."""
 
 
-def _record_of(path: str) -> str:
-    """The record of erasures beside the database at ``path``, as ``engine.erasures.record_of`` names it: every
-    erasure, by this process or another, appends to it once it has committed."""
+def erasures_record(path: str) -> str:
+    """The record of erasures beside the database at ``path`` (``engine.erasures``). Every erasure, by this
+    process or another, appends to it just before it deletes. A TRUNCATE that the change prompts before the
+    deletion commits still takes the person's old pages out of the log (the deletion's own frames hold their
+    rows overwritten: ``secure_delete``), and the erasing store empties the log again after its commit
+    (``erased``) and as it closes."""
     return path + ".erasures"
 
 
