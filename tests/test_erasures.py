@@ -7,10 +7,12 @@ import logging
 import os
 import shutil
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from starlette.testclient import TestClient
 
 from engine.cli import cli
 from engine.erasures import erased
@@ -30,6 +32,27 @@ def _ada(store: Store) -> tuple[int, str]:
     return user.id, user.public_id
 
 
+@dataclass
+class Learner:
+    """Ada, registered in a course served from a real database file, having opened its lesson."""
+
+    root: Path
+    db: Path
+    client: TestClient
+    store: Store
+    public_id: str
+
+
+def _learner(tmp_path: Path, **settings: str) -> Learner:
+    root = make_course(tmp_path / "demo", lesson=LESSON)
+    db = tmp_path / "live.db"
+    client, store = make_app(root, db, **settings)
+    register(client)
+    assert client.get(LESSON_PATH).status_code == 200
+    _user_id, public_id = _ada(store)
+    return Learner(root, db, client, store, public_id)
+
+
 def _delete_from_my_data(client: object) -> None:
     token = csrf(client, "/my-data")  # type: ignore[arg-type]
     response = client.post("/my-data/delete", data={"csrf_token": token, "confirm": "yes"})  # type: ignore[attr-defined]
@@ -38,12 +61,8 @@ def _delete_from_my_data(client: object) -> None:
 
 def test_an_account_erased_after_a_backup_is_erased_again_when_the_backup_is_restored(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    root = make_course(tmp_path / "demo", lesson=LESSON)
-    db = tmp_path / "live.db"
-    client, store = make_app(root, db)
-    register(client)
-    assert client.get(LESSON_PATH).status_code == 200
-    _user_id, public_id = _ada(store)
+    ada = _learner(tmp_path)
+    root, db, client, store, public_id = ada.root, ada.db, ada.client, ada.store, ada.public_id
     assert store.conn.execute(NAMING, (f"%{public_id}%",)).fetchone()[0] > 0
     backup(db, tmp_path / "before.db")
 
@@ -70,12 +89,8 @@ def test_an_account_erased_after_a_backup_is_erased_again_when_the_backup_is_res
 
 
 def test_statements_under_either_key_go_whichever_the_service_used_when_they_were_made(tmp_path: Path) -> None:
-    root = make_course(tmp_path / "demo", lesson=LESSON)
-    db = tmp_path / "live.db"
-    client, store = make_app(root, db, xapi_include_email="true")  # statements name her email
-    register(client)
-    assert client.get(LESSON_PATH).status_code == 200
-    _user_id, public_id = _ada(store)
+    ada = _learner(tmp_path, xapi_include_email="true")  # statements name her email
+    root, db, client, store, public_id = ada.root, ada.db, ada.client, ada.store, ada.public_id
     store.close()
     client, store = make_app(root, db)  # then by account: the setting was changed
     client.cookies.clear()
@@ -91,12 +106,8 @@ def test_statements_under_either_key_go_whichever_the_service_used_when_they_wer
 
 
 def test_users_delete_erases_an_account_asked_for_by_other_means(tmp_path: Path) -> None:
-    root = make_course(tmp_path / "demo", lesson=LESSON)
-    db = tmp_path / "live.db"
-    client, store = make_app(root, db)
-    register(client)
-    assert client.get(LESSON_PATH).status_code == 200
-    _user_id, public_id = _ada(store)
+    ada = _learner(tmp_path)
+    db, store, public_id = ada.db, ada.store, ada.public_id
     store.close()
     runner = CliRunner()
 
@@ -125,12 +136,8 @@ def test_a_line_cut_short_by_a_crash_is_skipped(tmp_path: Path) -> None:
 
 def test_statements_under_an_earlier_base_url_go_too(tmp_path: Path) -> None:
     """The account key names the home page: base_url may have changed since the statements were made."""
-    root = make_course(tmp_path / "demo", lesson=LESSON)
-    db = tmp_path / "live.db"
-    client, store = make_app(root, db, base_url="http://old.example.gov.uk")  # http: the test client keeps no Secure cookies
-    register(client)
-    assert client.get(LESSON_PATH).status_code == 200
-    _user_id, public_id = _ada(store)
+    ada = _learner(tmp_path, base_url="http://old.example.gov.uk")  # http: the test client keeps no Secure cookies
+    db, store, public_id = ada.db, ada.store, ada.public_id
     assert store.conn.execute(NAMING, (f"%{public_id}%",)).fetchone()[0] > 0
     store.close()
     done = CliRunner().invoke(cli, ["users", "delete", "ada@example.gov.uk", "--db", str(db), "--yes"])
@@ -141,10 +148,8 @@ def test_statements_under_an_earlier_base_url_go_too(tmp_path: Path) -> None:
 
 
 def test_an_erasure_that_cannot_be_recorded_deletes_nothing(tmp_path: Path) -> None:
-    root = make_course(tmp_path / "demo", lesson=LESSON)
-    db = tmp_path / "live.db"
-    client, store = make_app(root, db)
-    register(client)
+    ada = _learner(tmp_path)
+    db, client, store = ada.db, ada.client, ada.store
     Path(str(db) + ".erasures").mkdir()  # say, a record the service's user may not write
     token = csrf(client, "/my-data")
     with pytest.raises(IsADirectoryError):  # the test client raises what the learner sees as the 500 page
@@ -158,11 +163,8 @@ def test_an_erasure_that_cannot_be_recorded_deletes_nothing(tmp_path: Path) -> N
 
 
 def test_every_command_on_a_restored_database_erases_again_first(tmp_path: Path) -> None:
-    root = make_course(tmp_path / "demo", lesson=LESSON)
-    db = tmp_path / "live.db"
-    client, store = make_app(root, db)
-    register(client)
-    _user_id, public_id = _ada(store)
+    ada = _learner(tmp_path)
+    db, client, store, public_id = ada.db, ada.client, ada.store, ada.public_id
     backup(db, tmp_path / "before.db")
     _delete_from_my_data(client)
     store.close()
@@ -175,10 +177,8 @@ def test_every_command_on_a_restored_database_erases_again_first(tmp_path: Path)
 
 
 def test_a_backup_keeps_a_copy_of_the_record_for_a_restore_that_lost_it(tmp_path: Path) -> None:
-    root = make_course(tmp_path / "demo", lesson=LESSON)
-    db = tmp_path / "live.db"
-    client, store = make_app(root, db)
-    register(client)
+    ada = _learner(tmp_path)
+    db, client, store = ada.db, ada.client, ada.store
     _delete_from_my_data(client)
     made = backup(db, tmp_path / "after.db")
     assert made.erasures is not None

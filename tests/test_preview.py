@@ -8,7 +8,8 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -53,15 +54,24 @@ def next_event(lines: object, deadline: float) -> str:
     raise AssertionError("no event before the deadline")
 
 
-def test_a_save_reloads_and_errors_show_in_place_then_recover(tmp_path: Path) -> None:
-    root = scaffold(tmp_path)
+@contextmanager
+def previewing(root: Path) -> Iterator[tuple[str, str]]:
+    """``masterclass preview`` of the scaffolded course on a free port: its address and its first lesson's page,
+    once it answers; stopped afterwards."""
     port = free_port()
     process = subprocess.Popen([str(MASTERCLASS), "preview", str(root), "--port", str(port)],
                                env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    page = f"{base}/my-course/01-getting-started/welcome"
     try:
         wait_for(f"{base}/health", process)
+        yield base, f"{base}/my-course/01-getting-started/welcome"
+    finally:
+        stop(process)
+
+
+def test_a_save_reloads_and_errors_show_in_place_then_recover(tmp_path: Path) -> None:
+    root = scaffold(tmp_path)
+    with previewing(root) as (base, page):
         with httpx.Client(timeout=30) as client:
             assert "Welcome" in client.get(page).text  # the preview learner is signed in already
             lesson = root / LESSON
@@ -82,8 +92,6 @@ def test_a_save_reloads_and_errors_show_in_place_then_recover(tmp_path: Path) ->
                 lesson.write_text(lesson.read_text().replace("::: questoin id=", "::: question id="))
                 assert next_event(lines, time.monotonic() + 10) == "reload"
                 assert "This page has authoring errors" not in client.get(page).text
-    finally:
-        stop(process)
 
 
 def test_preview_tools(tmp_path: Path) -> None:
@@ -199,13 +207,7 @@ def _moved_away_and_a_copy_put_in_its_place(root: Path, aside: Path) -> None:
 def test_a_course_folder_moved_away_or_made_again_is_watched_again(
         tmp_path: Path, change: Callable[[Path, Path], None]) -> None:
     root = scaffold(tmp_path)
-    port = free_port()
-    process = subprocess.Popen([str(MASTERCLASS), "preview", str(root), "--port", str(port)],
-                               env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    page = f"{base}/my-course/01-getting-started/welcome"
-    try:
-        wait_for(f"{base}/health", process)
+    with previewing(root) as (_base, page):
         with httpx.Client(timeout=30) as client:
             assert "## A question" in (root / LESSON).read_text() and "Welcome" in client.get(page).text
             time.sleep(1)  # the watch is on
@@ -219,8 +221,6 @@ def test_a_course_folder_moved_away_or_made_again_is_watched_again(
                 while after not in client.get(page).text:
                     assert time.monotonic() < deadline, f"the preview never showed {after!r}"
                     time.sleep(0.1)
-    finally:
-        stop(process)
 
 
 def test_an_error_in_capstone_guidance_keeps_the_last_good_course_and_shows_on_every_page(tmp_path: Path) -> None:
