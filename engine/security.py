@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import os
 import secrets
 import threading
 import time
+import weakref
 from array import array
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
+import anyio
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 # A real hash to verify against when the account does not exist, so timing does not reveal which emails have one.
 _DUMMY_HASH = _hasher.hash("not a real password")
+T = TypeVar("T")
 
 
 def hash_password(password: str) -> str:
@@ -30,6 +36,37 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+PASSWORD_WORKERS = 2
+"""Passwords hashed or checked at once in web requests, each in a worker thread; as many again for the LRS's
+credentials, apart, so that a flood of one cannot hold up the other. argon2 takes tens of milliseconds and 64 MiB
+a hash, and lets go of the GIL meanwhile: on the event loop, every sign-in stopped every learner's page for that
+long. More at once would only share the machine's cores, and multiply the memory (four at most: 256 MiB)."""
+
+_password_workers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]] = (
+    weakref.WeakKeyDictionary())
+
+
+async def password_work(work: Callable[[], T], *, pool: str = "web") -> T:
+    """``work`` (an argon2 hash or check) in a worker thread, at most PASSWORD_WORKERS at once for its ``pool``
+    ("web" or "lrs"), while the event loop serves other requests. A limiter belongs to one loop; tests run
+    several."""
+    pools = _password_workers.setdefault(asyncio.get_running_loop(), {})
+    limiter = pools.get(pool)
+    if limiter is None:
+        limiter = pools[pool] = anyio.CapacityLimiter(PASSWORD_WORKERS)
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
+
+
+async def verify_password_off_loop(password_hash: str | None, password: str) -> bool:
+    """``verify_password`` in a worker thread, for a request: the event loop serves other learners meanwhile."""
+    return await password_work(lambda: verify_password(password_hash, password))
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """``hash_password`` in a worker thread, as ``verify_password_off_loop``."""
+    return await password_work(lambda: hash_password(password))
 
 
 def load_secret(db_path: str | Path) -> bytes:

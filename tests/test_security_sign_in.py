@@ -147,3 +147,55 @@ def test_a_long_email_costs_the_limits_no_more_memory_than_a_short_one(app: tupl
     limits = client.app.service.sign_in_limits  # type: ignore[attr-defined]
     keys = [*limits.pair._hits, *limits.account._hits, *limits.address._hits]
     assert len(keys) == 3 and max(len(key) for key in keys) < 100
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/register"])
+def test_hashing_a_password_does_not_hold_other_learners_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            path: str) -> None:
+    """argon2 takes tens of milliseconds and 64 MiB a hash: on the event loop, every sign-in stopped every
+    learner's page for that long. It runs in a worker thread (argon2 lets go of the GIL), so a page asked for
+    while a password is being checked is answered first. Here the check waits until that page has come back:
+    were it on the event loop, the page could never be served, and the test would time out."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from engine import security
+
+    client, store = make_app(make_course(tmp_path / "demo"), tmp_path / "t.db")
+    register(client, email="bob@example.gov.uk", name="Bob")
+    page_served = threading.Event()
+    checked: list[str] = []
+    real_verify, real_hash = security.verify_password, security.hash_password
+
+    def slow_verify(password_hash: str | None, password: str) -> bool:
+        assert page_served.wait(10), "the page was not served while the password was checked"
+        checked.append("verify")
+        return real_verify(password_hash, password)
+
+    def slow_hash(password: str) -> str:
+        assert page_served.wait(10), "the page was not served while the password was hashed"
+        checked.append("hash")
+        return real_hash(password)
+
+    monkeypatch.setattr(security, "verify_password", slow_verify)
+    monkeypatch.setattr(security, "hash_password", slow_hash)
+    browser = "b" * 32
+    email = "bob@example.gov.uk" if path == "/sign-in" else "ada@example.gov.uk"
+    form = {"csrf_token": security.csrf_token(b"s" * 32, browser), "name": "Ada", "email": email,
+            "department": "Cabinet Office", "password": PASSWORD}
+
+    async def both() -> tuple[int, int]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000",
+                                     cookies={"mc_browser": browser}) as http:
+            posting = asyncio.create_task(http.post(path, data=form))
+            await asyncio.sleep(0.05)  # the form is in, and its password being worked on
+            health = await asyncio.wait_for(http.get("/health"), 5)
+            page_served.set()
+            return health.status_code, (await asyncio.wait_for(posting, 15)).status_code
+
+    assert asyncio.run(both()) == (200, 303)
+    assert checked == (["verify"] if path == "/sign-in" else ["hash"])
+    store.close()

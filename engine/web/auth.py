@@ -20,8 +20,8 @@ from ..security import (
     address_key,
     device_cookie,
     device_nonce,
-    hash_password,
-    verify_password,
+    hash_password_off_loop,
+    verify_password_off_loop,
 )
 from ..storage.db import EmailTaken
 from ..storage.records import User
@@ -76,7 +76,7 @@ async def register(request: Request) -> Response:
     if not errors:
         try:
             user = svc.store.create_user(name=values["name"], email=values["email"], department=values["department"],
-                                         password_hash=hash_password(password))
+                                         password_hash=await hash_password_off_loop(password))
         except EmailTaken:
             errors.append({"field": "email", "text": "There is already an account with this email address. "
                            "Sign in instead"})
@@ -120,7 +120,7 @@ async def sign_in(request: Request) -> Response:
         return page(request, "sign_in.html", title="Sign in", form={"email": email}, errors=errors, next=next_url,
                     status_code=429)
     # Verifying against a dummy hash when there is no account keeps the timing the same.
-    if verify_password(user.password_hash if user else None, password) and user is not None:
+    if await verify_password_off_loop(user.password_hash if user else None, password) and user is not None:
         limits.succeeded(address, account, device, trusted=trusted)
         return signed_in(request, user, next_url)
     for kind, failures in limits.failed(address, account, device if trusted else None):

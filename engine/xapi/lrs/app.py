@@ -7,6 +7,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import anyio
@@ -15,7 +16,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ...security import RateLimiter
+from ...security import RateLimiter, password_work
 from ...storage import lrs as storage
 from ...storage import lrs_credentials
 from ...storage.clock import now
@@ -193,8 +194,8 @@ class LRS(StatementWrites, StatementQueries):
     async def _authorise(self, req: Req, method: str, header: str | None) -> None:
         """Credentials (their row read now), scope and parameters, for ``req.credential``."""
         credential = self._authenticate(header, req.client, verify=False)
-        if credential is None:  # not verified yet in this process: argon2, off the event loop
-            credential = await run_in_threadpool(self._authenticate, header, req.client)
+        if credential is None:  # not verified yet in this process: argon2, off the event loop, two at a time
+            credential = await password_work(partial(self._authenticate, header, req.client), pool="lrs")
         assert credential is not None
         req.credential = credential
         self._permitted(req, method)
