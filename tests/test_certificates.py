@@ -324,7 +324,7 @@ def test_unknown_and_malformed_codes(app: tuple[TestClient, Store]) -> None:
     assert 'value="MC-12"' in bad.text
 
 
-def test_guessing_codes_is_rate_limited(app: tuple[TestClient, Store]) -> None:
+def test_guessing_codes_is_rate_limited(app: tuple[TestClient, Store], caplog: pytest.LogCaptureFixture) -> None:
     client, store = app
     register(client)
     complete(client)
@@ -337,6 +337,9 @@ def test_guessing_codes_is_rate_limited(app: tuple[TestClient, Store]) -> None:
     assert visitor.get("/certificates/MC-0000-0000-0099").status_code == 429
     blocked = visitor.get(f"/certificates/{cert.display_code}")
     assert blocked.status_code == 429 and "Wait 15 minutes" in blocked.text
+    # Told once, so that an operator sees a script at work.
+    told = [r.getMessage() for r in caplog.records if "certificate checks from" in r.getMessage()]
+    assert told == ["certificate checks from testclient locked for 15 minutes after 300 unknown codes"]
 
 
 # --- revocation ----------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ LOOKUP_FAILURES = 300
 certificates share it, and their mistyped codes count together, so 30 would stop a busy office. 300 still stops a
 script long before it matters: a code has 60 random bits, so finding one of even a million certificates takes
 about 10^12 tries: some 100,000 years at this rate from one address."""
+log = logging.getLogger("masterclass")
 REASON_MAX = 500
 CODE_HINT = "A code looks like MC-7K3P-Q9XD-2FHM"
 
@@ -97,7 +99,9 @@ async def verify(request: Request) -> Response:
     code = db.normalise(typed)
     found = db.by_code(svc.store, code) if code else None
     if found is None:
-        limiter.fail(address)
+        if limiter.fail(address):  # once a lockout, as sign-in's: enough for an operator to see a script
+            log.warning("certificate checks from %s locked for 15 minutes after %d unknown codes",
+                        address.removeprefix("ip:"), limiter.limit)
         return _lookup_page(request, status_code=404, not_found=typed)
     if typed != found.display_code:
         return RedirectResponse(f"/certificates/{found.display_code}", status_code=301)
