@@ -192,7 +192,7 @@ def serve(path: str | None, db_path: str, host: str, port: int, config: str | No
     warning = served_at(settings, host, port)
     if warning:
         click.echo(f"Warning: {warning}", err=True)
-    store = open_store(db_path)
+    store = open_store(db_path, erase=False)  # create_app carries out the recorded erasures, and logs them
     app = create_app(settings=settings, store=store, courses=courses)
     names = ", ".join(f"/{rt.slug}/" for rt in courses)
     click.echo(f"Serving {names} at http://{host}:{port}/ (database {db_path})")

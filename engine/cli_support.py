@@ -17,9 +17,10 @@ CONFIG_FILE = click.Path(exists=True, dir_okay=False)
 """A ``--config`` option's type: a settings file named that is not there is a mistake, not the defaults."""
 
 
-def open_store(db_path: str, *, existing: bool = False) -> Store:
+def open_store(db_path: str, *, existing: bool = False, erase: bool = True) -> Store:
     """The command's database. ``existing``: a command that only reads or changes what is there refuses a file
-    that is not, rather than making an empty database under a mistyped name."""
+    that is not, rather than making an empty database under a mistyped name. ``erase``: carry out the recorded
+    erasures first (``erasures.erase_again``); `serve` leaves them to ``create_app``, which does it for every app."""
     from .erasures import erase_again
     from .storage.db import SchemaTooNew, Store  # here: ``masterclass check`` needs no database code
 
@@ -33,7 +34,7 @@ def open_store(db_path: str, *, existing: bool = False) -> Store:
         raise click.ClickException(f"cannot use {db_path} as the database: {exc}") from None
     try:
         # A database restored from a backup may hold accounts erased since: no command shows them, or acts on them.
-        again = erase_again(store)
+        again = erase_again(store) if erase else 0
     except BaseException:
         store.close()
         raise

@@ -186,3 +186,12 @@ def test_a_backup_keeps_a_copy_of_the_record_for_a_restore_that_lost_it(tmp_path
     assert made.erasures.read_bytes() == Path(str(db) + ".erasures").read_bytes()
     assert stat.S_IMODE(os.stat(made.erasures).st_mode) == 0o600
     store.close()
+
+
+def test_serve_refuses_a_record_it_cannot_read_in_one_line(tmp_path: Path) -> None:
+    ada = _learner(tmp_path)
+    ada.store.close()
+    Path(str(ada.db) + ".erasures").mkdir()
+    refused = CliRunner().invoke(cli, ["serve", str(ada.root), "--db", str(ada.db), "--port", "0"])
+    assert refused.exit_code == 1
+    assert refused.output.endswith(f"Error: the record of erasures is not a file: {ada.db}.erasures\n")
