@@ -222,23 +222,23 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         if setting.env in environ:
             value = _coerce(setting, environ[setting.env], setting.env)
         values[setting.name] = value
+    def where(*names: str) -> str:
+        """Where a setting came from, for its error: the first of their environment variables set, else the file."""
+        return next((f"MASTERCLASS_{n.upper()}" for n in names if f"MASTERCLASS_{n.upper()}" in environ), str(file))
+
     values["base_url"] = str(values["base_url"]).rstrip("/")
     for key, name, url in [("base_url", "base_url", values["base_url"]),
                            *(("lrs_endpoints", f"lrs_endpoints ({e['name']})", e["url"])
                              for e in values["lrs_endpoints"])]:
         problem = _url_problem(url)
         if problem:
-            where = f"MASTERCLASS_{key.upper()}" if f"MASTERCLASS_{key.upper()}" in environ else file
-            raise SettingsError(f"{where}: {name} {problem}")
+            raise SettingsError(f"{where(key)}: {name} {problem}")
     if values["sign_in_attempts_per_account"] <= values["sign_in_attempts"]:
         # Else failures from one address would stop the account's owner signing in from any other.
-        where = next((e for e in ("MASTERCLASS_SIGN_IN_ATTEMPTS_PER_ACCOUNT", "MASTERCLASS_SIGN_IN_ATTEMPTS")
-                      if e in environ), str(file))
-        raise SettingsError(f"{where}: sign_in_attempts_per_account ({values['sign_in_attempts_per_account']}) must "
-                            f"be more than sign_in_attempts ({values['sign_in_attempts']})")
-    values["trusted_proxies"] = _proxies(values["trusted_proxies"],
-                                         "MASTERCLASS_TRUSTED_PROXIES" if "MASTERCLASS_TRUSTED_PROXIES" in environ
-                                         else str(file))
+        raise SettingsError(f"{where('sign_in_attempts_per_account', 'sign_in_attempts')}: "
+                            f"sign_in_attempts_per_account ({values['sign_in_attempts_per_account']}) must be more "
+                            f"than sign_in_attempts ({values['sign_in_attempts']})")
+    values["trusted_proxies"] = _proxies(values["trusted_proxies"], where("trusted_proxies"))
     given = frozenset(s.name for s in SETTINGS if s.name in data or s.env in environ)
     return Settings(values, given)
 
