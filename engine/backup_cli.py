@@ -4,39 +4,12 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 import click
 
+from .cli_support import Stopped, stopped_by
 from .storage.backup import Backup, BackupError, backup
-
-
-class Stopped(BaseException):
-    """SIGTERM or SIGHUP, raised where the backup is: it removes what it wrote, as for Ctrl+C's KeyboardInterrupt.
-
-    Their default action ends the process at once, leaving a partial copy of the whole database beside DEST
-    (personal data, under a hidden name). The copy and its check are each one call into SQLite, which a signal
-    does not interrupt: the backup stops when the call returns."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextmanager
-def _stopped_by_signals() -> Iterator[None]:
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise Stopped(signum)
-
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 @click.command("backup")
@@ -59,7 +32,9 @@ def backup_command(dest: Path, db_path: Path, check: bool) -> None:
     """
     made: Backup | None = None
     try:
-        with _stopped_by_signals():
+        # The copy and its check are each one call into SQLite, which a signal does not interrupt: the backup
+        # stops when the call returns, and removes what it wrote (a partial copy of the whole database).
+        with stopped_by(signal.SIGTERM, signal.SIGHUP):
             made = backup(db_path, dest, check=check)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None

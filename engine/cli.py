@@ -15,7 +15,7 @@ import click
 from course import Builder, BuildResult, write_compiled
 from course.output import read_lesson
 
-from .cli_support import CONFIG_FILE, Commands, open_store
+from .cli_support import CONFIG_FILE, Commands, Stopped, open_store, stopped_by
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -235,39 +235,30 @@ def preview(course_dir: str, host: str, port: int) -> None:
     # After a graceful shutdown uvicorn raises the signal that asked for it again, so that the process ends as
     # the signal's default action would end it. Ctrl+C's default is KeyboardInterrupt, which runs the cleanup
     # below; SIGTERM's ends the process there and then, past it. Until the cleanup is done, SIGTERM is an
-    # exception too, and is raised again after it.
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    # exception too (``stopped_by``), and is raised again after it.
     terminated = False
     try:
-        store = Store(Path(folder) / "preview.db")
-        store.create_user(name="Preview learner", email=PREVIEW_EMAIL, department=settings.departments[0],
-                          password_hash=hash_password(secrets.token_urlsafe(16)))
-        state = Preview.start(Path(course_dir))
-        for diagnostic in state.diagnostics:
-            click.echo(diagnostic.format(), err=True)
-        app = create_app(settings=settings, store=store, courses=[], preview=state)
-        click.echo(f"Previewing {course_dir} at http://{host}:{port}/ (reloads on save; Ctrl+C to stop)")
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=2)
+        with stopped_by(signal.SIGTERM):
+            store = Store(Path(folder) / "preview.db")
+            store.create_user(name="Preview learner", email=PREVIEW_EMAIL, department=settings.departments[0],
+                              password_hash=hash_password(secrets.token_urlsafe(16)))
+            state = Preview.start(Path(course_dir))
+            for diagnostic in state.diagnostics:
+                click.echo(diagnostic.format(), err=True)
+            app = create_app(settings=settings, store=store, courses=[], preview=state)
+            click.echo(f"Previewing {course_dir} at http://{host}:{port}/ (reloads on save; Ctrl+C to stop)")
+            uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",
+                        timeout_graceful_shutdown=2)
     except CourseLoadError as exc:  # an address that cannot be served (create_app): the temporary folder goes too
         raise click.ClickException(str(exc)) from None
-    except Terminated:
+    except Stopped:
         terminated = True
     finally:  # the throwaway database goes with the preview
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)  # None: set outside Python
         if store is not None:
             store.close()
         shutil.rmtree(folder, ignore_errors=True)
     if terminated:
         signal.raise_signal(signal.SIGTERM)  # ended by SIGTERM, as `masterclass serve` is: its exit status says so
-
-
-class Terminated(BaseException):
-    """SIGTERM, while the preview has a temporary folder to remove (a BaseException: no ``except Exception`` on
-    the way out takes it for an error)."""
-
-
-def _terminated(signum: int, frame: object) -> None:
-    raise Terminated
 
 
 @cli.command("new")

@@ -3,8 +3,12 @@ file system and the database said in one line rather than a traceback."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -61,3 +65,27 @@ class Commands(click.Group):
         except OSError as exc:  # a folder that cannot be written, a name too long
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+
+
+class Stopped(BaseException):
+    """A signal (SIGTERM, SIGHUP) raised as an exception where the command is (``stopped_by``), so that it cleans
+    up as for Ctrl+C's KeyboardInterrupt: their default action ends the process at once, past any ``finally``. A
+    BaseException, so that no ``except Exception`` on the way out takes it for an error."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def stopped_by(*signums: signal.Signals) -> Iterator[None]:
+    """Within the block, these signals raise :class:`Stopped`; their handlers are put back after it."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
