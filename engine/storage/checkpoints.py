@@ -148,7 +148,8 @@ def _checkpoints(path: str, owner: Callable[[], object | None], stop: threading.
     synced = 0
     # Erasures counted as read before the last TRUNCATE that succeeded: every one counted by then had committed
     # before it, so is out of the log file. One counted while it ran asks for another. ``outside``: erasures by
-    # other processes, known from their record (appended to after they commit) having changed since a turn.
+    # other processes, known from their record (appended to just before they delete: see ``erasures_record``)
+    # having changed since a turn.
     truncated = outside = 0
     turn = wait_from = 0
     retry = RETRY_TURNS
