@@ -22,6 +22,9 @@ FLUSH_AFTER = 0.2
 FLUSH_LINES = 256
 """Lines collected before they are written, whatever the time."""
 
+SECRET_PATH = "/password/new/"  # noqa: S105 - a path, not a password
+"""Where links to set a new password start (``engine.web.passwords``): the rest of such a path is left out of the
+log."""
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -95,6 +98,9 @@ class AccessLog(logging.Handler):
         if isinstance(args, tuple) and len(args) == 5:
             client, method, path, version, status = args
             host = str(client).rpartition(":")[0] or "-"
+            if str(path).startswith(SECRET_PATH):
+                # A link to set a new password is a credential until it is used (decision 0033): not for the log.
+                path = SECRET_PATH + "..."
             request = f"{method} {path} HTTP/{version}"
             if '"' in request or "\\" in request:
                 # As nginx does: a quote in the query cannot end the request line early for log readers.

@@ -1,4 +1,5 @@
-"""What an account must be, wherever it is made: the registration form and ``masterclass users add``."""
+"""What an account must be, wherever it is made: the registration form and ``masterclass users add``; and what a
+new password must be, wherever it is chosen."""
 
 from __future__ import annotations
 
@@ -35,8 +36,13 @@ def account_problems(settings: Settings, *, name: str, email: str, department: s
                        + " or ".join(settings.allowed_email_domains)})
     if department not in settings.departments:
         errors.append({"field": "department", "text": "Select your department"})
+    return errors + password_problems(password)
+
+
+def password_problems(password: str, field: str = "password") -> list[dict[str, str]]:
+    """What is wrong with a new password, wherever it is chosen: registration, a change, a link to set one."""
     if len(password) < MIN_PASSWORD or not password.strip():
-        errors.append({"field": "password", "text": f"Password must be {MIN_PASSWORD} characters or more"})
-    elif len(password) > MAX_PASSWORD:
-        errors.append({"field": "password", "text": f"Password must be {MAX_PASSWORD:,} characters or fewer"})
-    return errors
+        return [{"field": field, "text": f"Password must be {MIN_PASSWORD} characters or more"}]
+    if len(password) > MAX_PASSWORD:
+        return [{"field": field, "text": f"Password must be {MAX_PASSWORD:,} characters or fewer"}]
+    return []

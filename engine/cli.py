@@ -356,6 +356,37 @@ def users_delete(email: str, yes: bool, db_path: str) -> None:
     click.echo(f"Deleted {user.email}")
 
 
+@users.command("password-link")
+@click.argument("email")
+@click.option("--db", "db_path", default="masterclass.db", show_default=True, help="The SQLite database file.")
+@click.option("--config", "config", default=None, type=CONFIG_FILE, help="Settings file, for its base_url.")
+def users_password_link(email: str, db_path: str, config: str | None) -> None:
+    """Print a link for an account to set a new password, for someone who has forgotten theirs: the service sends
+    no email. The link works once, for 24 hours, and replaces any link made for the account before. Send it to
+    that person only: anyone with it can sign in as them. Facilitators and admins can also make one on a learner's
+    page of the reports. Example:
+
+        masterclass users password-link ada@example.gov.uk --db masterclass.db
+    """
+    from .access_log import SECRET_PATH
+    from .settings import load_settings
+
+    settings = load_settings(config)
+    store = open_store(db_path, existing=True)
+    try:
+        user = store.user_by_email(email.strip())
+        if user is None:
+            raise click.ClickException(f"there is no account for {email.strip()}")
+        token = store.issue_password_link(user.id, issued_by=None)
+    finally:
+        store.close()
+    if "base_url" not in settings.given:
+        click.echo(f"base_url is not set: the link below assumes {settings.base_url}; if learners reach the service "
+                   "at another address, put that before /password/new/ instead (docs/settings.md)", err=True)
+    click.echo(f"{settings.base_url}{SECRET_PATH}{token}")
+    click.echo(f"Send it to {user.name} <{user.email}> only. It works once, until 24 hours from now.", err=True)
+
+
 from .reports.cli import reports_group  # noqa: E402
 from .xapi.cli import lrs_group  # noqa: E402 - commands join the one group defined above
 from .xapi.outbox_cli import add_commands, export  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import ipaddress
 import os
@@ -216,6 +217,12 @@ class RateLimiter:
         with self._lock:
             for key in keys:
                 self._hits.pop(key, None)
+
+
+def account_key(email: str) -> str:
+    """What the sign-in limits count an account under: a digest of the email as the store matches it (whatever its
+    case), the same size however long the email a script sends, so that the limits' memory stays bounded."""
+    return hashlib.blake2b(email.lower().encode(), digest_size=16).hexdigest()
 
 
 class SignInLimits:

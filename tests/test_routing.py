@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.testclient import TestClient
 
-from engine.web import auth, certificates, mydata, pages, reports
+from engine.web import auth, certificates, mydata, pages, passwords, reports
 from engine.web.routing import SegmentRouter, signature
 from webhelpers import make_app
 
@@ -150,7 +150,8 @@ def test_signature(path: str, expected: tuple[str | int | None, ...]) -> None:
 
 
 FIXED_PATHS = sorted(
-    {route.path for route in [*auth.routes, *mydata.routes, *pages.routes, *certificates.routes, *reports.routes]
+    {route.path for route in [*auth.routes, *passwords.routes, *mydata.routes, *pages.routes, *certificates.routes,
+                               *reports.routes]
      if isinstance(route, Route) and "{" not in route.path}
     | {"/", "/health", "/govuk-frontend.min.js", "/xapi"})
 """The service's own paths without parameters (the preview's are in an app of its own)."""

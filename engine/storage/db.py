@@ -18,6 +18,7 @@ from .checkpoints import Checkpointer
 from .clock import now
 from .grouping import Group, GroupCommit, request_state
 from .migrations import MIGRATIONS, split_statements
+from .passwords import Passwords
 from .records import LAST_LESSON, USER_COLUMNS, Enrolment, Records, User, user_from_row
 from .sessions import MAX_SIGNED_IN, Sessions
 from .statements import IndexedStatement, TermNumbers, delete_statements, insert_statements
@@ -39,7 +40,7 @@ class AttemptsExhausted(Exception):
 MAX_KEPT_RECORDS = 5000
 """Learners whose records a store keeps in memory (a few kilobytes each; see Store.records)."""
 
-class Store(Sessions):
+class Store(Sessions, Passwords):
     """One connection per process; writes for one learner action run in one transaction."""
 
     def __init__(self, path: str | Path) -> None:

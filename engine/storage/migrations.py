@@ -472,6 +472,19 @@ MIGRATIONS: list[str] = [
     # 14: the report triggers of learner actions write the tallies themselves, not through report_bump, and a
     # bump made only sometimes (a wrong first attempt, a course's days) has a trigger of its own (report_tallies).
     HOT_REPORT_TRIGGERS,
+    # 15: links to set a new password, for a person who has forgotten theirs (decision 0033). Only the token's
+    # SHA-256 is kept, as for sessions; a link goes with its account, and outlives the person who issued it.
+    """
+    CREATE TABLE password_links (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        issued_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        issued_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX password_links_user ON password_links(user_id);
+    CREATE INDEX password_links_issued_by ON password_links(issued_by);
+    """,
 ]
 
 

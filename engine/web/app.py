@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..access_log import flush_access_log
+from ..access_log import SECRET_PATH, flush_access_log
 from ..erasures import erase_again
 from ..security import SignInLimits, load_secret
 from ..settings import Settings
@@ -26,7 +26,18 @@ from ..storage.grouping import one_request
 from ..xapi import lrs
 from ..xapi.delivery import Deliverer, Endpoint
 from ..xapi.emit import Emitter
-from . import auth, capstone, certificates, learning, mydata, pages, preview_routes, progress_pages, reports
+from . import (
+    auth,
+    capstone,
+    certificates,
+    learning,
+    mydata,
+    pages,
+    passwords,
+    preview_routes,
+    progress_pages,
+    reports,
+)
 from .context import BROWSER_COOKIE, TOO_LARGE, BodyTooLarge, Redirect, Service, error_response, wants_json
 from .courses import CourseRuntime, check_addresses
 from .errors import Application
@@ -182,7 +193,10 @@ async def server_error(request: Request, exc: Exception) -> Response:
     # One line, without the traceback: ErrorPages raises the error on to the server, which logs it with its
     # traceback (two tracebacks a failure made the log hard to read). The path is the client's: at most 200
     # characters of it, with anything unprintable escaped.
-    log.error("unhandled error on %s %s: %s", request.method, ascii(request.url.path[:200])[1:-1], type(exc).__name__)
+    path = request.url.path
+    if path.startswith(SECRET_PATH):
+        path = SECRET_PATH + "..."  # a link to set a new password: a credential (decision 0033)
+    log.error("unhandled error on %s %s: %s", request.method, ascii(path[:200])[1:-1], type(exc).__name__)
     return error_response(request, 500, "Try again later. Your answers so far are saved.")
 
 
@@ -208,7 +222,8 @@ def app_routes(lrs_app: ASGIApp, *, preview: bool, govuk: bool) -> list[BaseRout
                             lambda request: _file(GOVUK_DIST / "govuk-frontend.min.js", "text/javascript")))
     # A tool given the LRS's address without its slash: on to the LRS, not the course pages' 404.
     static += [Route("/xapi", _to_lrs, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]), Mount("/xapi", app=lrs_app)]
-    return [*static, *auth.routes, *mydata.routes, *pages.routes, *(preview_routes.routes if preview else []),
+    return [*static, *auth.routes, *passwords.routes, *mydata.routes, *pages.routes,
+            *(preview_routes.routes if preview else []),
             *progress_pages.routes, *capstone.routes, *certificates.routes, *reports.routes, *learning.routes]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -17,6 +16,7 @@ from ..accounts import account_problems
 from ..security import (
     DEVICE_COOKIE,
     DEVICE_MAX_AGE,
+    account_key,
     address_key,
     device_cookie,
     device_nonce,
@@ -97,9 +97,7 @@ async def sign_in(request: Request) -> Response:
     password = (form.get("password") or [""])[0]
     next_url = safe_next(_one(form, "next"))
     address = address_key(request.client.host if request.client else "")
-    # What the limits count an account under: a digest of the email as the store matches it (whatever its case),
-    # the same size however long the email a script sends, so that the limits' memory stays bounded.
-    account = hashlib.blake2b(email.lower().encode(), digest_size=16).hexdigest()
+    account = account_key(email)
     errors = []
     if not email:
         errors.append({"field": "email", "text": "Enter your work email address"})

@@ -14,7 +14,8 @@ from .learning import require_user
 
 async def my_data(request: Request) -> Response:
     user = require_user(request)
-    return page(request, "my_data.html", title="My data", active="my-data", account=user)
+    return page(request, "my_data.html", title="My data", active="my-data", account=user,
+                password_changed=request.query_params.get("changed") == "password")
 
 
 async def download(request: Request) -> Response:

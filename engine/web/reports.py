@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import date
 from typing import Any
@@ -27,9 +28,12 @@ from ..reports.programme import Programme, programme
 from ..storage import reports as queries
 from ..storage.records import User
 from ..storage.reports import LearnerFilter, Period
-from .context import page, service
+from . import passwords
+from .context import form_data, page, service
 from .courses import CourseRuntime
 from .learning import require_user, runtime
+
+log = logging.getLogger("masterclass")
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
@@ -201,20 +205,42 @@ def _learner_filter(request: Request, rt: CourseRuntime, sc: Scope, when: Period
                          status=status if status in STATUSES else "", period=when)
 
 
-async def learner(request: Request) -> Response:
-    rt = runtime(request)
-    sc = scope(request)
-    svc = service(request)
-    found = queries.learner_by_public_id(svc.store, request.path_params["learner"])
+def _person(request: Request, sc: Scope) -> User:
+    found = queries.learner_by_public_id(service(request).store, request.path_params["learner"])
     # A learner of another department is "not found" to a facilitator: the address says nothing of who exists.
     if found is None or (sc.department is not None and found[1] != sc.department):
         raise HTTPException(404, "There is no learner at this address in the reports you can see.")
-    person = svc.store.user_by_id(found[0])
+    person = service(request).store.user_by_id(found[0])
     assert person is not None
-    report = learner_report(svc.store, rt.course, person)  # the same report as the learner's own progress page
+    return person
+
+
+async def learner(request: Request) -> Response:
+    rt = runtime(request)
+    sc = scope(request)
+    person = _person(request, sc)
+    report = learner_report(service(request).store, rt.course, person)  # the learner's own progress page's report
     return page(request, "reports/learner.html", title=f"{person.name}: {rt.course.title}", active="reports",
                 course=rt.course, slug=rt.slug, person=person, report=report, viewer_is_learner=False,
-                back_query=_qs(_filter_query(request, sc)))
+                back_query=_qs(_filter_query(request, sc)), may_issue_link=passwords.may_issue(sc.user, person))
+
+
+async def password_link(request: Request) -> Response:
+    """A link for the learner to set a new password, shown once to the facilitator or admin who asked for it."""
+    rt = runtime(request)
+    sc = scope(request)
+    person = _person(request, sc)
+    await form_data(request)
+    if not passwords.may_issue(sc.user, person):
+        raise HTTPException(403, "Only an admin can create a link to set a new password for a facilitator or an "
+                                 "admin.")
+    token = service(request).store.issue_password_link(person.id, issued_by=sc.user.id)
+    log.info("%s %s issued a link to set a new password for account %s", sc.user.role, sc.user.public_id,
+             person.public_id)
+    return passwords.private(page(
+        request, "reports/password_link.html", title=f"A link for {person.name} to set a new password",
+        active="reports", course=rt.course, slug=rt.slug, person=person, link=passwords.link_for(request, token),
+        back_query=_qs(_filter_query(request, sc))))
 
 
 # --- CSV: the same figures as the pages -----------------------------------------------------------------------
@@ -318,5 +344,6 @@ routes = [
     Route("/reports/{course}/learners", learners),
     Route("/reports/{course}/learners.csv", learners_csv),
     Route("/reports/{course}/learners/{learner}", learner),
+    Route("/reports/{course}/learners/{learner}/password-link", password_link, methods=["POST"]),
     Route("/reports/{course}/{table}.csv", dashboard_csv),
 ]

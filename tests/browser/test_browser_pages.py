@@ -104,6 +104,19 @@ def visit(path: str) -> Callable[[Page], None]:
     return setup
 
 
+def create_password_link(*, follow: bool = False) -> Callable[[Page], None]:
+    """On a learner's page of the reports: create a link for them to set a new password, and (``follow``) open it."""
+
+    def setup(page: Page) -> None:
+        page.locator("#main-content").get_by_role("button", name="Create a link to set a new password").click()
+        link = page.locator("#link")
+        expect(link).to_be_visible()
+        if follow:
+            page.goto(link.input_value())
+
+    return setup
+
+
 QUESTION = "m1-define-small-change"
 WRONG = "It needs sign-off from a senior leader before anyone can start"
 RIGHT = "Your team can try it within a few weeks, using what it already has"
@@ -150,6 +163,11 @@ PAGE_TYPES = [
     PageType("my-data-long-name-and-email", "/my-data", "Download my data",
              learner=("Bartholomew " + "X" * 180, "a" * 64 + "@" + "b" * 60 + ".example.gov.uk")),
     PageType("my-data-errors", "/my-data", "Select yes to confirm", setup=press("Delete my account")),
+    PageType("my-data-password-changed", "/my-data?changed=password", "Your password has been changed"),
+    PageType("password-forgotten", "/password/forgotten", "Ask a facilitator", signed_in=False),
+    PageType("password-change", "/password/change", "Current password"),
+    PageType("password-change-errors", "/password/change", "Enter your current password",
+             setup=press("Change password")),
     PageType("accessibility-statement", "/accessibility", "Reporting accessibility problems", signed_in=False),
     PageType("not-found", "/no-such-page/", "Page not found", signed_in=False, status=404),
     PageType("lesson-not-found", lesson("01-why-small-changes", "no-such-lesson"), "Page not found", status=404),
@@ -182,6 +200,12 @@ PAGE_TYPES = [
              "must be a real date", capstone="alan", status=400),
     PageType("reports-learners", f"/reports/{SLUG}/learners", "Ada Lovelace", capstone="fay"),
     PageType("reports-learner", f"/reports/{SLUG}/learners/{{ada_id}}", "What to do next", capstone="fay"),
+    PageType("reports-password-link", f"/reports/{SLUG}/learners/{{ada_id}}", "Anyone with this link",
+             setup=create_password_link(), capstone="fay"),
+    PageType("password-new", f"/reports/{SLUG}/learners/{{ada_id}}", "You are setting a new password for",
+             setup=create_password_link(follow=True), capstone="alan"),
+    PageType("password-new-errors", f"/reports/{SLUG}/learners/{{ada_id}}", "Password must be 10 characters",
+             setup=then(create_password_link(follow=True), press("Set password and sign in")), capstone="alan"),
     PageType("reports-learners-search", f"/reports/{SLUG}/learners?search=nobody-at-all", "No learners match",
              capstone="alan"),
     # Certificates (certificatekit): Ada's is valid, Bob's was revoked by an admin.
