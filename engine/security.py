@@ -269,3 +269,9 @@ class SignInLimits:
             self.device.reset(device)
         if not trusted:
             self.pair.reset(f"{address} {email}")
+
+    def forgive(self, address: str, email: str) -> None:
+        """The person proved they own the account another way (a link to set a new password, decision 0033):
+        its own lock, and this address's count for it, go. What counts per address stays: it is not theirs."""
+        self.pair.reset(f"{address} {email}")
+        self.account.reset(email)

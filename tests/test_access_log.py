@@ -176,3 +176,12 @@ def test_the_served_access_log(tmp_path: Path) -> None:
     for n in range(5):
         assert sum(line.endswith(f'"GET /health?n={n} HTTP/1.1" 200 -') for line in lines) == 1
     assert "Traceback" not in out.read_text()
+
+
+def test_a_link_to_set_a_new_password_is_not_logged(stream: io.StringIO) -> None:
+    """The link is a credential until it is used (decision 0033): whoever reads the log must not be able to."""
+    AccessLog(stream).handle(response(path="/password/new/dQU_tJrWY86jH7kurV2gJUVToK2Kd6jngEjck2KBj4s"))
+    AccessLog(stream).handle(response(path="/password/forgotten"))
+    lines = stream.getvalue().splitlines()
+    assert '"GET /password/new/... HTTP/1.1" 200 -' in lines[0] and "dQU_" not in stream.getvalue()
+    assert '"GET /password/forgotten HTTP/1.1"' in lines[1]

@@ -46,6 +46,10 @@ def user_data(store: Store, user_id: int) -> dict[str, Any]:
                                        " WHERE enrolment_id = ?", enrol_id),
         })
     out["capstone"] = capstone.export_user(conn, user_id)
+    # A link's token is a credential, and only its hash is kept: when it was issued, and by whom, is theirs to see.
+    out["password_links"] = _rows(
+        conn, "SELECT p.issued_at, p.expires_at, COALESCE(u.name, '') AS issued_by FROM password_links p"
+              " LEFT JOIN users u ON u.id = p.issued_by WHERE p.user_id = ? ORDER BY p.issued_at", user_id)
     return out
 
 

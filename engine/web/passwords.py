@@ -68,7 +68,8 @@ async def new_password(request: Request) -> Response:
         raise HTTPException(404, GONE)
     # The person has proved they hold the link: whatever locked their account's sign-in is forgiven, and this
     # browser is trusted for the account from now on (``signed_in`` gives it the device cookie).
-    svc.sign_in_limits.account.reset(account_key(changed.email))
+    address = address_key(request.client.host if request.client else "")
+    svc.sign_in_limits.forgive(address, account_key(changed.email))
     log.info("account %s set a new password with a link", changed.public_id)
     return signed_in(request, changed, CHANGED)
 
