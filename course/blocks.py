@@ -292,7 +292,12 @@ def _scale(ctx: BlockContext, rows: list[_Row]) -> Scale | None:
         else:
             given[row.key] = row
             if row.key == "scale" and not _SCALE.match(row.value):
-                ctx.error(row.line, row.col, f'malformed scale "{row.value.strip()}": write it as "scale: 1-5"')
+                # Words, not numbers: most likely a paragraph of the prompt, which starts "Scale:" only at the
+                # poll's start (the prompt's first paragraph).
+                words = "" if re.match(r"\s*-?[0-9]", row.value) else (
+                    ' (a paragraph starting "Scale:" is read as the prompt only where the poll starts)')
+                ctx.error(row.line, row.col,
+                          f'malformed scale "{row.value.strip()}": write it as "scale: 1-5"{words}')
                 ok = False
     if not ok:
         return None
@@ -310,16 +315,38 @@ def _scale(ctx: BlockContext, rows: list[_Row]) -> Scale | None:
     return Scale(low, high, names)
 
 
+def _only_scale(rows: list[_Row]) -> bool:
+    """Whether a paragraph's lines can only be a scale: all of them ``scale:`` and ``labels:`` lines, each ``scale:``
+    line a range (``scale: 1-5``), and a range or labels separated by ``|`` among them. "Scale: how big was the
+    change?" is not, nor is "Labels: which one fits?"."""
+    if not all(row.key and (row.key != "scale" or _SCALE.match(row.value)) for row in rows):
+        return False
+    return any(row.key == "scale" or "|" in row.value for row in rows)
+
+
 def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
     rows: list[_Row] = []
     rest: list[list[Token]] = []
+    opening: _Row | None = None
     for element in _elements(raw.tokens):
         if element[0].type == "paragraph_open" and _SCALE_KEY.match(element[1].content):
-            rows += _rows(ctx, element)
+            found = _rows(ctx, element)
+            if not rest and not rows:
+                # The poll opens with its prompt, even one that starts with "Scale:" or "Labels:" (as a question's
+                # first paragraph is its prompt, even one that starts with "hint:"), unless that paragraph can
+                # only be a scale: then the prompt is missing or misplaced, which is reported below.
+                if not _only_scale(found):
+                    rest.append(element)
+                    continue
+                opening = found[0]
+            rows += found
         else:
             rest.append(element)
     before, options_list, _after, _ = _split_body(rest, "\0")
-    if not before:
+    if opening is not None:
+        ctx.error(opening.line, opening.col, f'poll has no prompt before its "{opening.key}:" line: a poll opens with '
+                  "its question, then its options or scale")
+    elif not before:
         ctx.error(raw.line, 1, "poll has no prompt: write the question before its options or scale")
     scale = _scale(ctx, rows) if rows else None
     options: list[Option] = []

@@ -21,6 +21,10 @@ A build that fails leaves the output a reader could load as it was: what can fai
 places, and ``course.json`` is replaced last, in one step, so the previous one
 names packs that are all still there. Only then are media files the course no
 longer has removed (with temporary files a killed build left), as packs are.
+
+The build writes nothing through a link in the output folder: a link where it
+writes a folder (``media``, a folder in it, ``lessons``) fails the build, and a
+link where a file goes is replaced by the file.
 """
 
 from __future__ import annotations
@@ -155,8 +159,19 @@ def write_compiled(course: Course, root: Path, out: Path) -> int:
     return written
 
 
+def _no_link(folder: Path) -> None:
+    """Refuse a link where the build writes a folder of its own (``media``, a folder in it, ``lessons``): files
+    written into it would land wherever it leads, outside the output folder. Refused rather than replaced, as a file
+    where a folder goes is: replacing it now would change the output before the build is sure to complete. (A link
+    where a file goes is replaced, never followed: ``os.replace`` takes the link's place.)"""
+    if folder.is_symlink():
+        raise OSError(errno.ELOOP, f"it is a link (to {os.readlink(folder)}), and a build writes nothing through a "
+                      "link: remove the link", os.fspath(folder))
+
+
 def _write(course: Course, out: Path, staged: list[tuple[Path, Path]]) -> int:
     lessons_dir = out / "lessons"
+    _no_link(lessons_dir)
     lessons_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "course.json"
     if manifest_path.is_dir():
@@ -235,6 +250,7 @@ def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) ->
     inside = source.resolve()
     for folder, _dirs, files in os.walk(source):
         dest = target / Path(folder).relative_to(source)
+        _no_link(dest)  # its parents were looked at first (os.walk is top-down, and enters no link in the source)
         dest.mkdir(parents=True, exist_ok=True)
         media.add(Path(folder).relative_to(source))
         for name in files:
@@ -249,9 +265,11 @@ def _stage_media(source: Path, target: Path, staged: list[tuple[Path, Path]]) ->
             except OSError:
                 continue
             media.add(dst_file.relative_to(target))
-            if dst_file.is_dir():
+            if dst_file.is_symlink():
+                pass  # copied again, whatever it leads to, and put in the link's place: never followed
+            elif dst_file.is_dir():
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(dst_file))
-            if dst_file.exists():
+            elif dst_file.exists():
                 dst_stat = dst_file.stat()
                 if dst_stat.st_size == src_stat.st_size and dst_stat.st_mtime_ns == src_stat.st_mtime_ns:
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import secrets
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from course import Builder, BuildResult, write_compiled
+from course import Builder, BuildResult, Diagnostic, write_compiled
 from course.output import read_lesson
 
 from .cli_support import CONFIG_FILE, Commands, Stopped, open_store, stopped_by
@@ -80,6 +81,21 @@ def _report(result: BuildResult, where: Path, fmt: str) -> None:
         click.echo(diagnostic.format())
 
 
+def with_address_check(result: BuildResult, where: Path) -> BuildResult:
+    """``result`` with an error at the top of course.yaml when `masterclass serve` would refuse the course for its
+    address, the course folder's name (one of the service's own paths, or one a web address cannot carry): the
+    same check, ``courses.address_problem``, against the same paths, ``app.reserved_addresses``. In the command,
+    not the compiler: the service's paths are the engine's, which ``course`` knows nothing of."""
+    from .web.app import reserved_addresses
+    from .web.courses import address_problem
+
+    problem = address_problem(where, where.resolve().name, reserved_addresses())  # the slug, as the compiler's
+    if not problem:
+        return result
+    error = Diagnostic("course.yaml", 1, 1, "error", f"`masterclass serve` would refuse this course: {problem}")
+    return dataclasses.replace(result, diagnostics=sorted([*result.diagnostics, error]))
+
+
 @click.group(cls=Commands)
 @click.version_option(package_name="masterclass")
 def cli() -> None:
@@ -118,7 +134,7 @@ def check(course_dir: str | None, fmt: str) -> None:
     """
     failed = False
     for where in course_dirs(course_dir):
-        result = Builder(where, progress=_Bar(f"Checking {where.name}")).build()
+        result = with_address_check(Builder(where, progress=_Bar(f"Checking {where.name}")).build(), where)
         _report(result, where, fmt)
         if fmt == "text":
             status = "ok" if result.ok else "failed"
@@ -146,7 +162,7 @@ def build(course_dir: str | None, output: str | None) -> None:
             # The build copies the media folder into the output: inside it, into itself, level after level.
             raise click.BadParameter(f"{out} is inside the course's media folder", param_hint="-o")
         builder = Builder(where, progress=_Bar(f"Building {where.name}"), lesson_store=partial(read_lesson, out))
-        result = builder.build()
+        result = with_address_check(builder.build(), where)
         for diagnostic in result.diagnostics:
             click.echo(diagnostic.format(), err=True)
         if result.ok and result.course is not None:

@@ -223,6 +223,19 @@ def test_option_text_keeps_spaces_and_labels_may_come_first(tmp_path: Path) -> N
     assert isinstance(poll, Poll) and poll.scale is not None and poll.scale.labels == ["Low", "Mid", "High"]
 
 
+def test_a_poll_prompt_that_starts_with_scale_is_the_prompt_not_the_scale(tmp_path: Path) -> None:
+    lesson = ("---\ntitle: T\n---\n::: poll id=size\nScale: how big was the change?\n\nscale: 1-5\n:::\n\n"
+              "::: poll id=fit\nLabels: which fits your team?\n\n- ( ) A\n- ( ) B\n:::\n")
+    result = build(make_course(tmp_path, lesson=lesson))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.course is not None
+    size, fit = result.course.lessons()[0].blocks
+    assert isinstance(size, Poll) and size.prompt_html == "<p>Scale: how big was the change?</p>"
+    assert size.scale is not None and (size.scale.low, size.scale.high) == (1, 5)
+    assert isinstance(fit, Poll) and fit.prompt_html == "<p>Labels: which fits your team?</p>"
+    assert [o.text for o in fit.options] == ["A", "B"] and fit.scale is None
+
+
 def test_a_watcher_can_name_the_changed_files(tmp_path: Path) -> None:
     root = make_course(tmp_path, lesson=LESSON)
     builder = Builder(root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -182,6 +183,54 @@ def test_a_first_build_that_cannot_write_its_media_writes_nothing(tmp_path: Path
     with pytest.raises(OSError):
         write_compiled(result.course, root, out)
     assert _files(out) == {"media": b"a file where the media folder goes"}
+
+
+@pytest.mark.parametrize("link", ["media", "media/charts", "lessons"])
+def test_a_build_never_writes_through_a_linked_folder_in_the_output(tmp_path: Path, link: str) -> None:
+    root, out, builder, first = _written(tmp_path)
+    _edit(root, "020-other.md", "Edited.")  # a new pack to write
+    (root / "media" / "pic.png").write_bytes(b"a new picture")  # a media file to copy
+    (root / "media" / "charts").mkdir()
+    (root / "media" / "charts" / "a.png").write_bytes(b"\0")
+    elsewhere = tmp_path / "elsewhere"
+    if (out / link).exists():
+        (out / link).rename(elsewhere)  # what the output had there is now where the link leads
+    else:
+        elsewhere.mkdir()
+    (out / link).symlink_to(elsewhere, target_is_directory=True)
+    outside = {p.relative_to(elsewhere).as_posix(): p.read_bytes() for p in elsewhere.rglob("*") if p.is_file()}
+    before = _files(out)
+    result = builder.build()
+    assert result.course is not None
+    with pytest.raises(OSError) as failed:
+        write_compiled(result.course, root, out)
+    assert failed.value.filename == str(out / link)
+    assert failed.value.strerror == (f"it is a link (to {elsewhere}), and a build writes nothing through a link: "
+                                     "remove the link")
+    # Nothing written where the link leads (no picture, no pack, no temporary file), nor in the output.
+    assert {p.relative_to(elsewhere).as_posix(): p.read_bytes() for p in elsewhere.rglob("*") if p.is_file()} == outside
+    assert _files(out) == before and (out / link).is_symlink()
+    _same(load_compiled(out), first)
+
+
+def test_a_link_where_a_media_file_goes_is_replaced_by_the_file_never_followed(tmp_path: Path) -> None:
+    root, out, builder, _first = _written(tmp_path)
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"\1")  # as big as the course's picture, and as old: it looks unchanged
+    os.utime(outside, ns=((root / "media" / "pic.png").stat().st_atime_ns,
+                          (root / "media" / "pic.png").stat().st_mtime_ns))
+    (out / "media" / "pic.png").unlink()
+    (out / "media" / "pic.png").symlink_to(outside)
+    (root / "media" / "clip.vtt").write_bytes(b"WEBVTT\n\nchanged")
+    (out / "media" / "clip.vtt").unlink()
+    (out / "media" / "clip.vtt").symlink_to(outside)
+    result = builder.build()
+    assert result.course is not None
+    write_compiled(result.course, root, out)
+    for name in ("pic.png", "clip.vtt"):
+        assert not (out / "media" / name).is_symlink()
+        assert (out / "media" / name).read_bytes() == (root / "media" / name).read_bytes()
+    assert outside.read_bytes() == b"\1"
 
 
 def _media(out: Path) -> set[str]:

@@ -208,3 +208,17 @@ def test_a_build_whose_media_cannot_be_written_is_one_line_and_leaves_no_lessons
     refused(result, f"not built: cannot write {tmp_path / 'out' / 'media'}")
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["media"]
+
+
+def test_a_build_into_an_output_whose_media_is_a_link_is_one_line_and_writes_nothing_through_it(
+        tmp_path: Path) -> None:
+    assert run("new", str(tmp_path / "c")).exit_code == 0
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "media").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    result = run("build", str(tmp_path / "c"), "-o", str(tmp_path / "out"))
+    refused(result, f"{tmp_path / 'c'}: not built: cannot write {tmp_path / 'out' / 'media'}: it is a link (to "
+                    f"{tmp_path / 'elsewhere'}), and a build writes nothing through a link: remove the link")
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not any((tmp_path / "elsewhere").iterdir())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["media"]

@@ -3,6 +3,7 @@ top-level paths, not shared with another course, and usable in a web address as 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -10,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner
 
+from course import build, write_compiled
 from engine.cli import cli
 from engine.settings import load_settings
 from engine.storage.db import Store
@@ -88,7 +90,9 @@ def test_a_course_named_like_each_top_level_path_is_refused(tmp_path: Path, name
 def test_a_compiled_course_says_to_rename_the_folder_it_was_built_from(tmp_path: Path) -> None:
     source = make_course(tmp_path / "content" / "sign-in")
     out = tmp_path / "out" / "welcome"
-    assert CliRunner().invoke(cli, ["build", str(source), "-o", str(out)]).exit_code == 0
+    result = build(source)  # as `masterclass build` did before it checked the address (it refuses now)
+    assert result.course is not None
+    write_compiled(result.course, source, out)
     with pytest.raises(CourseLoadError) as refused:
         discover_courses(tmp_path / "out", reserved_addresses())
     assert str(refused.value) == (f"{out}: its address /sign-in/ is one of the service's own; rename the course "
@@ -108,6 +112,53 @@ def test_preview_refuses_a_course_named_like_a_path_of_the_service(tmp_path: Pat
     assert result.output == (f"Error: {folder}: its address /my-data/ is one of the service's own; rename the "
                              "course folder\n")
     assert not any(temporary.iterdir())  # its throwaway database went with it
+
+
+def test_check_and_build_report_an_address_serve_would_refuse_as_an_error_in_course_yaml(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    make_course(content / "intro")
+    folder = make_course(content / "reports")
+    error = ("course.yaml:1:1: error: `masterclass serve` would refuse this course: its address /reports/ is one of "
+             "the service's own; rename the course folder")
+    checked = CliRunner().invoke(cli, ["check", str(content)])  # a folder of courses: each is checked
+    assert checked.exit_code == 1, checked.output
+    intro, located, failed = checked.stdout.splitlines()
+    assert intro.startswith(f"{content / 'intro'}: ok: ") and located == error
+    assert failed.startswith(f"{folder}: failed: 1 modules, 2 lessons, 0 blocks, 1 errors, 0 warnings in ")
+    as_json = CliRunner().invoke(cli, ["check", str(folder), "--format", "json"])
+    assert as_json.exit_code == 1, as_json.output
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False and report["diagnostics"] == [
+        {"path": "course.yaml", "line": 1, "col": 1, "severity": "error", "source": "",
+         "message": "`masterclass serve` would refuse this course: its address /reports/ is one of the service's "
+                    "own; rename the course folder"}]
+    out = tmp_path / "out"
+    built = CliRunner().invoke(cli, ["build", str(folder), "-o", str(out)])
+    assert built.exit_code == 1, built.output
+    assert built.stderr.splitlines()[0] == error
+    assert built.stderr.splitlines()[1].startswith(f"{folder}: not built: ")
+    assert not out.exists()  # as with any other error: nothing is written
+
+
+def test_check_reports_every_reserved_name_and_a_name_a_web_address_cannot_carry(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    names = [*sorted(reserved_addresses()), "two words"]
+    for name in names:
+        make_course(content / name)
+    make_course(content / "reports-2024")  # near a reserved name, but not one
+    checked = CliRunner().invoke(cli, ["check", str(content), "--format", "json"])
+    assert checked.exit_code == 1, checked.output
+    reports = {Path(r["course"]).name: r for r in map(json.loads, checked.stdout.splitlines())}
+    assert {name: r["ok"] for name, r in reports.items()} == {**{name: False for name in names},
+                                                               "reports-2024": True}
+    for name in reserved_addresses():
+        assert [(d["path"], d["line"], d["col"], d["message"]) for d in reports[name]["diagnostics"]] == [
+            ("course.yaml", 1, 1, f"`masterclass serve` would refuse this course: its address /{name}/ is one of "
+                                  "the service's own; rename the course folder")]
+    assert [d["message"] for d in reports["two words"]["diagnostics"]] == [
+        "`masterclass serve` would refuse this course: its name 'two words' cannot be in a web address as it is "
+        "(use only letters, digits, '-', '_', '.' and '~'); rename the course folder"]
+    assert reports["reports-2024"]["diagnostics"] == []
 
 
 def test_two_courses_with_one_address_are_refused_naming_both(tmp_path: Path) -> None:

@@ -114,17 +114,27 @@ def check_addresses(courses: list[tuple[Path, str]], reserved: Collection[str]) 
     problems: list[str] = []
     seen: dict[str, Path] = {}
     for folder, slug in courses:
-        if slug in reserved:
-            problems.append(f"{folder}: its address /{slug}/ is one of the service's own; {_rename(folder, slug)}")
-        elif not _carried(slug):
-            problems.append(f"{folder}: its name {slug!r} cannot be in a web address as it is (use only letters, "
-                            f"digits, '-', '_', '.' and '~'); {_rename(folder, slug)}")
+        problem = address_problem(folder, slug, reserved)
+        if problem:
+            problems.append(f"{folder}: {problem}")
         elif slug in seen:
             problems.append(f"{folder}: its address /{slug}/ is also {seen[slug]}'s; "
                             f"{_rename(folder, slug, one=True)}")
         seen.setdefault(slug, folder)
     if problems:
         raise CourseLoadError("\n".join(problems))
+
+
+def address_problem(folder: Path, slug: str, reserved: Collection[str]) -> str:
+    """Why one course, in ``folder``, could not be reached at its address ``/{slug}/`` whatever other courses are
+    served with it, and what to rename; ``""`` when it could. `masterclass serve` refuses such a course
+    (``check_addresses``), and `masterclass check` and `build` report it as an error."""
+    if slug in reserved:
+        return f"its address /{slug}/ is one of the service's own; {_rename(folder, slug)}"
+    if not _carried(slug):
+        return (f"its name {slug!r} cannot be in a web address as it is (use only letters, digits, '-', '_', '.' "
+                f"and '~'); {_rename(folder, slug)}")
+    return ""
 
 
 def _carried(slug: str) -> bool:
