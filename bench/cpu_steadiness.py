@@ -17,6 +17,8 @@ import os
 import statistics
 import time
 
+from percentiles import percentile
+
 UNIT_LOOPS = 2000
 """Loop turns in one unit of work: about 0.1 ms of Python on a current CPU."""
 SLOW = 3.0
@@ -62,7 +64,7 @@ def measure(cpu: int, seconds: float) -> dict[str, float]:
     elapsed = samples[-1][0] + samples[-1][1] - samples[0][0]
     return {
         "median_us": median * 1e6,
-        "p99_us": durations[int(0.99 * (len(durations) - 1))] * 1e6,
+        "p99_us": percentile(durations, 99) * 1e6,
         "episodes": len(long),
         "per_minute": 60 * len(long) / elapsed,
         "share": sum(e[1] - e[0] for e in long) / elapsed,

@@ -91,6 +91,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from percentiles import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 COURSE_DIR = ROOT / "content" / "innovation-masterclass"
@@ -397,10 +399,8 @@ class LoadResult:
         return self.statements / self.elapsed if self.elapsed else 0.0
 
     def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+        """Milliseconds, by nearest rank (bench/percentiles.py)."""
+        return percentile(self.latencies, p) * 1000 if self.latencies else float("nan")
 
     @property
     def p50(self) -> float:
@@ -837,8 +837,8 @@ class QueryResult:
     errors: Counter[str] = field(default_factory=Counter)
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000 if ordered else float("nan")
+        """Milliseconds, by nearest rank (bench/percentiles.py)."""
+        return percentile(self.latencies, p) * 1000 if self.latencies else float("nan")
 
 
 def query_plans(meta: dict[str, Any], runs: int, seed: int) -> dict[str, list[str]]:

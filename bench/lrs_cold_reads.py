@@ -30,6 +30,7 @@ sys.path.append(str(ROOT))  # after $PYTHONPATH, so other code than this checkou
 sys.path.insert(0, str(ROOT / "bench"))
 
 import lrs_bench  # noqa: E402
+from percentiles import percentile  # noqa: E402
 
 from engine.storage import lrs, lrs_query, prefetch  # noqa: E402
 from engine.storage.migrations import MIGRATIONS  # noqa: E402
@@ -67,11 +68,6 @@ def disk_reads(device: str) -> int:
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def mean(values: list[float], picked: list[int]) -> float:

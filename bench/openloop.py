@@ -25,6 +25,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from percentiles import percentile
+
 
 @dataclass
 class Stream:
@@ -65,12 +67,11 @@ class OpenResult:
         return self.done / self.elapsed if self.elapsed else 0.0
 
     def percentile(self, p: float, *, warmup: bool = False) -> float:
-        """Milliseconds; nearest rank; of the warm-up's requests with ``warmup``."""
+        """Milliseconds, by nearest rank (bench/percentiles.py); of the warm-up's requests with ``warmup``."""
         latencies = self.warmup_latencies if warmup else self.latencies
         if not latencies:
             return float("inf")
-        ordered = sorted(latencies)
-        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
+        return percentile(latencies, p) * 1000
 
     @property
     def kept_up(self) -> bool:

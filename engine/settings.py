@@ -70,6 +70,11 @@ SETTINGS: tuple[Setting, ...] = (
             "and optional `version` (default 1.0.3). As an environment variable: the same list as JSON.",
             [], "endpoints"),
     Setting("lrs_batch_size", "How many statements go to an external LRS in one request.", 100, "int"),
+    Setting("lrs_sign_in_attempts_per_address", "Failed credentials allowed at the built-in LRS (`/xapi/`) from "
+            "one network address in 15 minutes, whatever the keys; then that address gets 429 for 15 minutes, "
+            "except with credentials already accepted since the service started. A credential itself is never "
+            "locked: what this bounds is the argon2 work (tens of milliseconds a failure) one address can ask for. "
+            "An IPv6 address counts with the rest of its /64.", 20, "int"),
     Setting("measure_baselines", "For survey measures (polls tagged `measure=`), a figure to compare the share "
             "who agree with: a mapping of measure name to `percent` and `source`. The default is the Civil Service "
             "figure the Innovation Masterclass sets out to beat. As an environment variable: the same mapping as "
@@ -184,7 +189,7 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
 
 
 MINIMUM = {"max_body_bytes": 1024, "sign_in_attempts": 1, "sign_in_attempts_per_account": 1,
-           "sign_in_attempts_per_address": 1, "lrs_batch_size": 1}
+           "sign_in_attempts_per_address": 1, "lrs_batch_size": 1, "lrs_sign_in_attempts_per_address": 1}
 """The least each whole-number setting may be (else 0)."""
 
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")

@@ -30,6 +30,15 @@ def test_settings_file_and_environment(tmp_path: Path) -> None:
     assert settings.base_url == "https://learn.example" and settings.secure_cookies
 
 
+def test_lrs_sign_in_attempts_per_address_from_file_and_environment(tmp_path: Path) -> None:
+    config = tmp_path / "masterclass.yaml"
+    assert load_settings(config, {}).lrs_sign_in_attempts_per_address == 20
+    config.write_text("lrs_sign_in_attempts_per_address: 3\n")
+    assert load_settings(config, {}).lrs_sign_in_attempts_per_address == 3
+    environ = {"MASTERCLASS_LRS_SIGN_IN_ATTEMPTS_PER_ADDRESS": " 7 "}
+    assert load_settings(config, environ).lrs_sign_in_attempts_per_address == 7
+
+
 @pytest.mark.parametrize(("text", "env", "message"), [
     ("servce_name: x\n", {}, "unknown setting 'servce_name'"),
     ("max_body_bytes: lots\n", {}, "max_body_bytes must be a whole number"),
@@ -39,6 +48,11 @@ def test_settings_file_and_environment(tmp_path: Path) -> None:
     ("support_email: help desk\n", {}, "support_email must be an email address"),
     ("", {"MASTERCLASS_SUPPORT_EMAIL": "help@desk"}, "MASTERCLASS_SUPPORT_EMAIL: support_email must be an email"),
     ("", {"MASTERCLASS_SUPPORT_EMAIL": '"><script>@x.uk'}, "support_email must be an email address"),
+    ("lrs_sign_in_attempts_per_address: 0\n", {},
+     "masterclass.yaml: lrs_sign_in_attempts_per_address must be a whole number, 1 or more"),
+    ("lrs_sign_in_attempts_per_address: 2.5\n", {}, "lrs_sign_in_attempts_per_address must be a whole number"),
+    ("lrs_sign_in_attempts_per_address: 5\n", {"MASTERCLASS_LRS_SIGN_IN_ATTEMPTS_PER_ADDRESS": "-1"},
+     "MASTERCLASS_LRS_SIGN_IN_ATTEMPTS_PER_ADDRESS: lrs_sign_in_attempts_per_address must be a whole number, 1 or"),
 ])
 def test_bad_settings_are_named(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
     config = tmp_path / "masterclass.yaml"

@@ -283,7 +283,8 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
         flush_access_log()
 
     lrs_app = lrs.make_app(store, base_url=settings.base_url,
-                           on_saved=deliverer.wake.set if deliverer else None)
+                           on_saved=deliverer.wake.set if deliverer else None,
+                           failed_attempts=settings.lrs_sign_in_attempts_per_address)
     app = Application(
         routes=app_routes(lrs_app, preview=preview is not None, govuk=GOVUK_DIST.is_dir()),
         exception_handlers={HTTPException: http_error, Redirect: redirect, Exception: server_error},

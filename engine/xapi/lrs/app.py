@@ -305,7 +305,8 @@ def make_app(store: Store, *, base_url: str, endpoints: Callable[[], list[str]] 
     queued for (by default none: statements received here are not forwarded); ``on_saved`` is
     called on the event loop after statements were queued, e.g. to wake the deliverer.
     ``max_body`` bounds a request (attachments included), ``max_limit`` a page of statements,
-    ``failed_attempts`` the failed sign-ins per address (an IPv6 /64) in 15 minutes, whatever the keys.
+    ``failed_attempts`` the failed sign-ins per address (an IPv6 /64) in 15 minutes, whatever the keys (the
+    service passes its ``lrs_sign_in_attempts_per_address`` setting).
     """
     return LRS(store, base_url=base_url, endpoints=endpoints, on_saved=on_saved, max_body=max_body,
                max_limit=max_limit, failed_attempts=failed_attempts)
