@@ -47,9 +47,9 @@ from .writes import StaleCredential, StatementWrites, _GroupCommit
 log = logging.getLogger("masterclass.lrs")
 
 IDLE_READERS = 8
+"""Read-only connections kept open between requests (more are opened while more requests read at once)."""
 KEPT_WRITERS = 1_000
 """Authorization headers of statement writers remembered with their credential (see :meth:`LRS._store`)."""
-"""Read-only connections kept open between requests (more are opened while more requests read at once)."""
 
 
 LRS_HEADERS = (
