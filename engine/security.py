@@ -238,6 +238,9 @@ class SignInLimits:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.device = RateLimiter(attempts, clock=clock)
         self.pair = RateLimiter(attempts, clock=clock)
+        self.current_password = RateLimiter(attempts, clock=clock)
+        """Wrong current passwords when changing it, per sign-in session (decision 0033): the session is the
+        owner's own standing, so no one else's failures, for the account or from the address, count here."""
         self.account = RateLimiter(per_account, clock=clock)
         self.address = RateLimiter(per_address, clock=clock)
 

@@ -105,14 +105,41 @@ def test_a_newer_link_replaces_the_older_and_an_old_link_expires(tmp_path: Path)
     assert store.conn.execute("SELECT user_id FROM password_links").fetchall() == [(bob.id,)]
 
 
-def test_a_change_keeps_this_session_only(tmp_path: Path) -> None:
+def test_a_change_keeps_this_session_only_and_the_links(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     ada = store.create_user(name="Ada", email=ADA, department="Cabinet Office", password_hash="old")
-    here, elsewhere = store.create_session(ada.id), store.create_session(ada.id)
     link = store.issue_password_link(ada.id, issued_by=None)
-    store.change_password(ada.id, "new", keep_session=here)
+    here, elsewhere = store.create_session(ada.id), store.create_session(ada.id)
+    assert store.change_password(ada.id, "new", checked="old", session=here)
     assert store.session_user(here) is not None and store.session_user(elsewhere) is None
-    assert store.password_link_user(link) is None  # a link issued before the change works no more
+    # A link a facilitator issued still works: whoever changed the password may not be the owner.
+    assert store.password_link_user(link) is not None
+
+
+def test_a_change_is_made_only_if_nothing_moved_while_it_was_hashed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    ada = store.create_user(name="Ada", email=ADA, department="Cabinet Office", password_hash="old")
+    link = store.issue_password_link(ada.id, issued_by=None)
+    here = store.create_session(ada.id)
+    # The owner set a new password with the link while this session's change was being hashed.
+    assert store.set_password_by_link(link, "the owner's") is not None
+    assert not store.change_password(ada.id, "the thief's", checked="old", session=here)
+    assert store.user_by_id(ada.id).password_hash == "the owner's"  # type: ignore[union-attr]
+    # Or the session ended (signed out everywhere), with the password as checked.
+    gone = store.create_session(ada.id)
+    store.delete_session(gone)
+    assert not store.change_password(ada.id, "x", checked="the owner's", session=gone)
+    assert store.user_by_id(ada.id).password_hash == "the owner's"  # type: ignore[union-attr]
+
+
+def test_issuing_a_link_ends_every_session_and_a_new_role_ends_the_link(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    ada = store.create_user(name="Ada", email=ADA, department="Cabinet Office", password_hash="old")
+    session = store.create_session(ada.id)
+    link = store.issue_password_link(ada.id, issued_by=None)
+    assert store.session_user(session) is None
+    store.set_role(ada.id, "admin")  # a facilitator may issue a link for a learner: not for an admin
+    assert store.password_link_user(link) is None
 
 
 def test_links_go_with_their_account_and_outlive_their_issuer(tmp_path: Path) -> None:
@@ -149,12 +176,21 @@ def test_a_facilitator_issues_a_link_that_sets_the_password_and_signs_in(world: 
     assert "Create a link to set a new password" in page.text
     status, path = world.issue(fay)
     assert status == 200, path
-    old_browser = world.ada  # still signed in from registering
+    assert "has been signed out everywhere" in fay.post(
+        f"/reports/demo/learners/{world.public_id(ADA)}/password-link",
+        data={"csrf_token": csrf(fay, "/my-data")}).text
+    status, path = world.issue(fay)  # the newest link is the one that works
+    old_browser = world.ada  # signed in from registering, until the link was issued
+    assert old_browser.get("/my-data").status_code in (302, 303)
+    assert sign_in(old_browser, PASSWORD) == 303  # the password still works until the link is used
 
     holder = stranger(world)  # Ada, on another computer
     form = holder.get(path)
     assert form.status_code == 200 and ADA in form.text
     assert form.headers["cache-control"] == "no-store"
+    head = form.text.split("</head>")[0]
+    assert head.index('<meta name="referrer" content="no-referrer">') < head.index('rel="stylesheet"')
+    assert holder.head(path).status_code == 200
     done = set_password(holder, path)
     assert done.status_code == 303 and done.headers["location"] == "/my-data?changed=password"  # type: ignore[attr-defined]
     assert "Your password has been changed" in holder.get("/my-data?changed=password").text
@@ -165,6 +201,16 @@ def test_a_facilitator_issues_a_link_that_sets_the_password_and_signs_in(world: 
     # The link worked once.
     assert holder.get(path).status_code == 404
     assert "does not work" in stranger(world).get(path).text
+
+
+def test_a_link_opened_where_someone_else_is_signed_in_ends_their_session(world: World) -> None:
+    admin = world.person("alan@example.gov.uk", "Home Office", role="admin")
+    bob = world.person("bob@example.gov.uk")
+    bob_session = bob.cookies["mc_session"]
+    _, path = world.issue(admin)
+    assert set_password(bob, path).status_code == 303  # type: ignore[attr-defined]
+    assert "Ada" in bob.get("/my-data").text
+    assert world.store.session_user(bob_session) is None
 
 
 def test_a_new_password_from_a_link_must_be_a_good_one(world: World) -> None:
@@ -198,7 +244,9 @@ def test_a_link_forgives_what_locked_the_account(world: World) -> None:
 def test_my_data_says_when_a_link_was_issued_and_by_whom_but_not_the_link(world: World) -> None:
     fay = world.person("fay@example.gov.uk", role="facilitator")
     _, path = world.issue(fay)
-    data = world.ada.get("/my-data/download").json()
+    ada = stranger(world)
+    assert sign_in(ada, PASSWORD) == 303
+    data = ada.get("/my-data/download").json()
     (issued,) = data["password_links"]
     assert issued["issued_by"] == "Fay" and issued["issued_at"] < issued["expires_at"]
     assert path.rsplit("/", 1)[1] not in str(data)
@@ -301,11 +349,39 @@ def test_a_change_with_a_mistake_is_an_error_summary(world: World, current: str,
     assert sign_in(stranger(world), PASSWORD) == 303
 
 
-def test_guessing_the_current_password_is_limited_as_signing_in_is(world: World) -> None:
-    for _ in range(5):
-        assert change(world.ada, "a guess at it", NEW).status_code == 422  # type: ignore[attr-defined]
-    locked = change(world.ada, PASSWORD, NEW)
+def test_guessing_the_current_password_is_limited_per_session(world: World,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    elsewhere = stranger(world)
+    assert sign_in(elsewhere, PASSWORD) == 303
+    with caplog.at_level(logging.WARNING, logger="masterclass"):
+        for _ in range(5):
+            assert change(elsewhere, "a guess at it", NEW).status_code == 422  # type: ignore[attr-defined]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"password change in a session of account {world.public_id(ADA)} locked for 15 minutes after 5 wrong "
+        "passwords"]
+    locked = change(elsewhere, PASSWORD, NEW)
     assert locked.status_code == 429 and "Too many wrong passwords" in locked.text  # type: ignore[attr-defined]
+    # The owner's own session is not stopped by those guesses, nor by anyone's failed sign-ins.
+    limits = world.client.app.service.sign_in_limits  # type: ignore[attr-defined]
+    for _ in range(limits.account.limit):
+        limits.account.fail(account_key(ADA))
+    for _ in range(5):
+        stranger(world).post("/sign-in", data={"csrf_token": csrf(stranger(world)), "email": ADA, "password": "x"})
+    assert change(world.ada, PASSWORD, NEW).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_someone_who_took_over_an_account_cannot_outrun_the_owners_link(world: World) -> None:
+    thief = stranger(world)
+    assert sign_in(thief, PASSWORD) == 303
+    admin = world.person("alan@example.gov.uk", "Home Office", role="admin")
+    _, path = world.issue(admin)
+    assert thief.get("/my-data").status_code in (302, 303)  # out as soon as the link exists
+    assert sign_in(thief, PASSWORD) == 303  # back in with the old password, and changing it...
+    assert change(thief, PASSWORD, "the thief's own password").status_code == 303  # type: ignore[attr-defined]
+    owner = stranger(world)
+    assert set_password(owner, path).status_code == 303  # type: ignore[attr-defined]  # ...kills no link
+    assert thief.get("/my-data").status_code in (302, 303)
+    assert sign_in(stranger(world), NEW) == 303
 
 
 def test_changing_needs_a_signed_in_person_and_a_form_from_here(world: World) -> None:

@@ -292,6 +292,9 @@ class Store(Sessions, Passwords):
     def set_role(self, user_id: int, role: str) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+            # A link to set the password was issued for the access the account had (decision 0033): a facilitator
+            # may issue one for a learner, and it must not sign its holder in as an admin.
+            conn.execute("DELETE FROM password_links WHERE user_id = ?", (user_id,))
             self._forget_sessions()
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:

@@ -37,7 +37,11 @@ class Passwords:
     def issue_password_link(self, user_id: int, *, issued_by: int | None,
                             lifetime: timedelta = LINK_LIFETIME) -> str:
         """A new link's token for the account, which replaces any link issued to it before: only the newest one
-        works, so a link handed to the wrong person can be killed by issuing another."""
+        works, so a link handed to the wrong person can be killed by issuing another.
+
+        Every sign-in session of the account ends too. A link is issued because the account cannot be used, or
+        should not be: whoever holds a session of it (someone who took it over, and could otherwise keep a step
+        ahead of the owner) is out before the owner opens the link."""
         token = secrets.token_urlsafe(32)
         issued = now()
         expires = (datetime.now(UTC) + lifetime).isoformat(timespec="milliseconds")
@@ -45,6 +49,8 @@ class Passwords:
             conn.execute("DELETE FROM password_links WHERE user_id = ? OR expires_at <= ?", (user_id, issued))
             conn.execute("INSERT INTO password_links VALUES (?, ?, ?, ?, ?)",
                          (_hash(token), user_id, issued_by, issued, expires))
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            self._forget_sessions()
         return token
 
     def password_link_user(self, token: str) -> User | None:
@@ -61,17 +67,27 @@ class Passwords:
             user = user_from_row(conn.execute(_LINK_USER, (_hash(token), now())).fetchone())
             if user is None:
                 return None
-            self._set(conn, user.id, password_hash, keep_session=None)
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user.id))
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
+            conn.execute("DELETE FROM password_links WHERE user_id = ?", (user.id,))
+            self._forget_sessions()
         return user
 
-    def change_password(self, user_id: int, password_hash: str, *, keep_session: str) -> None:
-        """A new password chosen while signed in: every other sign-in session of the account ends (a browser
-        left signed in elsewhere, or someone who had the old password), and so do its links."""
-        with self.transaction() as conn:
-            self._set(conn, user_id, password_hash, keep_session=_hash(keep_session))
+    def change_password(self, user_id: int, password_hash: str, *, checked: str, session: str) -> bool:
+        """A new password chosen while signed in, if the password is still the one checked (``checked``, its hash)
+        and the session still exists; False, changing nothing, if either moved while the new one was hashed (a
+        link used meanwhile, or a sign-out everywhere). Every other sign-in session of the account ends: a
+        browser left signed in elsewhere, or someone who had the old password.
 
-    def _set(self, conn: sqlite3.Connection, user_id: int, password_hash: str, *, keep_session: str | None) -> None:
-        conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
-        conn.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?", (user_id, keep_session))
-        conn.execute("DELETE FROM password_links WHERE user_id = ?", (user_id,))
-        self._forget_sessions()
+        Links stay: one issued by a facilitator is how the owner gets back an account someone else has taken,
+        and that someone, with a session and the old password, must not be able to kill it by changing it."""
+        key = _hash(session)
+        with self.transaction() as conn:
+            changed = conn.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?"
+                " AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ?)",
+                (password_hash, user_id, checked, key, user_id)).rowcount == 1
+            if changed:
+                conn.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?", (user_id, key))
+                self._forget_sessions()
+        return changed

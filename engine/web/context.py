@@ -196,7 +196,8 @@ def preview_context(request: Request, svc: Service) -> dict[str, Any]:
 
 def error_response(request: Request, status: int, message: str) -> Response:
     titles = {400: "There is a problem with your request", 403: "You cannot do that",
-              404: "Page not found", 405: "You cannot do that here", 413: "That is too much to send",
+              404: "Page not found", 405: "You cannot do that here", 409: "That changed while you were doing it",
+              413: "That is too much to send",
               416: "That part of the file is not there",
               422: "There is a problem", 429: "Too many attempts", 500: "Sorry, there is a problem with the service",
               503: "Sorry, that could not be saved"}

@@ -3,6 +3,7 @@ admin issues, which sets a new one. The service sends no email, so the link is h
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from starlette.exceptions import HTTPException
@@ -55,7 +56,7 @@ async def new_password(request: Request) -> Response:
     user = svc.store.password_link_user(token) if 0 < len(token) <= 100 else None
     if user is None:
         raise HTTPException(404, GONE)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return private(page(request, "password_new.html", title="Set a new password", account=user, token=token))
     form = await form_data(request)
     password = (form.get("password") or [""])[0]
@@ -71,6 +72,9 @@ async def new_password(request: Request) -> Response:
     address = address_key(request.client.host if request.client else "")
     svc.sign_in_limits.forgive(address, account_key(changed.email))
     log.info("account %s set a new password with a link", changed.public_id)
+    signed_in_before = cookie(request, SESSION_COOKIE)
+    if signed_in_before:  # as someone else, on a shared computer: that session ends here, not just its cookie
+        svc.store.delete_session(signed_in_before)
     return signed_in(request, changed, CHANGED)
 
 
@@ -82,20 +86,24 @@ async def change(request: Request) -> Response:
     form = await form_data(request)
     current = (form.get("current") or [""])[0]
     password = (form.get("password") or [""])[0]
-    limits = svc.sign_in_limits
-    address = address_key(request.client.host if request.client else "")
-    account = account_key(user.email)
+    token = cookie(request, SESSION_COOKIE)
+    assert token is not None  # require_user found its session
+    # Guesses count per session: someone holding a signed-in browser may guess no faster than at the sign-in page,
+    # and other people's failures (for the account, or from a shared address) cannot stop the owner here.
+    guesses = svc.sign_in_limits.current_password
+    session = "session:" + hashlib.sha256(token.encode()).hexdigest()
+    checked = user.password_hash
     errors = []
     if not current:
         errors.append({"field": "current", "text": "Enter your current password"})
-    elif limits.blocked(address, account):
-        # Someone with a signed-in browser may not guess the password here faster than at the sign-in page.
-        errors.append({"field": "current",
-                       "text": "Too many wrong passwords. Wait 15 minutes, then try again"})
+    elif guesses.blocked(session):
+        errors.append({"field": "current", "text": "Too many wrong passwords. Wait 15 minutes, then try again"})
         return page(request, "password_change.html", title="Change your password", active="my-data",
                     errors=errors, status_code=429)
-    elif len(current) > MAX_PASSWORD or not await verify_password_off_loop(user.password_hash, current):
-        limits.failed(address, account, None)
+    elif len(current) > MAX_PASSWORD or not await verify_password_off_loop(checked, current):
+        if guesses.fail(session):
+            log.warning("password change in a session of account %s locked for 15 minutes after %d wrong "
+                        "passwords", user.public_id, guesses.limit)
         errors.append({"field": "current", "text": "Your current password is not correct"})
     errors += password_problems(password)
     if not errors and password == current:
@@ -103,9 +111,12 @@ async def change(request: Request) -> Response:
     if errors:
         return page(request, "password_change.html", title="Change your password", active="my-data",
                     errors=errors, status_code=422)
-    token = cookie(request, SESSION_COOKIE)
-    assert token is not None  # require_user found its session
-    svc.store.change_password(user.id, await hash_password_off_loop(password), keep_session=token)
+    guesses.reset(session)
+    if not svc.store.change_password(user.id, await hash_password_off_loop(password), checked=checked,
+                                     session=token):
+        # The password was set with a link, or this session ended, while the new one was being hashed.
+        raise HTTPException(409, "Your password was changed another way while you were changing it. Sign in "
+                                 "again, then try again if you still need to.")
     return RedirectResponse(CHANGED, status_code=303)
 
 
