@@ -185,36 +185,111 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
     return parsed if ok else None
 
 
-Split = tuple[list[Token], list[Token] | None, list[Token], list[tuple[Token, int]]]
+Split = tuple[list[Token], list[Token] | None, list[Token]]
 
 
-def _split_body(elements: list[list[Token]], keyword: str) -> Split:
-    """Split a block body into (before the list, the first bullet list, after it, keyword lines)."""
+def _split_body(elements: list[list[Token]]) -> Split:
+    """Split a block body into (before the list, the first bullet list, after it)."""
     before: list[Token] = []
     after: list[Token] = []
     found: list[Token] | None = None
-    keyed: list[tuple[Token, int]] = []
     for element in elements:
-        first = element[0]
-        is_first = not before and found is None
-        # A first paragraph is always the prompt, even if it starts with the keyword.
-        if first.type == "paragraph_open" and not is_first and re.match(rf"^\s*{keyword}:", element[1].content, re.I):
-            keyed.append((element[1], _line(first)))
-        elif first.type == "bullet_list_open" and found is None:
+        if element[0].type == "bullet_list_open" and found is None:
             found = element
         else:
             (before if found is None else after).extend(element)
-    return before, found, after, keyed
+    return before, found, after
+
+
+_HINT = re.compile(r"^\s*hint:", re.I)
+
+
+def _paragraph_lines(tokens: list[Token]) -> list[tuple[int, int, bool]]:
+    """The source lines of every paragraph in a token run, at any depth: (line, its place in its paragraph from 0,
+    whether the paragraph is at the run's top level)."""
+    base = tokens[0].level if tokens else 0
+    lines = []
+    for token in tokens:
+        if token.type == "paragraph_open" and token.map:
+            for n, line in enumerate(range(token.map[0] + 1, token.map[1] + 1)):
+                lines.append((line, n, token.level == base))
+    return lines
+
+
+def _col(ctx: BlockContext, line: int) -> int:
+    source = ctx._source(line)
+    return len(source) - len(source.lstrip()) + 1
+
+
+def _hint_misplaced(ctx: BlockContext, line: int, where: str) -> None:
+    ctx.error(line, _col(ctx, line), f'"hint:" is part of the {where} above: a hint is a line of its own after the '
+              "options, with a blank line before and after it")
+
+
+def _question_hint(ctx: BlockContext, elements: list[list[Token]], options_at: int) -> tuple[str, list[Token]]:
+    """The hint's HTML and the explanation's tokens. Only a paragraph after the options that is one line starting
+    ``hint:`` is the hint (docs/authoring.md); every other line starting ``hint:`` is reported where it is, as it
+    would otherwise be read silently as part of the prompt, an option, its feedback or the explanation."""
+    for n, element in enumerate(elements[:options_at]):
+        for line, place, top in _paragraph_lines(element):
+            # A question opens with its prompt, even one that starts with "Hint:".
+            if (n, place, top) != (0, 0, True) and _HINT.match(ctx._source(line)):
+                ctx.error(line, _col(ctx, line), '"hint:" before the options: a hint goes after them, with a blank '
+                          "line before and after it (to keep this text in the question, start it with other words)")
+    options = elements[options_at]
+    quoted = 0
+    for token in options:
+        quoted += token.nesting if token.type.startswith("blockquote") else 0
+        if token.type == "paragraph_open" and token.map:
+            for line in range(token.map[0] + 2, token.map[1] + 1):
+                if _HINT.match(ctx._source(line)):
+                    _hint_misplaced(ctx, line, "option's feedback" if quoted else "option")
+    hint: tuple[Token, int] | None = None
+    explanation: list[Token] = []
+    for element in elements[options_at + 1:]:
+        first = _line(element[0])
+        if element[0].type == "paragraph_open" and _HINT.match(ctx._source(first)):
+            for line, place, _ in _paragraph_lines(element):
+                if place and _HINT.match(ctx._source(line)):
+                    _hint_misplaced(ctx, line, "hint")
+                elif place == 1:
+                    ctx.error(line, _col(ctx, line), "the hint goes on to this line: a hint is one line, with a blank "
+                              "line after it (join the lines, or put a blank line before the explanation)")
+            if hint is not None:
+                ctx.error(first, _col(ctx, first), f'"hint:" is given twice (first on line {hint[1]}): a question '
+                          "has one hint")
+                continue
+            hint = (element[1], first)
+            if not re.sub(r"^\s*hint:", "", element[1].content, flags=re.I).strip():
+                ctx.error(first, _col(ctx, first), 'the hint is empty: write it after "hint:"')
+            elif explanation:
+                ctx.warning(first, _col(ctx, first), "this hint is after the explanation: it is still the hint, "
+                            "shown before the learner answers; put it straight after the options")
+        else:
+            for line, place, top in _paragraph_lines(element):
+                if (place or not top) and _HINT.match(ctx._source(line)):
+                    _hint_misplaced(ctx, line, "explanation")
+            explanation.extend(element)
+    if hint is None:
+        return "", explanation
+    inline = hint[0]
+    # Render the already-parsed tokens: parsing the text again would record its links twice.
+    prefix = re.match(r"^\s*hint:\s*", inline.content, re.I)
+    _strip_marker(inline, prefix.end() if prefix else 0)
+    return ctx.render_inline(inline), explanation
 
 
 def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
-    before, options_list, after, hints = _split_body(_elements(raw.tokens), "hint")
+    elements = _elements(raw.tokens)
+    options_at = next((n for n, e in enumerate(elements) if e[0].type == "bullet_list_open"), None)
+    before = [t for e in elements[:options_at] for t in e]
     if not before:
         ctx.error(raw.line, 1, "question has no prompt: write the question before its options")
-    if options_list is None:
+    if options_at is None:
         ctx.error(raw.line, 1, "question has no options: add a list of \"- ( ) text\" lines")
         return None
-    parsed = _options(ctx, options_list, require_marker=True)
+    hint_html, after = _question_hint(ctx, elements, options_at)
+    parsed = _options(ctx, elements[options_at], require_marker=True)
     if parsed is None:
         return None
     single = [p for p in parsed if p.marker.startswith("(")]
@@ -235,13 +310,6 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
     elif single and len(correct) > 1:
         ctx.error(correct[1].line, 1,
                   "single-choice question has more than one correct option: use [ ] and [x] for multiple choice")
-    parts = []
-    for inline, _line in hints:
-        # Render the already-parsed tokens: parsing the text again would record its links twice.
-        prefix = re.match(r"^\s*hint:\s*", inline.content, re.I)
-        _strip_marker(inline, prefix.end() if prefix else 0)
-        parts.append(ctx.render_inline(inline))
-    hint_html = " ".join(parts)
     return Question(
         id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=ctx.render(before),
         multiple=not single, options=[p.option for p in parsed], hint_html=hint_html,
@@ -342,7 +410,7 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
             rows += found
         else:
             rest.append(element)
-    before, options_list, _after, _ = _split_body(rest, "\0")
+    before, options_list, _after = _split_body(rest)
     if opening is not None:
         ctx.error(opening.line, opening.col, f'poll has no prompt before its "{opening.key}:" line: a poll opens with '
                   "its question, then its options or scale")
@@ -408,7 +476,7 @@ def _video(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: st
 
 
 def _checklist(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
-    before, items_list, after, _ = _split_body(_elements(raw.tokens), "\0")
+    before, items_list, after = _split_body(_elements(raw.tokens))
     if items_list is None:
         ctx.error(raw.line, 1, "checklist has no items: add a list of \"- [ ] task\" lines")
         return None
