@@ -394,23 +394,34 @@ def _only_scale(rows: list[_Row]) -> bool:
 
 def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
     rows: list[_Row] = []
-    rest: list[list[Token]] = []
+    before: list[Token] = []
+    options_list: list[Token] | None = None
+    trailing: list[tuple[int, str]] = []  # the first line of each element after the options or scale, and which
     opening: _Row | None = None
     for element in _elements(raw.tokens):
         if element[0].type == "paragraph_open" and _SCALE_KEY.match(element[1].content):
             found = _rows(ctx, element)
-            if not rest and not rows:
+            if not before and not rows and options_list is None:
                 # The poll opens with its prompt, even one that starts with "Scale:" or "Labels:" (as a question's
                 # first paragraph is its prompt, even one that starts with "hint:"), unless that paragraph can
                 # only be a scale: then the prompt is missing or misplaced, which is reported below.
                 if not _only_scale(found):
-                    rest.append(element)
+                    before.extend(element)
                     continue
                 opening = found[0]
             rows += found
+        elif element[0].type == "bullet_list_open" and options_list is None:
+            options_list = element
+        elif options_list is not None or rows:
+            # The prompt is shown above the options or scale, so text after them was moved there (after a scale)
+            # or dropped (after options), without a word.
+            trailing.append((_line(element[0]), "options" if options_list is not None else "scale"))
         else:
-            rest.append(element)
-    before, options_list, _after = _split_body(rest)
+            before.extend(element)
+    if opening is None:
+        for line, what in trailing:
+            ctx.error(line, _col(ctx, line), f"text after the poll's {what}: a poll ends with its {what} (put this "
+                      f"text in the prompt, above {'them' if what == 'options' else 'it'}, or after the block)")
     if opening is not None:
         ctx.error(opening.line, opening.col, f'poll has no prompt before its "{opening.key}:" line: a poll opens with '
                   "its question, then its options or scale")
