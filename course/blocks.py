@@ -185,20 +185,25 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
     return parsed if ok else None
 
 
-Split = tuple[list[Token], list[Token] | None, list[Token]]
+def _first_list(elements: list[list[Token]]) -> int | None:
+    """Where a block body's first bullet list is: a question's options, a checklist's items."""
+    return next((n for n, element in enumerate(elements) if element[0].type == "bullet_list_open"), None)
 
 
-def _split_body(elements: list[list[Token]]) -> Split:
-    """Split a block body into (before the list, the first bullet list, after it)."""
-    before: list[Token] = []
-    after: list[Token] = []
-    found: list[Token] | None = None
-    for element in elements:
-        if element[0].type == "bullet_list_open" and found is None:
-            found = element
-        else:
-            (before if found is None else after).extend(element)
-    return before, found, after
+def _second_list(ctx: BlockContext, element: list[Token], block: str, shown: str) -> bool:
+    """Report a list of options or items after a block's first list (text between them, or a change of bullet, makes
+    two lists): it is not read as options or items, but as what ``shown`` says. Whether it was such a list."""
+    if element[0].type not in ("bullet_list_open", "ordered_list_open"):
+        return False
+    items = [_elements(item[1:-1]) for item in _elements(element[1:-1])]
+    if not any(parts and parts[0][0].type == "paragraph_open" and _MARKER.match(parts[0][1].content)
+               for parts in items):
+        return False
+    line = _line(element[0])
+    what = "items" if block == "checklist" else "options"
+    ctx.error(line, _col(ctx, line), f"a second list of {what}: a {block} has one list, with nothing between its "
+              f'{what} and the same bullet (such as "-") on each; this one would be {shown}')
+    return True
 
 
 _HINT = re.compile(r"^\s*hint:", re.I)
@@ -281,7 +286,7 @@ def _question_hint(ctx: BlockContext, elements: list[list[Token]], options_at: i
 
 def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
     elements = _elements(raw.tokens)
-    options_at = next((n for n, e in enumerate(elements) if e[0].type == "bullet_list_open"), None)
+    options_at = _first_list(elements)
     before = [t for e in elements[:options_at] for t in e]
     if not before:
         ctx.error(raw.line, 1, "question has no prompt: write the question before its options")
@@ -289,6 +294,8 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
         ctx.error(raw.line, 1, "question has no options: add a list of \"- ( ) text\" lines")
         return None
     hint_html, after = _question_hint(ctx, elements, options_at)
+    for element in elements[options_at + 1:]:
+        _second_list(ctx, element, "question", "shown as text in the explanation, not as options")
     parsed = _options(ctx, elements[options_at], require_marker=True)
     if parsed is None:
         return None
@@ -396,7 +403,7 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
     rows: list[_Row] = []
     before: list[Token] = []
     options_list: list[Token] | None = None
-    trailing: list[tuple[int, str]] = []  # the first line of each element after the options or scale, and which
+    trailing: list[tuple[list[Token], str]] = []  # each element after the options or scale, and which it follows
     opening: _Row | None = None
     for element in _elements(raw.tokens):
         if element[0].type == "paragraph_open" and _SCALE_KEY.match(element[1].content):
@@ -415,11 +422,14 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
         elif options_list is not None or rows:
             # The prompt is shown above the options or scale, so text after them was moved there (after a scale)
             # or dropped (after options), without a word.
-            trailing.append((_line(element[0]), "options" if options_list is not None else "scale"))
+            trailing.append((element, "options" if options_list is not None else "scale"))
         else:
             before.extend(element)
     if opening is None:
-        for line, what in trailing:
+        for element, what in trailing:
+            if what == "options" and _second_list(ctx, element, "poll", "left out"):
+                continue
+            line = _line(element[0])
             ctx.error(line, _col(ctx, line), f"text after the poll's {what}: a poll ends with its {what} (put this "
                       f"text in the prompt, above {'them' if what == 'options' else 'it'}, or after the block)")
     if opening is not None:
@@ -487,11 +497,14 @@ def _video(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: st
 
 
 def _checklist(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
-    before, items_list, after = _split_body(_elements(raw.tokens))
-    if items_list is None:
+    elements = _elements(raw.tokens)
+    at = _first_list(elements)
+    if at is None:
         ctx.error(raw.line, 1, "checklist has no items: add a list of \"- [ ] task\" lines")
         return None
-    parsed = _options(ctx, items_list, require_marker=False)
+    for element in elements[at + 1:]:
+        _second_list(ctx, element, "checklist", "shown as text, not as items to tick")
+    parsed = _options(ctx, elements[at], require_marker=False)
     if parsed is None:
         return None
     for p in parsed:
@@ -500,7 +513,7 @@ def _checklist(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id
         elif p.marker == "[x]":
             ctx.warning(p.line, 1, "checklist items start unticked: the learner ticks them; use [ ]")
     return Checklist(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line,
-                     prompt_html=ctx.render(before + after),
+                     prompt_html=ctx.render([t for n, e in enumerate(elements) if n != at for t in e]),
                      items=[ChecklistItem(p.option.html, p.option.text) for p in parsed])
 
 
