@@ -140,6 +140,8 @@ class _ParsedOption:
     marker: str
     option: Option
     line: int
+    feedback_line: int = 0
+    """Where its ``> feedback`` starts, or 0 when it has none."""
 
 
 def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: bool) -> list[_ParsedOption] | None:
@@ -170,9 +172,11 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
             ok = False
             continue
         feedback = ""
+        feedback_line = 0
         for part in parts[1:]:
             if part[0].type == "blockquote_open":
                 feedback += ctx.render(part[1:-1])
+                feedback_line = feedback_line or _line(part[0])
             else:
                 ctx.error(_line(part[0]) if part[0].map else line, 1,
                           "unexpected content in an option: only an indented \"> feedback\" may follow it")
@@ -181,8 +185,16 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
             ctx.error(line, 1, "option has no text")
             ok = False
         parsed.append(_ParsedOption(marker, Option(ctx.render_inline(inline), _plain(inline),
-                                                   marker in ("(x)", "[x]"), feedback), line))
+                                                   marker in ("(x)", "[x]"), feedback), line, feedback_line))
     return parsed if ok else None
+
+
+def _no_feedback(ctx: BlockContext, parsed: list[_ParsedOption], what: str, instead: str) -> None:
+    """Report ``> feedback`` under a poll's option or a checklist's item: only a question shows it."""
+    for p in parsed:
+        if p.feedback_line:
+            ctx.error(p.feedback_line, _col(ctx, p.feedback_line), f'"> " feedback under a {what} is never shown: '
+                      f"only a question's options have feedback ({instead})")
 
 
 def _first_list(elements: list[list[Token]]) -> int | None:
@@ -450,6 +462,7 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
         for p in parsed:
             if p.option.correct:
                 ctx.error(p.line, 1, "a poll has no right answer: use ( ) or [ ] for every option")
+        _no_feedback(ctx, parsed, "poll's option", "put it in the prompt, or after the block")
         multiple = any(p.marker.startswith("[") for p in parsed)
         if multiple and any(p.marker.startswith("(") for p in parsed):
             ctx.error(parsed[0].line, 1, "poll mixes single-choice ( ) and multiple-choice [ ] options")
@@ -507,6 +520,7 @@ def _checklist(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id
     parsed = _options(ctx, elements[at], require_marker=False)
     if parsed is None:
         return None
+    _no_feedback(ctx, parsed, "checklist item", "put it in the item, or in the text before or after the list")
     for p in parsed:
         if p.marker.startswith("("):
             ctx.error(p.line, 1, "checklist items use [ ], not ( )")
