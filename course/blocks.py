@@ -189,6 +189,29 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
     return parsed if ok else None
 
 
+def _glued_to_last(ctx: BlockContext, list_tokens: list[Token], what: str, *, hints: bool = False) -> None:
+    """Warn of each line that Markdown joins to the last option or item (or its feedback) only because nothing ends
+    them: not indented past its bullet (or, in feedback, not starting ">"), with no blank line before it. Text meant
+    to follow the list, such as a question's explanation, would be shown as part of the option. With ``hints``, a
+    ``hint:`` line is left to the question's own, more exact, error."""
+    items = _elements(list_tokens[1:-1])
+    if not items:
+        return
+    bullet = _col(ctx, _line(items[-1][0])) - 1
+    quoted = 0
+    for token in items[-1]:
+        quoted += token.nesting if token.type.startswith("blockquote") else 0
+        if token.type != "paragraph_open" or not token.map:
+            continue
+        for line in range(token.map[0] + 2, token.map[1] + 1):
+            source = ctx._source(line)
+            glued = not source.lstrip().startswith(">") if quoted else _col(ctx, line) - 1 <= bullet
+            if glued and not (hints and _HINT.match(source)):
+                part = f"{what}'s feedback" if quoted else what
+                ctx.warning(line, _col(ctx, line), f"this line is read as part of the last {part} above, as it is "
+                            "not indented: indent it to keep it there, or put a blank line before it")
+
+
 def _no_feedback(ctx: BlockContext, parsed: list[_ParsedOption], what: str, instead: str) -> None:
     """Report ``> feedback`` under a poll's option or a checklist's item: only a question shows it."""
     for p in parsed:
@@ -308,6 +331,7 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
     hint_html, after = _question_hint(ctx, elements, options_at)
     for element in elements[options_at + 1:]:
         _second_list(ctx, element, "question", "shown as text in the explanation, not as options")
+    _glued_to_last(ctx, elements[options_at], "option", hints=True)
     parsed = _options(ctx, elements[options_at], require_marker=True)
     if parsed is None:
         return None
@@ -456,6 +480,7 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
         if rows:
             ctx.error(rows[0].line, rows[0].col, "a poll has either options or a scale, not both")
             return None
+        _glued_to_last(ctx, options_list, "option")
         parsed = _options(ctx, options_list, require_marker=False)
         if parsed is None:
             return None
@@ -517,6 +542,7 @@ def _checklist(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id
         return None
     for element in elements[at + 1:]:
         _second_list(ctx, element, "checklist", "shown as text, not as items to tick")
+    _glued_to_last(ctx, elements[at], "item")
     parsed = _options(ctx, elements[at], require_marker=False)
     if parsed is None:
         return None

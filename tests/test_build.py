@@ -263,6 +263,19 @@ def test_a_hint_line_anywhere_else_in_a_question_is_an_error_not_its_hint(tmp_pa
                                                                  (16, "error")]
 
 
+def test_a_line_glued_to_the_last_option_is_part_of_it_with_a_warning(tmp_path: Path) -> None:
+    lesson = ("---\ntitle: T\n---\n::: question id=q\nPick.\n\n- ( ) A\n- (x) B\n  that wraps\n"
+              "Because B is right.\n:::\n")
+    result = build(make_course(tmp_path, lesson=lesson))
+    assert [d.format() for d in result.diagnostics] == [
+        "modules/01-intro/010-lesson.md:10:1: warning: this line is read as part of the last option above, as it is "
+        "not indented: indent it to keep it there, or put a blank line before it"]
+    assert result.course is not None
+    (question,) = result.course.lessons()[0].blocks
+    assert isinstance(question, Question)
+    assert question.options[1].text == "B that wraps Because B is right." and question.explanation_html == ""
+
+
 def test_a_watcher_can_name_the_changed_files(tmp_path: Path) -> None:
     root = make_course(tmp_path, lesson=LESSON)
     builder = Builder(root)
