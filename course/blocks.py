@@ -140,6 +140,8 @@ class _ParsedOption:
     marker: str
     option: Option
     line: int
+    feedback_line: int = 0
+    """Where its ``> feedback`` starts, or 0 when it has none."""
 
 
 def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: bool) -> list[_ParsedOption] | None:
@@ -170,9 +172,11 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
             ok = False
             continue
         feedback = ""
+        feedback_line = 0
         for part in parts[1:]:
             if part[0].type == "blockquote_open":
                 feedback += ctx.render(part[1:-1])
+                feedback_line = feedback_line or _line(part[0])
             else:
                 ctx.error(_line(part[0]) if part[0].map else line, 1,
                           "unexpected content in an option: only an indented \"> feedback\" may follow it")
@@ -181,40 +185,154 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
             ctx.error(line, 1, "option has no text")
             ok = False
         parsed.append(_ParsedOption(marker, Option(ctx.render_inline(inline), _plain(inline),
-                                                   marker in ("(x)", "[x]"), feedback), line))
+                                                   marker in ("(x)", "[x]"), feedback), line, feedback_line))
     return parsed if ok else None
 
 
-Split = tuple[list[Token], list[Token] | None, list[Token], list[tuple[Token, int]]]
+def _glued_to_last(ctx: BlockContext, list_tokens: list[Token], what: str, *, hints: bool = False) -> None:
+    """Warn of each line that Markdown joins to the last option or item (or its feedback) only because nothing ends
+    them: not indented past its bullet (or, in feedback, not starting ">"), with no blank line before it. Text meant
+    to follow the list, such as a question's explanation, would be shown as part of the option. With ``hints``, a
+    ``hint:`` line is left to the question's own, more exact, error."""
+    items = _elements(list_tokens[1:-1])
+    if not items:
+        return
+    bullet = _col(ctx, _line(items[-1][0])) - 1
+    quoted = 0
+    for token in items[-1]:
+        quoted += token.nesting if token.type.startswith("blockquote") else 0
+        if token.type != "paragraph_open" or not token.map:
+            continue
+        for line in range(token.map[0] + 2, token.map[1] + 1):
+            source = ctx._source(line)
+            glued = not source.lstrip().startswith(">") if quoted else _col(ctx, line) - 1 <= bullet
+            if glued and not (hints and _HINT.match(source)):
+                part = f"{what}'s feedback" if quoted else what
+                ctx.warning(line, _col(ctx, line), f"this line is read as part of the last {part} above, as it is "
+                            "not indented: indent it to keep it there, or put a blank line before it")
 
 
-def _split_body(elements: list[list[Token]], keyword: str) -> Split:
-    """Split a block body into (before the list, the first bullet list, after it, keyword lines)."""
-    before: list[Token] = []
-    after: list[Token] = []
-    found: list[Token] | None = None
-    keyed: list[tuple[Token, int]] = []
-    for element in elements:
-        first = element[0]
-        is_first = not before and found is None
-        # A first paragraph is always the prompt, even if it starts with the keyword.
-        if first.type == "paragraph_open" and not is_first and re.match(rf"^\s*{keyword}:", element[1].content, re.I):
-            keyed.append((element[1], _line(first)))
-        elif first.type == "bullet_list_open" and found is None:
-            found = element
+def _no_feedback(ctx: BlockContext, parsed: list[_ParsedOption], what: str, instead: str) -> None:
+    """Report ``> feedback`` under a poll's option or a checklist's item: only a question shows it."""
+    for p in parsed:
+        if p.feedback_line:
+            ctx.error(p.feedback_line, _col(ctx, p.feedback_line), f'"> " feedback under a {what} is never shown: '
+                      f"only a question's options have feedback ({instead})")
+
+
+def _first_list(elements: list[list[Token]]) -> int | None:
+    """Where a block body's first bullet list is: a question's options, a checklist's items."""
+    return next((n for n, element in enumerate(elements) if element[0].type == "bullet_list_open"), None)
+
+
+def _second_list(ctx: BlockContext, element: list[Token], block: str, shown: str) -> bool:
+    """Report a list of options or items after a block's first list (text between them, or a change of bullet, makes
+    two lists): it is not read as options or items, but as what ``shown`` says. Whether it was such a list."""
+    if element[0].type not in ("bullet_list_open", "ordered_list_open"):
+        return False
+    items = [_elements(item[1:-1]) for item in _elements(element[1:-1])]
+    if not any(parts and parts[0][0].type == "paragraph_open" and _MARKER.match(parts[0][1].content)
+               for parts in items):
+        return False
+    line = _line(element[0])
+    what = "items" if block == "checklist" else "options"
+    ctx.error(line, _col(ctx, line), f"a second list of {what}: a {block} has one list, with nothing between its "
+              f'{what} and the same bullet (such as "-") on each; this one would be {shown}')
+    return True
+
+
+_HINT = re.compile(r"^\s*hint:", re.I)
+
+
+def _paragraph_lines(tokens: list[Token]) -> list[tuple[int, int, bool]]:
+    """The source lines of every paragraph in a token run, at any depth: (line, its place in its paragraph from 0,
+    whether the paragraph is at the run's top level)."""
+    base = tokens[0].level if tokens else 0
+    lines = []
+    for token in tokens:
+        if token.type == "paragraph_open" and token.map:
+            for n, line in enumerate(range(token.map[0] + 1, token.map[1] + 1)):
+                lines.append((line, n, token.level == base))
+    return lines
+
+
+def _col(ctx: BlockContext, line: int) -> int:
+    source = ctx._source(line)
+    return len(source) - len(source.lstrip()) + 1
+
+
+def _hint_misplaced(ctx: BlockContext, line: int, where: str) -> None:
+    ctx.error(line, _col(ctx, line), f'"hint:" is part of the {where} above: a hint is a line of its own after the '
+              "options, with a blank line before and after it")
+
+
+def _question_hint(ctx: BlockContext, elements: list[list[Token]], options_at: int) -> tuple[str, list[Token]]:
+    """The hint's HTML and the explanation's tokens. Only a paragraph after the options that is one line starting
+    ``hint:`` is the hint (docs/authoring.md); every other line starting ``hint:`` is reported where it is, as it
+    would otherwise be read silently as part of the prompt, an option, its feedback or the explanation."""
+    for n, element in enumerate(elements[:options_at]):
+        for line, place, top in _paragraph_lines(element):
+            # A question opens with its prompt, even one that starts with "Hint:".
+            if (n, place, top) != (0, 0, True) and _HINT.match(ctx._source(line)):
+                ctx.error(line, _col(ctx, line), '"hint:" before the options: a hint goes after them, with a blank '
+                          "line before and after it (to keep this text in the question, start it with other words)")
+    options = elements[options_at]
+    quoted = 0
+    for token in options:
+        quoted += token.nesting if token.type.startswith("blockquote") else 0
+        if token.type == "paragraph_open" and token.map:
+            for line in range(token.map[0] + 2, token.map[1] + 1):
+                if _HINT.match(ctx._source(line)):
+                    _hint_misplaced(ctx, line, "option's feedback" if quoted else "option")
+    hint: tuple[Token, int] | None = None
+    explanation: list[Token] = []
+    for element in elements[options_at + 1:]:
+        first = _line(element[0])
+        if element[0].type == "paragraph_open" and _HINT.match(ctx._source(first)):
+            for line, place, _ in _paragraph_lines(element):
+                if place and _HINT.match(ctx._source(line)):
+                    _hint_misplaced(ctx, line, "hint")
+                elif place == 1:
+                    ctx.error(line, _col(ctx, line), "the hint goes on to this line: a hint is one line, with a blank "
+                              "line after it (join the lines, or put a blank line before the explanation)")
+            if hint is not None:
+                ctx.error(first, _col(ctx, first), f'"hint:" is given twice (first on line {hint[1]}): a question '
+                          "has one hint")
+                continue
+            hint = (element[1], first)
+            if not re.sub(r"^\s*hint:", "", element[1].content, flags=re.I).strip():
+                ctx.error(first, _col(ctx, first), 'the hint is empty: write it after "hint:"')
+            elif explanation:
+                ctx.warning(first, _col(ctx, first), "this hint is after the explanation: it is still the hint, "
+                            "shown before the learner answers; put it straight after the options")
         else:
-            (before if found is None else after).extend(element)
-    return before, found, after, keyed
+            for line, place, top in _paragraph_lines(element):
+                if (place or not top) and _HINT.match(ctx._source(line)):
+                    _hint_misplaced(ctx, line, "explanation")
+            explanation.extend(element)
+    if hint is None:
+        return "", explanation
+    inline = hint[0]
+    # Render the already-parsed tokens: parsing the text again would record its links twice.
+    prefix = re.match(r"^\s*hint:\s*", inline.content, re.I)
+    _strip_marker(inline, prefix.end() if prefix else 0)
+    return ctx.render_inline(inline), explanation
 
 
 def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
-    before, options_list, after, hints = _split_body(_elements(raw.tokens), "hint")
+    elements = _elements(raw.tokens)
+    options_at = _first_list(elements)
+    before = [t for e in elements[:options_at] for t in e]
     if not before:
         ctx.error(raw.line, 1, "question has no prompt: write the question before its options")
-    if options_list is None:
+    if options_at is None:
         ctx.error(raw.line, 1, "question has no options: add a list of \"- ( ) text\" lines")
         return None
-    parsed = _options(ctx, options_list, require_marker=True)
+    hint_html, after = _question_hint(ctx, elements, options_at)
+    for element in elements[options_at + 1:]:
+        _second_list(ctx, element, "question", "shown as text in the explanation, not as options")
+    _glued_to_last(ctx, elements[options_at], "option", hints=True)
+    parsed = _options(ctx, elements[options_at], require_marker=True)
     if parsed is None:
         return None
     single = [p for p in parsed if p.marker.startswith("(")]
@@ -235,13 +353,6 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
     elif single and len(correct) > 1:
         ctx.error(correct[1].line, 1,
                   "single-choice question has more than one correct option: use [ ] and [x] for multiple choice")
-    parts = []
-    for inline, _line in hints:
-        # Render the already-parsed tokens: parsing the text again would record its links twice.
-        prefix = re.match(r"^\s*hint:\s*", inline.content, re.I)
-        _strip_marker(inline, prefix.end() if prefix else 0)
-        parts.append(ctx.render_inline(inline))
-    hint_html = " ".join(parts)
     return Question(
         id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line, prompt_html=ctx.render(before),
         multiple=not single, options=[p.option for p in parsed], hint_html=hint_html,
@@ -326,23 +437,37 @@ def _only_scale(rows: list[_Row]) -> bool:
 
 def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
     rows: list[_Row] = []
-    rest: list[list[Token]] = []
+    before: list[Token] = []
+    options_list: list[Token] | None = None
+    trailing: list[tuple[list[Token], str]] = []  # each element after the options or scale, and which it follows
     opening: _Row | None = None
     for element in _elements(raw.tokens):
         if element[0].type == "paragraph_open" and _SCALE_KEY.match(element[1].content):
             found = _rows(ctx, element)
-            if not rest and not rows:
+            if not before and not rows and options_list is None:
                 # The poll opens with its prompt, even one that starts with "Scale:" or "Labels:" (as a question's
                 # first paragraph is its prompt, even one that starts with "hint:"), unless that paragraph can
                 # only be a scale: then the prompt is missing or misplaced, which is reported below.
                 if not _only_scale(found):
-                    rest.append(element)
+                    before.extend(element)
                     continue
                 opening = found[0]
             rows += found
+        elif element[0].type == "bullet_list_open" and options_list is None:
+            options_list = element
+        elif options_list is not None or rows:
+            # The prompt is shown above the options or scale, so text after them was moved there (after a scale)
+            # or dropped (after options), without a word.
+            trailing.append((element, "options" if options_list is not None else "scale"))
         else:
-            rest.append(element)
-    before, options_list, _after, _ = _split_body(rest, "\0")
+            before.extend(element)
+    if opening is None:
+        for element, what in trailing:
+            if what == "options" and _second_list(ctx, element, "poll", "left out"):
+                continue
+            line = _line(element[0])
+            ctx.error(line, _col(ctx, line), f"text after the poll's {what}: a poll ends with its {what} (put this "
+                      f"text in the prompt, above {'them' if what == 'options' else 'it'}, or after the block)")
     if opening is not None:
         ctx.error(opening.line, opening.col, f'poll has no prompt before its "{opening.key}:" line: a poll opens with '
                   "its question, then its options or scale")
@@ -355,12 +480,14 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
         if rows:
             ctx.error(rows[0].line, rows[0].col, "a poll has either options or a scale, not both")
             return None
+        _glued_to_last(ctx, options_list, "option")
         parsed = _options(ctx, options_list, require_marker=False)
         if parsed is None:
             return None
         for p in parsed:
             if p.option.correct:
                 ctx.error(p.line, 1, "a poll has no right answer: use ( ) or [ ] for every option")
+        _no_feedback(ctx, parsed, "poll's option", "put it in the prompt, or after the block")
         multiple = any(p.marker.startswith("[") for p in parsed)
         if multiple and any(p.marker.startswith("(") for p in parsed):
             ctx.error(parsed[0].line, 1, "poll mixes single-choice ( ) and multiple-choice [ ] options")
@@ -408,20 +535,25 @@ def _video(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: st
 
 
 def _checklist(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
-    before, items_list, after, _ = _split_body(_elements(raw.tokens), "\0")
-    if items_list is None:
+    elements = _elements(raw.tokens)
+    at = _first_list(elements)
+    if at is None:
         ctx.error(raw.line, 1, "checklist has no items: add a list of \"- [ ] task\" lines")
         return None
-    parsed = _options(ctx, items_list, require_marker=False)
+    for element in elements[at + 1:]:
+        _second_list(ctx, element, "checklist", "shown as text, not as items to tick")
+    _glued_to_last(ctx, elements[at], "item")
+    parsed = _options(ctx, elements[at], require_marker=False)
     if parsed is None:
         return None
+    _no_feedback(ctx, parsed, "checklist item", "put it in the item, or in the text before or after the list")
     for p in parsed:
         if p.marker.startswith("("):
             ctx.error(p.line, 1, "checklist items use [ ], not ( )")
         elif p.marker == "[x]":
             ctx.warning(p.line, 1, "checklist items start unticked: the learner ticks them; use [ ]")
     return Checklist(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line,
-                     prompt_html=ctx.render(before + after),
+                     prompt_html=ctx.render([t for n, e in enumerate(elements) if n != at for t in e]),
                      items=[ChecklistItem(p.option.html, p.option.text) for p in parsed])
 
 

@@ -236,6 +236,46 @@ def test_a_poll_prompt_that_starts_with_scale_is_the_prompt_not_the_scale(tmp_pa
     assert [o.text for o in fit.options] == ["A", "B"] and fit.scale is None
 
 
+def test_a_question_hint_is_the_hint_line_after_its_options_and_no_other_text(tmp_path: Path) -> None:
+    lesson = ("---\ntitle: T\n---\n::: question id=q\nHint: the first paragraph is the prompt.\n\nPick.\n\n"
+              "- ( ) A\n- (x) B\n\nhint: Who decides?\n\nBecause B.\n\nAnd more.\n:::\n\n"
+              "::: question id=late\nPick.\n\n- ( ) A\n- (x) B\n\nBecause B.\n\nhint: Look again.\n\nAnd more.\n:::\n")
+    result = build(make_course(tmp_path, lesson=lesson))
+    assert [d.format() for d in result.diagnostics] == [
+        "modules/01-intro/010-lesson.md:27:1: warning: this hint is after the explanation: it is still the hint, "
+        "shown before the learner answers; put it straight after the options"]
+    assert result.course is not None
+    question, late = result.course.lessons()[0].blocks
+    assert isinstance(question, Question)
+    assert question.prompt_html == "<p>Hint: the first paragraph is the prompt.</p>\n<p>Pick.</p>"
+    assert question.hint_html == "Who decides?"
+    assert question.explanation_html == "<p>Because B.</p>\n<p>And more.</p>"
+    assert isinstance(late, Question) and late.hint_html == "Look again."
+    assert late.explanation_html == "<p>Because B.</p>\n<p>And more.</p>"
+
+
+def test_a_hint_line_anywhere_else_in_a_question_is_an_error_not_its_hint(tmp_path: Path) -> None:
+    lesson = ("---\ntitle: T\n---\n::: question id=q\nPick.\n\nhint: before the options\n\n- ( ) A\n"
+              "- (x) B\nhint: glued to an option\n\nhint: Who decides?\nBecause B.\n\nhint: a second one\n:::\n")
+    result = build(make_course(tmp_path, lesson=lesson))
+    assert not result.ok
+    assert [(d.line, d.severity) for d in result.diagnostics] == [(7, "error"), (11, "error"), (14, "error"),
+                                                                 (16, "error")]
+
+
+def test_a_line_glued_to_the_last_option_is_part_of_it_with_a_warning(tmp_path: Path) -> None:
+    lesson = ("---\ntitle: T\n---\n::: question id=q\nPick.\n\n- ( ) A\n- (x) B\n  that wraps\n"
+              "Because B is right.\n:::\n")
+    result = build(make_course(tmp_path, lesson=lesson))
+    assert [d.format() for d in result.diagnostics] == [
+        "modules/01-intro/010-lesson.md:10:1: warning: this line is read as part of the last option above, as it is "
+        "not indented: indent it to keep it there, or put a blank line before it"]
+    assert result.course is not None
+    (question,) = result.course.lessons()[0].blocks
+    assert isinstance(question, Question)
+    assert question.options[1].text == "B that wraps Because B is right." and question.explanation_html == ""
+
+
 def test_a_watcher_can_name_the_changed_files(tmp_path: Path) -> None:
     root = make_course(tmp_path, lesson=LESSON)
     builder = Builder(root)
