@@ -23,7 +23,8 @@ class CapstoneWorld:
     states: dict[str, str] = field(default_factory=dict)
     """Each person's saved cookies (Playwright storage state files), by first name."""
     ids: dict[str, str] = field(default_factory=dict)
-    """What the page types' paths are formatted with: team, draft_team, code, case and ada_id (Ada's learner id)."""
+    """What the page types' paths are formatted with: team, draft_team, code, case, ada_id (Ada's learner id) and
+    pat_id (Pat's, the learner given links to set a new password)."""
 
 
 class Person:
@@ -117,6 +118,10 @@ def build_world(browser: Browser, server: str, db_path: Path, folder: Path) -> C
     store.create_user(name="Alan Admin", email=alan_email, department="HM Treasury",
                       password_hash=hash_password(PASSWORD), role="admin")
     ada_user = store.user_by_email(f"ada-capstone-{os.getpid()}@example.gov.uk")
+    # Pat, a learner of the department, is the one given links to set a new password: a link signs the account out
+    # everywhere (decision 0033), so it cannot be anyone whose cookies the sweep keeps.
+    pat = store.create_user(name="Pat Forgetful", email=f"pat-capstone-{os.getpid()}@example.gov.uk",
+                            department="Cabinet Office", password_hash=hash_password(PASSWORD))
     store.close()
     signed = {}
     for name, email in (("fay", fay_email), ("alan", alan_email)):
@@ -133,5 +138,5 @@ def build_world(browser: Browser, server: str, db_path: Path, folder: Path) -> C
         world.states[name] = str(path)
         context.close()
     world.ids = {"slug": SLUG, "team": team, "draft_team": draft_team, "code": code, "case": case,
-                 "ada_id": ada_user.public_id if ada_user else ""}
+                 "ada_id": ada_user.public_id if ada_user else "", "pat_id": pat.public_id}
     return world
