@@ -384,6 +384,10 @@ def test_someone_who_took_over_an_account_cannot_outrun_the_owners_link(world: W
     assert sign_in(stranger(world), NEW) == 303
 
 
+def test_the_change_form_answers_head_as_get(world: World) -> None:
+    assert world.ada.head("/password/change").status_code == world.ada.get("/password/change").status_code == 200
+
+
 def test_changing_needs_a_signed_in_person_and_a_form_from_here(world: World) -> None:
     refused = stranger(world).get("/password/change")
     assert refused.status_code in (302, 303) and "/sign-in" in refused.headers["location"]

@@ -235,3 +235,15 @@ def test_the_slash_redirect_of_a_small_app_is_relative_too() -> None:
     app.router = SegmentRouter(routes)
     response = TestClient(app).get("/c?x=%2F", headers={"Host": "evil.example"}, follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (307, "/c/?x=%2F")
+
+
+@pytest.mark.parametrize("path", [p for p in FIXED_PATHS if p not in ("/xapi", "/health")])
+def test_head_answers_as_get_does_on_a_page_that_is_also_a_form(service: TestClient, path: str) -> None:
+    """A form's page is shown to GET and HEAD alike: HEAD once went the POST way, to the CSRF check's 403."""
+    route = next(r for r in service.app.app.router.routes  # type: ignore[attr-defined]
+                 if isinstance(r, Route) and r.path == path)
+    if not {"GET", "POST"} <= (route.methods or set()):
+        return
+    got, head = service.get(path), service.head(path)
+    assert head.status_code == got.status_code, (path, head.status_code, got.status_code)
+    assert head.content == b""

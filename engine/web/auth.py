@@ -66,7 +66,7 @@ def _register_page(request: Request, **context: Any) -> Response:
 
 async def register(request: Request) -> Response:
     svc = service(request)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _register_page(request)
     form = await form_data(request)
     values = {k: _one(form, k) for k in ("name", "email", "department")}
@@ -88,7 +88,7 @@ async def register(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     svc = service(request)
     next_url = safe_next(request.query_params.get("next"))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if current_user(request):
             return RedirectResponse(next_url, status_code=303)
         return page(request, "sign_in.html", title="Sign in", active="sign-in", next=next_url)

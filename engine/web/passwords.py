@@ -81,7 +81,7 @@ async def new_password(request: Request) -> Response:
 async def change(request: Request) -> Response:
     user = require_user(request)
     svc = service(request)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return page(request, "password_change.html", title="Change your password", active="my-data")
     form = await form_data(request)
     current = (form.get("current") or [""])[0]
