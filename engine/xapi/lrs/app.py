@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ...security import RateLimiter, password_work
+from ...settings import SETTINGS
 from ...storage import lrs as storage
 from ...storage import lrs_credentials
 from ...storage.clock import now
@@ -46,6 +47,8 @@ from .writes import StaleCredential, StatementWrites, _GroupCommit
 
 log = logging.getLogger("masterclass.lrs")
 
+FAILED_ATTEMPTS: int = next(s.default for s in SETTINGS if s.name == "lrs_sign_in_attempts_per_address")
+"""Failed credentials per address in 15 minutes when no setting says otherwise: the setting's own default."""
 IDLE_READERS = 8
 """Read-only connections kept open between requests (more are opened while more requests read at once)."""
 KEPT_WRITERS = 1_000
@@ -68,7 +71,7 @@ class LRS(StatementWrites, StatementQueries):
 
     def __init__(self, store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
                  on_saved: Callable[[], None] | None = None, max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT,
-                 failed_attempts: int = 20, read_ahead_threads: int = READ_AHEAD_THREADS) -> None:
+                 failed_attempts: int = FAILED_ATTEMPTS, read_ahead_threads: int = READ_AHEAD_THREADS) -> None:
         self.store = store
         self.base_url = base_url.rstrip("/")
         self._endpoints = endpoints
@@ -298,7 +301,7 @@ class LRS(StatementWrites, StatementQueries):
 
 def make_app(store: Store, *, base_url: str, endpoints: Callable[[], list[str]] | list[str] | None = None,
              on_saved: Callable[[], None] | None = None, max_body: int = MAX_BODY, max_limit: int = MAX_LIMIT,
-             failed_attempts: int = 20) -> LRS:
+             failed_attempts: int = FAILED_ATTEMPTS) -> LRS:
     """The LRS as an ASGI app, e.g. ``Mount("/xapi", app=make_app(store, base_url=settings.base_url))``.
 
     ``endpoints`` lists (or returns) the outbox endpoint names each statement stored here is
