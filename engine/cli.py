@@ -305,104 +305,6 @@ def new_course(course_dir: str, title: str | None) -> None:
     click.echo(f"Preview it with: masterclass preview {target}")
 
 
-@cli.group()
-def users() -> None:
-    """Manage accounts."""
-
-
-@users.command("add")
-@click.argument("email")
-@click.option("--name", required=True)
-@click.option("--department", required=True)
-@click.option("--admin", "role", flag_value="admin", help="Make an admin.")
-@click.option("--facilitator", "role", flag_value="facilitator", help="Make a facilitator.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for when not given.")
-@click.option("--db", "db_path", default="masterclass.db", show_default=True)
-@click.option("--config", "config", default=None, type=CONFIG_FILE,
-              help="Settings file, for its departments and email domains.")
-def users_add(email: str, name: str, department: str, role: str | None, password: str, db_path: str,
-              config: str | None) -> None:
-    """Create an account, e.g. the first admin. Example:
-
-        masterclass users add admin@example.gov.uk --name "Ada Admin" --department "Cabinet Office" --admin
-    """
-    from .accounts import account_problems
-    from .security import hash_password
-    from .settings import load_settings
-    from .storage.db import EmailTaken
-
-    email, name, department = email.strip(), name.strip(), department.strip()
-    problems = account_problems(load_settings(config), name=name, email=email, department=department,
-                                password=password)
-    if problems:
-        raise click.ClickException("; ".join(problem["text"] for problem in problems))
-    store = open_store(db_path)
-    try:
-        user = store.create_user(name=name, email=email, department=department,
-                                 password_hash=hash_password(password), role=role or "learner")
-    except EmailTaken:
-        raise click.ClickException(f"there is already an account for {email}") from None
-    click.echo(f"Created {user.role} {user.email}")
-
-
-@users.command("delete")
-@click.argument("email")
-@click.option("--yes", is_flag=True, help="Do not ask to confirm.")
-@click.option("--db", "db_path", default="masterclass.db", show_default=True, help="The SQLite database file.")
-def users_delete(email: str, yes: bool, db_path: str) -> None:
-    """Delete an account and everything recorded about it, as "My data" does for its owner (UK GDPR erasure): for
-    a learner who asks by other means. It cannot be undone, and is recorded beside the database so that a
-    restore from an older backup does not bring the account back. Example:
-
-        masterclass users delete ada@example.gov.uk --db masterclass.db
-    """
-    from .erasures import erase
-
-    store = open_store(db_path, existing=True)
-    try:
-        user = store.user_by_email(email.strip())
-        if user is None:
-            raise click.ClickException(f"there is no account for {email.strip()}")
-        if not yes:
-            click.confirm(f"Delete {user.name} <{user.email}> and everything recorded about them?", abort=True)
-        erase(store, user)
-    finally:
-        store.close()
-    click.echo(f"Deleted {user.email}")
-
-
-@users.command("password-link")
-@click.argument("email")
-@click.option("--db", "db_path", default="masterclass.db", show_default=True, help="The SQLite database file.")
-@click.option("--config", "config", default=None, type=CONFIG_FILE, help="Settings file, for its base_url.")
-def users_password_link(email: str, db_path: str, config: str | None) -> None:
-    """Print a link for an account to set a new password, for someone who has forgotten theirs: the service sends
-    no email. The link works once, for 24 hours, and replaces any link made for the account before. Send it to
-    that person only: anyone with it can sign in as them. Facilitators and admins can also make one on a learner's
-    page of the reports. Example:
-
-        masterclass users password-link ada@example.gov.uk --db masterclass.db
-    """
-    from .access_log import SECRET_PATH
-    from .settings import load_settings
-
-    settings = load_settings(config)
-    store = open_store(db_path, existing=True)
-    try:
-        user = store.user_by_email(email.strip())
-        if user is None:
-            raise click.ClickException(f"there is no account for {email.strip()}")
-        token = store.issue_password_link(user.id, issued_by=None)
-    finally:
-        store.close()
-    if "base_url" not in settings.given:
-        click.echo(f"base_url is not set: the link below assumes {settings.base_url}; if learners reach the service "
-                   "at another address, put that before /password/new/ instead (docs/settings.md)", err=True)
-    click.echo(f"{settings.base_url}{SECRET_PATH}{token}")
-    click.echo(f"Send it to {user.name} <{user.email}> only. It works once, until 24 hours from now.", err=True)
-
-
 from .reports.cli import reports_group  # noqa: E402
 from .xapi.cli import lrs_group  # noqa: E402 - commands join the one group defined above
 from .xapi.outbox_cli import add_commands, export  # noqa: E402
@@ -415,8 +317,10 @@ from .certificates_cli import certificates_group  # noqa: E402
 
 cli.add_command(certificates_group)
 from .backup_cli import backup_command  # noqa: E402
+from .users_cli import users_group  # noqa: E402
 
 cli.add_command(backup_command)
+cli.add_command(users_group)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +296,20 @@ class Store(Sessions, Passwords):
             # may issue one for a learner, and it must not sign its holder in as an admin.
             conn.execute("DELETE FROM password_links WHERE user_id = ?", (user_id,))
             self._forget_sessions()
+
+    def count_role(self, role: str) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM users WHERE role = ?", (role,)).fetchone()[0])
+
+    def users(self, *, role: str | None = None, department: str | None = None) -> Iterator[User]:
+        """Accounts by email, optionally of one role or department, read as they are listed (there may be
+        470,000)."""
+        cursor = self.conn.execute(
+            f"SELECT {USER_COLUMNS} FROM users WHERE (?1 IS NULL OR role = ?1) AND (?2 IS NULL OR department = ?2)"  # noqa: S608
+            " ORDER BY email", (role, department))
+        for row in cursor:
+            user = user_from_row(row)
+            assert user is not None
+            yield user
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         with self.transaction() as conn:
