@@ -25,6 +25,13 @@ FLUSH_LINES = 256
 SECRET_PATH = "/password/new/"  # noqa: S105 - a path, not a password
 """Where links to set a new password start (``engine.web.passwords``): the rest of such a path is left out of the
 log."""
+
+
+def redacted(path: str) -> str:
+    """The path as logs may show it: a link to set a new password is a credential until it is used (decision
+    0033), so its token is left out."""
+    return SECRET_PATH + "..." if path.startswith(SECRET_PATH) else path
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -98,10 +105,7 @@ class AccessLog(logging.Handler):
         if isinstance(args, tuple) and len(args) == 5:
             client, method, path, version, status = args
             host = str(client).rpartition(":")[0] or "-"
-            if str(path).startswith(SECRET_PATH):
-                # A link to set a new password is a credential until it is used (decision 0033): not for the log.
-                path = SECRET_PATH + "..."
-            request = f"{method} {path} HTTP/{version}"
+            request = f"{method} {redacted(str(path))} HTTP/{version}"
             if '"' in request or "\\" in request:
                 # As nginx does: a quote in the query cannot end the request line early for log readers.
                 request = request.replace("\\", "\\x5C").replace('"', "\\x22")

@@ -185,3 +185,9 @@ def test_a_link_to_set_a_new_password_is_not_logged(stream: io.StringIO) -> None
     lines = stream.getvalue().splitlines()
     assert '"GET /password/new/... HTTP/1.1" 200 -' in lines[0] and "dQU_" not in stream.getvalue()
     assert '"GET /password/forgotten HTTP/1.1"' in lines[1]
+
+
+def test_logs_show_no_token_of_a_link_to_set_a_password() -> None:
+    assert access_log.redacted("/password/new/abc_DEF-123") == "/password/new/..."
+    assert access_log.redacted("/password/change") == "/password/change"
+    assert access_log.redacted("/demo/password/new/x") == "/demo/password/new/x"

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..access_log import SECRET_PATH, flush_access_log
+from ..access_log import flush_access_log, redacted
 from ..erasures import erase_again
 from ..security import SignInLimits, load_secret
 from ..settings import Settings
@@ -193,10 +193,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
     # One line, without the traceback: ErrorPages raises the error on to the server, which logs it with its
     # traceback (two tracebacks a failure made the log hard to read). The path is the client's: at most 200
     # characters of it, with anything unprintable escaped.
-    path = request.url.path
-    if path.startswith(SECRET_PATH):
-        path = SECRET_PATH + "..."  # a link to set a new password: a credential (decision 0033)
-    log.error("unhandled error on %s %s: %s", request.method, ascii(path[:200])[1:-1], type(exc).__name__)
+    log.error("unhandled error on %s %s: %s", request.method, ascii(redacted(request.url.path)[:200])[1:-1],
+              type(exc).__name__)
     return error_response(request, 500, "Try again later. Your answers so far are saved.")
 
 
