@@ -552,9 +552,11 @@ def _checklist(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id
             ctx.error(p.line, 1, "checklist items use [ ], not ( )")
         elif p.marker == "[x]":
             ctx.warning(p.line, 1, "checklist items start unticked: the learner ticks them; use [ ]")
+    # Text before the items is shown above them, and text after them below them: each where the author put it.
     return Checklist(id=block_id, iri=ctx.iri_prefix + block_id, line=raw.line,
-                     prompt_html=ctx.render([t for n, e in enumerate(elements) if n != at for t in e]),
-                     items=[ChecklistItem(p.option.html, p.option.text) for p in parsed])
+                     prompt_html=ctx.render([t for e in elements[:at] for t in e]),
+                     items=[ChecklistItem(p.option.html, p.option.text) for p in parsed],
+                     after_html=ctx.render([t for e in elements[at + 1:] for t in e]))
 
 
 def _callout(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:

@@ -22,12 +22,13 @@ from .mdext.references import Ref, references_plugin
 from .model import PLACEHOLDER, Block, Lesson, Question, Reference
 from .schema import LESSON_FIELDS, parse_duration, validate
 
-COMPILER_VERSION = "5"
+COMPILER_VERSION = "6"
 """Bump when compiled output changes shape, or a lesson once compiled without an error may now have one (3: a
 poll's scale lines; 4: a poll opens with its prompt; 5: a question's hint is only the hint line after its options,
 nothing follows a poll's options or scale, a block has one list of options or items, only a question's options have
-feedback, and a line glued to the last option is warned of), so cached lessons are rebuilt: a build taking them from
-an earlier build's output would keep them as they were."""
+feedback, and a line glued to the last option is warned of; 6: a checklist keeps its text after the items apart, in
+``after_html``, where it was part of the prompt), so cached lessons are rebuilt: a build taking them from an earlier
+build's output would keep them as they were."""
 
 
 def make_markdown() -> MarkdownIt:

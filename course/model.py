@@ -151,11 +151,16 @@ class ChecklistItem:
 
 @dataclass
 class Checklist(Block):
+    """``prompt_html`` is the author's text before the items; ``after_html`` their text after the items, shown below
+    them."""
+
     type: ClassVar[str] = "checklist"
     items: list[ChecklistItem] = field(default_factory=list)
+    after_html: str = ""
+    """Empty in output written before compiler version 6, which put this text into ``prompt_html``."""
 
     def _fields(self) -> dict[str, Any]:
-        return {"items": [i.to_dict() for i in self.items]}
+        return {"items": [i.to_dict() for i in self.items], "after_html": self.after_html}
 
 
 @dataclass

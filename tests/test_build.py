@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from course import Builder, build, load_compiled, write_compiled
-from course.model import PLACEHOLDER, Checklist, Poll, Question, Reflection, Video
+from course.model import PLACEHOLDER, Checklist, Poll, Question, Reflection, Video, block_from_dict
 from engine.cli import cli
 from helpers import make_course
 
@@ -78,6 +78,23 @@ Before you start:
 Do not share personal data.
 :::
 """
+
+CHECKLIST_LESSON = """\
+---
+title: Getting ready
+---
+::: checklist id=ready
+Before you start, read [the other lesson](020-other.md) & "ask":
+
+- [ ] Book a meeting
+- [ ] Tell your manager
+
+Come back & tick 1 < 2 items [any time](020-other.md).
+
+Or ask *your* facilitator.
+:::
+"""
+"""A checklist with text before its items and after them (the after-text once showed above the items)."""
 
 
 def test_every_block_with_its_iri_and_answers_survives_a_round_trip(tmp_path: Path) -> None:
@@ -274,6 +291,28 @@ def test_a_line_glued_to_the_last_option_is_part_of_it_with_a_warning(tmp_path: 
     (question,) = result.course.lessons()[0].blocks
     assert isinstance(question, Question)
     assert question.options[1].text == "B that wraps Because B is right." and question.explanation_html == ""
+
+
+def test_a_checklists_text_after_its_items_is_kept_apart_from_the_text_before(tmp_path: Path) -> None:
+    root = make_course(tmp_path / "demo", lesson=CHECKLIST_LESSON)
+    result = build(root)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.course is not None
+    (checklist,) = result.course.lessons()[0].blocks
+    assert isinstance(checklist, Checklist)
+    # Each text as Markdown made it, escaped and with its links rewritten, the one as the other.
+    assert checklist.prompt_html == ('<p>Before you start, read <a href="../01-intro/other">the other lesson</a> '
+                                     "&amp; &quot;ask&quot;:</p>")
+    assert [i.text for i in checklist.items] == ["Book a meeting", "Tell your manager"]
+    assert checklist.after_html == ('<p>Come back &amp; tick 1 &lt; 2 items <a href="../01-intro/other">any time</a>.'
+                                    "</p>\n<p>Or ask <em>your</em> facilitator.</p>")
+    write_compiled(result.course, root, tmp_path / "out")
+    (loaded,) = load_compiled(tmp_path / "out").lessons()[0].blocks
+    assert loaded == checklist
+    # Output written before compiler version 6 has no after_html (its prompt holds that text): it still loads.
+    old = {k: v for k, v in checklist.to_dict().items() if k != "after_html"}
+    assert block_from_dict(old) == Checklist(checklist.id, checklist.iri, checklist.line, checklist.prompt_html,
+                                             checklist.items)
 
 
 def test_a_watcher_can_name_the_changed_files(tmp_path: Path) -> None:

@@ -124,6 +124,30 @@ def test_attempt_counts_are_slots_not_frames(tmp_path: Path, monkeypatch: pytest
     assert sum(1 for key in rt.pages if key[0] == "block") == block_frames[-1]
 
 
+def test_a_checklists_text_after_its_items_is_framed_below_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """No checklist in the Innovation Masterclass has text after its items: this one does, and its framed page, kept
+    whole while nothing is ticked and put together from the block's frames once something is, is the full render,
+    with that text below the items."""
+    from helpers import make_course
+    from test_build import CHECKLIST_LESSON
+
+    client, _store = make_app(make_course(tmp_path / "demo", lesson=CHECKLIST_LESSON), tmp_path / "after.db")
+    register(client, name="Ada <Lovelace> & \"Co\"")
+    rt: CourseRuntime = client.app.app.state.service.courses["demo"]  # type: ignore[attr-defined]
+    path = "/demo/01-intro/lesson"
+    for ticked in (None, None, ["1"], ["0", "1"]):  # the first page, the page kept whole, then from block frames
+        if ticked is not None:
+            answer(client, path, "ready", ticked=ticked)
+        check(client, path, monkeypatch)
+        page = framed_page(client, path)
+        texts = ("Before you start", "Book a meeting", "Tell your manager", "Come back &amp;", "Or ask <em>your</em>",
+                 "Save checklist")
+        at = [page.index(text) for text in texts]
+        assert at == sorted(at)
+    assert any(key[0] == "untouched" for key in rt.pages) and any(key[0] == "block" for key in rt.pages)
+
+
 def test_a_frame_with_others_inlined_fills_as_they_do() -> None:
     from engine.web.templating import Slots
 

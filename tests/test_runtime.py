@@ -14,7 +14,7 @@ from engine import answers, events
 from engine.storage.db import Store
 from engine.xapi.emit import Emitter
 from helpers import COURSE_YAML, make_course
-from test_build import LESSON
+from test_build import CHECKLIST_LESSON, LESSON
 from webhelpers import PASSWORD, answer, csrf, make_app, register
 
 LESSON_PATH = "/demo/01-intro/lesson"
@@ -236,6 +236,35 @@ def test_checklist_and_video(client: TestClient) -> None:
     assert 'value="1" checked' in page and "Saved: 1 of 2 ticked." in page
     answer(client, LESSON_PATH, "intro", watched="1")
     assert "You have watched this video." in client.get(LESSON_PATH).text
+
+
+def _in_order(html: str, block_id: str, *texts: str) -> str:
+    """The block's section, having checked that each text is in it once, in the order given."""
+    start = html.index(f'id="block-{block_id}"')
+    section = html[start:html.index("</section>", start)]
+    assert [section.count(text) for text in texts] == [1] * len(texts), section
+    at = [section.index(text) for text in texts]
+    assert at == sorted(at), section
+    return section
+
+
+def test_a_checklists_text_after_its_items_is_shown_below_them(tmp_path: Path) -> None:
+    client, _ = make_app(make_course(tmp_path / "demo", lesson=CHECKLIST_LESSON), tmp_path / "checklist.db")
+    register(client)
+    before = "Before you start, read <a href=\"../01-intro/other\">the other lesson</a> &amp; &quot;ask&quot;:"
+    after = ("Come back &amp; tick 1 &lt; 2 items <a href=\"../01-intro/other\">any time</a>.</p>\n"
+             "<p>Or ask <em>your</em> facilitator.")
+    order = (before, 'value="0"', "Book a meeting", 'value="1"', "Tell your manager", after)
+    # Without JavaScript: the page, then the page the saved form leads back to.
+    _in_order(client.get(LESSON_PATH).text, "ready", *order, "Save checklist")
+    saved = client.post(f"{LESSON_PATH}/blocks/ready", data={"csrf_token": csrf(client, LESSON_PATH), "ticked": "1"})
+    assert saved.status_code == 303
+    _in_order(client.get(LESSON_PATH).text, "ready", *order, "Saved: 1 of 2 ticked.", "Save checklist")
+    # With JavaScript: the block the script puts in place of the one whose form was sent.
+    response = client.post(f"{LESSON_PATH}/blocks/ready", data={"csrf_token": csrf(client, LESSON_PATH),
+                           "ticked": ["0", "1"]}, headers={"Accept": "application/json"})
+    assert response.status_code == 200 and response.json()["ok"] is True
+    _in_order(response.json()["html"], "ready", *order, "Saved: 2 of 2 ticked.", "Save checklist")
 
 
 def test_json_submission_returns_the_block_in_place(client: TestClient) -> None:
