@@ -45,6 +45,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allowed_email_domains", "If not empty, only work emails ending in one of these domains may "
             "register, e.g. `gov.uk`. A domain also allows its subdomains.", [], "list"),
     Setting("max_body_bytes", "The largest request body accepted, in bytes; larger ones get 413.", 65536, "int"),
+    Setting("session_days", "How long a sign-in lasts, in days from signing in: then the browser must sign in "
+            "again, whatever its cookie says (the server ends the session too). Signing in again, setting a password "
+            "with a link or changing it start a new one.", 30, "int"),
     Setting("sign_in_attempts", "Failed sign-ins allowed in 15 minutes to one account from one network address, "
             "and in one browser that has signed in to the account before; then sign-in to it there waits. A "
             "browser that has signed in before is not stopped by anyone else's failures.", 5, "int"),
@@ -188,7 +191,7 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     return value.strip() if setting.kind == "email" else value
 
 
-MINIMUM = {"max_body_bytes": 1024, "sign_in_attempts": 1, "sign_in_attempts_per_account": 1,
+MINIMUM = {"max_body_bytes": 1024, "session_days": 1, "sign_in_attempts": 1, "sign_in_attempts_per_account": 1,
            "sign_in_attempts_per_address": 1, "lrs_batch_size": 1, "lrs_sign_in_attempts_per_address": 1}
 """The least each whole-number setting may be (else 0)."""
 

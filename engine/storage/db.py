@@ -74,7 +74,7 @@ class Store(Sessions, Passwords):
         self._erased_pending = False
         """This connection's open transaction erased someone (``delete_user``): once it commits, the checkpoint
         thread empties the log file of them (``Checkpointer.erased``)."""
-        self._signed_in: dict[str, User] = {}
+        self._signed_in: dict[str, tuple[User, float]] = {}
         """Session token hash → its user, kept like records (see ``records``): every request asks."""
         self._enrolments: dict[tuple[int, str], Enrolment] = {}
         """(user id, course IRI) → the enrolment, kept like records: every request in a course asks."""

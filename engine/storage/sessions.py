@@ -7,7 +7,9 @@ import hashlib
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -22,8 +24,11 @@ MAX_MET = 100_000
 MAX_SIGNED_IN = 20_000
 """Sessions (and enrolments) a store keeps between requests."""
 
-_SESSION_USER = (f"SELECT {', '.join('u.' + c.strip() for c in USER_COLUMNS.split(','))} FROM sessions s"  # noqa: S608
-                 " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?")
+SESSION_LIFETIME = 30 * 24 * 3600.0
+"""Seconds a sign-in lasts from its start, unless the service says otherwise (the ``session_days`` setting)."""
+
+_SESSION_USER = (f"SELECT {', '.join('u.' + c.strip() for c in USER_COLUMNS.split(','))}, s.created_at"  # noqa: S608
+                 " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?")
 
 
 class Sessions:
@@ -33,7 +38,9 @@ class Sessions:
     _kept_lock: threading.Lock
     _met: set[tuple[str, str]]
     _met_pending: set[tuple[str, str]]
-    _signed_in: dict[str, User]
+    _signed_in: dict[str, tuple[User, float]]
+    """Kept sign-ins: each session's user, and when the session ends (Unix time)."""
+    session_lifetime: float = SESSION_LIFETIME
 
     if TYPE_CHECKING:
         def transaction(self) -> Transaction: ...
@@ -41,25 +48,35 @@ class Sessions:
         def _forget_sessions(self) -> None: ...
 
     def create_session(self, user_id: int) -> str:
+        """A new sign-in session's token. The account's sessions that have ended go (their rows, and what they
+        met): a learner who signs in every day would otherwise leave a row a day behind for ever."""
         token = secrets.token_urlsafe(32)
         stamp = now()
+        ended = datetime.fromtimestamp(time.time() - self.session_lifetime, UTC).isoformat(timespec="milliseconds")
         with self.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE user_id = ? AND created_at <= ?", (user_id, ended))
             conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (_hash(token), user_id, stamp, stamp))
         return token
 
     def session_user(self, token: str) -> User | None:
-        """Who the session signs in, or None; kept between requests like records, as every request asks."""
+        """Who the session signs in, or None (no such session, or one older than ``session_lifetime``); kept
+        between requests like records, as every request asks."""
         key = _hash(token)
         self._current()
         found = self._signed_in.get(key)
         if found is not None:
-            return found
-        user = user_from_row(self.conn.execute(_SESSION_USER, (key,)).fetchone())
-        if user is not None:
-            with self._kept_lock:
-                if len(self._signed_in) >= MAX_SIGNED_IN:
-                    del self._signed_in[next(iter(self._signed_in))]  # the oldest
-                self._signed_in[key] = user
+            return found[0] if time.time() < found[1] else None
+        row = self.conn.execute(_SESSION_USER, (key,)).fetchone()
+        user = user_from_row(row[:-1]) if row else None
+        if user is None:
+            return None
+        ends = datetime.fromisoformat(row[-1]).timestamp() + self.session_lifetime
+        if time.time() >= ends:
+            return None
+        with self._kept_lock:
+            if len(self._signed_in) >= MAX_SIGNED_IN:
+                del self._signed_in[next(iter(self._signed_in))]  # the oldest
+            self._signed_in[key] = (user, ends)
         return user
 
     def session_met(self, token: str, object_iri: str) -> bool:

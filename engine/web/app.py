@@ -239,6 +239,7 @@ def create_app(*, settings: Settings, store: Store, courses: list[CourseRuntime]
     if preview is not None and preview.result is not None and preview.result.course is not None:
         addresses.append((preview.root, preview.result.course.slug))  # its slug, even before it first builds
     check_addresses(addresses, reserved_addresses())
+    store.session_lifetime = settings.session_days * 24 * 3600.0
     again = erase_again(store)
     if again:
         log.warning("deleted %d account(s) again that were erased after the backup this database was restored from",

@@ -42,7 +42,7 @@ def signed_in(request: Request, user: User, target: str) -> Response:
     token = svc.store.create_session(user.id)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=svc.settings.secure_cookies,
-                        max_age=60 * 60 * 24 * 30, path="/")
+                        max_age=svc.settings.session_days * 24 * 3600, path="/")
     # The browser is trusted for this account from now on (decision 0031): its own device cookie, kept when it
     # had one for the account (its failure count goes with its nonce), sent to the sign-in page alone.
     nonce = device_nonce(svc.secret, cookie(request, DEVICE_COOKIE), user.public_id) or secrets.token_hex(16)
