@@ -102,24 +102,27 @@ DEVICE_MAX_AGE = 60 * 60 * 24 * 365
 """A device cookie lasts a year from the browser's last sign-in (OWASP's "device cookie", decision 0031)."""
 
 
-def _device_mac(secret: bytes, public_id: str, nonce: str) -> str:
-    return hmac.digest(secret, f"device:{public_id}.{nonce}".encode(), "sha256").hex()
+def _device_mac(secret: bytes, public_id: str, nonce: str, password_hash: str) -> str:
+    return hmac.digest(secret, f"device:{public_id}.{nonce}.{password_hash}".encode(), "sha256").hex()
 
 
-def device_cookie(secret: bytes, public_id: str, nonce: str) -> str:
+def device_cookie(secret: bytes, public_id: str, nonce: str, *, password_hash: str) -> str:
     """The device cookie a browser is given when it signs in to the account ``public_id``: the account, a random
-    ``nonce`` that names the browser for its own failure count, and the service's HMAC of both, so it cannot be
-    made or changed without the secret, and says nothing for any other account."""
-    return f"{public_id}.{nonce}.{_device_mac(secret, public_id, nonce)}"
+    ``nonce`` that names the browser for its own failure count, and the service's HMAC of both and of the
+    account's password hash, so it cannot be made or changed without the secret, says nothing for any other
+    account, and says nothing once the password has changed (decision 0033: a browser that had the old password,
+    perhaps someone else's, is trusted no more)."""
+    return f"{public_id}.{nonce}.{_device_mac(secret, public_id, nonce, password_hash)}"
 
 
-def device_nonce(secret: bytes, value: str | None, public_id: str) -> str | None:
-    """The nonce of ``value`` if it is a device cookie this service made for the account ``public_id``."""
+def device_nonce(secret: bytes, value: str | None, public_id: str, *, password_hash: str) -> str | None:
+    """The nonce of ``value`` if it is a device cookie this service made for the account ``public_id`` since its
+    password was last set (``password_hash``, the account's hash now)."""
     parts = (value or "").split(".")
     if len(parts) != 3 or parts[0] != public_id or not parts[1] or len(parts[1]) > 64:
         return None
     # As bytes, as in csrf_ok: a cookie may hold any character.
-    if not hmac.compare_digest(_device_mac(secret, public_id, parts[1]).encode(), parts[2].encode()):
+    if not hmac.compare_digest(_device_mac(secret, public_id, parts[1], password_hash).encode(), parts[2].encode()):
         return None
     return parts[1]
 

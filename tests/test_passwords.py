@@ -4,6 +4,7 @@ line through click's runner on one."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from datetime import timedelta
@@ -82,7 +83,7 @@ def test_a_link_sets_the_password_once_and_ends_every_session(tmp_path: Path) ->
     sessions = [store.create_session(ada.id) for _ in range(2)]
     token = store.issue_password_link(ada.id, issued_by=None)
     assert store.password_link_user(token) == ada
-    assert store.set_password_by_link(token, "new") == ada
+    assert store.set_password_by_link(token, "new") == dataclasses.replace(ada, password_hash="new")
     assert store.user_by_id(ada.id).password_hash == "new"  # type: ignore[union-attr]
     assert [store.session_user(s) for s in sessions] == [None, None]
     assert store.password_link_user(token) is None and store.set_password_by_link(token, "again") is None
@@ -362,12 +363,36 @@ def test_guessing_the_current_password_is_limited_per_session(world: World,
     locked = change(elsewhere, PASSWORD, NEW)
     assert locked.status_code == 429 and "Too many wrong passwords" in locked.text  # type: ignore[attr-defined]
     # The owner's own session is not stopped by those guesses, nor by anyone's failed sign-ins.
+    attacker = stranger(world)
+    for _ in range(5):
+        assert sign_in(attacker, "x") == 422
     limits = world.client.app.service.sign_in_limits  # type: ignore[attr-defined]
     for _ in range(limits.account.limit):
         limits.account.fail(account_key(ADA))
-    for _ in range(5):
-        stranger(world).post("/sign-in", data={"csrf_token": csrf(stranger(world)), "email": ADA, "password": "x"})
-    assert change(world.ada, PASSWORD, NEW).status_code == 303  # type: ignore[attr-defined]
+    assert sign_in(stranger(world), PASSWORD) == 429  # every browser new to the account is stopped...
+    assert change(world.ada, PASSWORD, NEW).status_code == 303  # type: ignore[attr-defined]  # ...not the owner
+
+
+def test_a_new_password_voids_the_device_cookies_made_for_the_old_one(world: World) -> None:
+    """A browser that had the old password (perhaps someone else's) is trusted no more: counted with everyone's
+    failures, not on its own. The browser that set the password stays trusted."""
+    thief = stranger(world)
+    assert sign_in(thief, PASSWORD) == 303  # now holds a device cookie for Ada
+    admin = world.person("alan@example.gov.uk", "Home Office", role="admin")
+    _, path = world.issue(admin)
+    owner = stranger(world)
+    assert set_password(owner, path).status_code == 303  # type: ignore[attr-defined]
+    attacker = stranger(world)
+    for _ in range(5):  # the pair limit: every untrusted browser at this address is stopped
+        assert sign_in(attacker, "x") == 422
+    assert sign_in(stranger(world), NEW) == 429
+    assert sign_in(thief, NEW) == 429  # its old device cookie counts for nothing
+    owner.post("/sign-out", data={"csrf_token": csrf(owner, "/my-data")})
+    assert sign_in(owner, NEW) == 303  # the owner's browser was given one for the new password
+    # And a change while signed in: this browser keeps its standing, others lose theirs.
+    assert change(owner, NEW, "a third password here").status_code == 303  # type: ignore[attr-defined]
+    owner.post("/sign-out", data={"csrf_token": csrf(owner, "/my-data")})
+    assert sign_in(owner, "a third password here") == 303
 
 
 def test_someone_who_took_over_an_account_cannot_outrun_the_owners_link(world: World) -> None:

@@ -91,12 +91,15 @@ def test_an_ipv6_address_counts_by_its_64_and_an_ipv4_one_whole() -> None:
 
 
 def test_a_device_cookie_is_for_one_account_and_cannot_be_changed() -> None:
-    value = device_cookie(b"s" * 32, "acc-1", "n0nce")
-    assert device_nonce(b"s" * 32, value, "acc-1") == "n0nce"
-    assert device_nonce(b"s" * 32, value, "acc-2") is None
-    assert device_nonce(b"t" * 32, value, "acc-1") is None  # another service's, or after the secret changed
-    assert device_nonce(b"s" * 32, value.replace("n0nce", "other"), "acc-1") is None
-    assert device_nonce(b"s" * 32, "acc-1..", "acc-1") is None and device_nonce(b"s" * 32, None, "acc-1") is None
+    value = device_cookie(b"s" * 32, "acc-1", "n0nce", password_hash="h")
+    assert device_nonce(b"s" * 32, value, "acc-1", password_hash="h") == "n0nce"
+    assert device_nonce(b"s" * 32, value, "acc-2", password_hash="h") is None
+    # Another service's, or after the secret changed; changed; or made before the password last changed.
+    assert device_nonce(b"t" * 32, value, "acc-1", password_hash="h") is None
+    assert device_nonce(b"s" * 32, value.replace("n0nce", "other"), "acc-1", password_hash="h") is None
+    assert device_nonce(b"s" * 32, value, "acc-1", password_hash="h2") is None
+    assert device_nonce(b"s" * 32, "acc-1..", "acc-1", password_hash="h") is None
+    assert device_nonce(b"s" * 32, None, "acc-1", password_hash="h") is None
 
 
 def test_a_trusted_browser_is_trusted_again_after_a_window_or_a_success() -> None:
@@ -139,6 +142,6 @@ def test_a_success_in_a_trusted_browser_forgives_only_that_browser() -> None:
 
 
 def test_a_device_cookie_past_ascii_is_no_cookie_not_an_error() -> None:
-    public_id, nonce, mac = device_cookie(b"s" * 32, "pid", "n0nce").split(".")
-    assert device_nonce(b"s" * 32, f"{public_id}.{nonce}.\u00e9", "pid") is None
-    assert device_nonce(b"s" * 32, f"{public_id}.\u00e9.{mac}", "pid") is None
+    public_id, nonce, mac = device_cookie(b"s" * 32, "pid", "n0nce", password_hash="h").split(".")
+    assert device_nonce(b"s" * 32, f"{public_id}.{nonce}.\u00e9", "pid", password_hash="h") is None
+    assert device_nonce(b"s" * 32, f"{public_id}.\u00e9.{mac}", "pid", password_hash="h") is None

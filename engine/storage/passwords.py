@@ -4,6 +4,7 @@ over; the link is a credential, so only its SHA-256 is stored, it works once, an
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -59,7 +60,8 @@ class Passwords:
         return user_from_row(self.conn.execute(_LINK_USER, (_hash(token), now())).fetchone())
 
     def set_password_by_link(self, token: str, password_hash: str) -> User | None:
-        """Set the account's password if the link still works, and use the link up; None if it does not work.
+        """Set the account's password if the link still works, and use the link up: the account as it is now, or
+        None if the link does not work.
 
         Every sign-in session of the account ends: whoever knew the old password, or kept a browser signed in,
         is out. So do the account's other links."""
@@ -71,7 +73,7 @@ class Passwords:
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
             conn.execute("DELETE FROM password_links WHERE user_id = ?", (user.id,))
             self._forget_sessions()
-        return user
+        return dataclasses.replace(user, password_hash=password_hash)
 
     def change_password(self, user_id: int, password_hash: str, *, checked: str, session: str) -> bool:
         """A new password chosen while signed in, if the password is still the one checked (``checked``, its hash)

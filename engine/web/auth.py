@@ -43,11 +43,20 @@ def signed_in(request: Request, user: User, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=svc.settings.secure_cookies,
                         max_age=svc.settings.session_days * 24 * 3600, path="/")
-    # The browser is trusted for this account from now on (decision 0031): its own device cookie, kept when it
-    # had one for the account (its failure count goes with its nonce), sent to the sign-in page alone.
-    nonce = device_nonce(svc.secret, cookie(request, DEVICE_COOKIE), user.public_id) or secrets.token_hex(16)
-    response.set_cookie(DEVICE_COOKIE, device_cookie(svc.secret, user.public_id, nonce), httponly=True,
-                        samesite="lax", secure=svc.settings.secure_cookies, max_age=DEVICE_MAX_AGE, path="/sign-in")
+    return trusted(request, response, user)
+
+
+def trusted(request: Request, response: Response, user: User) -> Response:
+    """``response``, making its browser trusted for the account (decision 0031): its own device cookie, kept when
+    it had a valid one (its failure count goes with its nonce), for the account's password as it is now (``user``
+    as stored), sent to the sign-in page alone."""
+    svc = service(request)
+    nonce = device_nonce(svc.secret, cookie(request, DEVICE_COOKIE), user.public_id,
+                         password_hash=user.password_hash) or secrets.token_hex(16)
+    response.set_cookie(DEVICE_COOKIE, device_cookie(svc.secret, user.public_id, nonce,
+                                                     password_hash=user.password_hash),
+                        httponly=True, samesite="lax", secure=svc.settings.secure_cookies, max_age=DEVICE_MAX_AGE,
+                        path="/sign-in")
     return response
 
 
@@ -110,7 +119,8 @@ async def sign_in(request: Request) -> Response:
     user = svc.store.user_by_email(email)
     # A browser that has signed in to this account before is counted on its own: no one else's failures, for
     # this account or from this address, stop it (decision 0031).
-    device = device_nonce(svc.secret, cookie(request, DEVICE_COOKIE), user.public_id) if user else None
+    device = device_nonce(svc.secret, cookie(request, DEVICE_COOKIE), user.public_id,
+                          password_hash=user.password_hash) if user else None
     trusted = limits.trusted(device)
     if not trusted and limits.blocked(address, account):
         errors.append({"field": "email",

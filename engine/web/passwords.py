@@ -3,6 +3,7 @@ admin issues, which sets a new one. The service sends no email, so the link is h
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 
@@ -15,7 +16,7 @@ from ..access_log import SECRET_PATH
 from ..accounts import MAX_PASSWORD, password_problems
 from ..security import account_key, address_key, hash_password_off_loop, verify_password_off_loop
 from ..storage.records import User
-from .auth import signed_in
+from .auth import signed_in, trusted
 from .context import SESSION_COOKIE, cookie, form_data, page, service
 from .learning import require_user
 
@@ -112,12 +113,14 @@ async def change(request: Request) -> Response:
         return page(request, "password_change.html", title="Change your password", active="my-data",
                     errors=errors, status_code=422)
     guesses.reset(session)
-    if not svc.store.change_password(user.id, await hash_password_off_loop(password), checked=checked,
-                                     session=token):
+    new_hash = await hash_password_off_loop(password)
+    if not svc.store.change_password(user.id, new_hash, checked=checked, session=token):
         # The password was set with a link, or this session ended, while the new one was being hashed.
         raise HTTPException(409, "Your password was changed another way while you were changing it. Sign in "
                                  "again, then try again if you still need to.")
-    return RedirectResponse(CHANGED, status_code=303)
+    # Every device cookie made for the old password is void now; this browser stays trusted.
+    return trusted(request, RedirectResponse(CHANGED, status_code=303),
+                   dataclasses.replace(user, password_hash=new_hash))
 
 
 routes = [
