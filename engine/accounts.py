@@ -4,13 +4,21 @@ new password must be, wherever it is chosen."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .storage.db import Store
+    from .storage.records import User
 
 EMAIL = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
 MAX_NAME = 200
+ROLES = ("learner", "facilitator", "admin")
+"""An account's roles: a facilitator sees their department's reports and facilitates its teams; an admin can do
+everything, for every department."""
 
 
 def account_problems(settings: Settings, *, name: str, email: str, department: str, password: str
@@ -46,3 +54,13 @@ def password_problems(password: str, field: str = "password") -> list[dict[str, 
     if len(password) > MAX_PASSWORD:
         return [{"field": field, "text": f"Password must be {MAX_PASSWORD:,} characters or fewer"}]
     return []
+
+
+def role_problem(store: Store, user: User, role: str) -> str | None:
+    """Why ``user`` cannot be given ``role``, wherever it is given (``masterclass users role``, an admin's form), or
+    None: the service always keeps an admin, who can give roles back."""
+    if role not in ROLES:
+        return "Select a role"
+    if user.role == "admin" and role != "admin" and store.count_role("admin") == 1:
+        return f"{user.email} is the only admin: make another account an admin first"
+    return None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .accounts import ROLES, role_problem
 from .cli_support import CONFIG_FILE, open_store
-
-ROLES = ("learner", "facilitator", "admin")
 
 
 @click.group("users")
@@ -127,8 +126,9 @@ def users_role(email: str, role: str, db_path: str) -> None:
         if user.role == role:
             click.echo(f"{user.email} is already {_a(role)}")
             return
-        if user.role == "admin" and store.count_role("admin") == 1:
-            raise click.ClickException(f"{user.email} is the only admin: make another account an admin first")
+        problem = role_problem(store, user, role)
+        if problem:
+            raise click.ClickException(problem)
         store.set_role(user.id, role)
     finally:
         store.close()

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..accounts import ROLES, role_problem
 from ..numbers import row_id
 from ..reports import charts, govuk_date
 from ..reports.learner import learner_report
@@ -218,11 +219,36 @@ def _person(request: Request, sc: Scope) -> User:
 async def learner(request: Request) -> Response:
     rt = runtime(request)
     sc = scope(request)
-    person = _person(request, sc)
+    return _learner_page(request, rt, sc, _person(request, sc))
+
+
+def _learner_page(request: Request, rt: CourseRuntime, sc: Scope, person: User, **context: Any) -> Response:
     report = learner_report(service(request).store, rt.course, person)  # the learner's own progress page's report
     return page(request, "reports/learner.html", title=f"{person.name}: {rt.course.title}", active="reports",
                 course=rt.course, slug=rt.slug, person=person, report=report, viewer_is_learner=False,
-                back_query=_qs(_filter_query(request, sc)), may_issue_link=passwords.may_issue(sc.user, person))
+                back_query=_qs(_filter_query(request, sc)), may_issue_link=passwords.may_issue(sc.user, person),
+                role_items=[{"value": r, "text": r.capitalize(), "checked": r == person.role} for r in ROLES]
+                if sc.admin else [], role_changed=request.query_params.get("changed") == "role", **context)
+
+
+async def role(request: Request) -> Response:
+    """An admin gives the account a role, from its page in the reports (``masterclass users role`` does the same)."""
+    rt = runtime(request)
+    sc = scope(request)
+    person = _person(request, sc)
+    form = await form_data(request)
+    if not sc.admin:
+        raise HTTPException(403, "Only an admin can change someone's role.")
+    chosen = (form.get("role") or [""])[0]
+    problem = role_problem(service(request).store, person, chosen)
+    if problem:
+        return _learner_page(request, rt, sc, person, errors=[{"field": "role", "text": problem}], status_code=422)
+    if chosen != person.role:
+        service(request).store.set_role(person.id, chosen)
+        log.info("admin %s gave account %s the role %s (was %s)", sc.user.public_id, person.public_id, chosen,
+                 person.role)
+    params = {**_filter_query(request, sc), "changed": "role"}
+    return RedirectResponse(f"/reports/{rt.slug}/learners/{person.public_id}{_qs(params)}", status_code=303)
 
 
 async def password_link(request: Request) -> Response:
@@ -345,5 +371,6 @@ routes = [
     Route("/reports/{course}/learners.csv", learners_csv),
     Route("/reports/{course}/learners/{learner}", learner),
     Route("/reports/{course}/learners/{learner}/password-link", password_link, methods=["POST"]),
+    Route("/reports/{course}/learners/{learner}/role", role, methods=["POST"]),
     Route("/reports/{course}/{table}.csv", dashboard_csv),
 ]

@@ -117,6 +117,12 @@ def create_password_link(*, follow: bool = False) -> Callable[[Page], None]:
     return setup
 
 
+def change_role(page: Page) -> None:
+    """On a learner's page of the reports, as an admin: give them the role they have, which says so."""
+    page.locator("#main-content").get_by_role("button", name="Change role").click()
+    expect(page.locator(".govuk-notification-banner")).to_be_visible()
+
+
 QUESTION = "m1-define-small-change"
 WRONG = "It needs sign-off from a senior leader before anyone can start"
 RIGHT = "Your team can try it within a few weeks, using what it already has"
@@ -200,6 +206,10 @@ PAGE_TYPES = [
              "must be a real date", capstone="alan", status=400),
     PageType("reports-learners", f"/reports/{SLUG}/learners", "Ada Lovelace", capstone="fay"),
     PageType("reports-learner", f"/reports/{SLUG}/learners/{{ada_id}}", "What to do next", capstone="fay"),
+    PageType("reports-learner-admin", f"/reports/{SLUG}/learners/{{pat_id}}", "What can Pat Forgetful do?",
+             capstone="alan"),
+    PageType("reports-learner-role-changed", f"/reports/{SLUG}/learners/{{pat_id}}", "Pat Forgetful is now a learner",
+             setup=change_role, capstone="alan"),
     PageType("reports-password-link", f"/reports/{SLUG}/learners/{{pat_id}}", "Anyone with this link",
              setup=create_password_link(), capstone="fay"),
     PageType("password-new", f"/reports/{SLUG}/learners/{{pat_id}}", "You are setting a new password for",
