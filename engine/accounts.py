@@ -62,5 +62,10 @@ def role_problem(store: Store, user: User, role: str) -> str | None:
     if role not in ROLES:
         return "Select a role"
     if user.role == "admin" and role != "admin" and store.count_role("admin") == 1:
-        return f"{user.email} is the only admin: make another account an admin first"
+        return only_admin(user)
     return None
+
+
+def only_admin(user: User) -> str:
+    """What is said when a change would leave no admin (``Store.set_role`` refuses it in the write, too)."""
+    return f"{user.email} is the only admin: make another account an admin first"

@@ -46,8 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
             "register, e.g. `gov.uk`. A domain also allows its subdomains.", [], "list"),
     Setting("max_body_bytes", "The largest request body accepted, in bytes; larger ones get 413.", 65536, "int"),
     Setting("session_days", "How long a sign-in lasts, in days from signing in: then the browser must sign in "
-            "again, whatever its cookie says (the server ends the session too). Signing in again, setting a password "
-            "with a link or changing it start a new one.", 30, "int"),
+            "again, whatever its cookie says (the server ends the session too). Signing in again, or setting a "
+            "password with a link, starts a new one. At most 3650.", 30, "int"),
     Setting("sign_in_attempts", "Failed sign-ins allowed in 15 minutes to one account from one network address, "
             "and in one browser that has signed in to the account before; then sign-in to it there waits. A "
             "browser that has signed in before is not stopped by anyone else's failures.", 5, "int"),
@@ -175,6 +175,8 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
         if not (text.isascii() and text.isdigit() and len(text) <= 12) or int(text) < MINIMUM.get(setting.name, 0):
             low = MINIMUM.get(setting.name, 0)
             raise SettingsError(f"{where}: {setting.name} must be a whole number, {low} or more")
+        if setting.name in MAXIMUM and int(text) > MAXIMUM[setting.name]:
+            raise SettingsError(f"{where}: {setting.name} must be {MAXIMUM[setting.name]:,} or less")
         return int(text)
     if setting.kind == "bool":
         if isinstance(value, bool):
@@ -194,6 +196,8 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
 MINIMUM = {"max_body_bytes": 1024, "session_days": 1, "sign_in_attempts": 1, "sign_in_attempts_per_account": 1,
            "sign_in_attempts_per_address": 1, "lrs_batch_size": 1, "lrs_sign_in_attempts_per_address": 1}
 """The least each whole-number setting may be (else 0)."""
+MAXIMUM = {"session_days": 3650}
+"""The most a whole-number setting may be, where more would mean nothing (a sign-in of ten years) or break."""
 
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")
 """Enough to catch a typo, and nothing that could break out of a mailto link."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .accounts import ROLES, role_problem
+from .accounts import ROLES, only_admin, role_problem
 from .cli_support import CONFIG_FILE, open_store
 
 
@@ -127,9 +127,10 @@ def users_role(email: str, role: str, db_path: str) -> None:
             click.echo(f"{user.email} is already {_a(role)}")
             return
         problem = role_problem(store, user, role)
+        if problem is None and not store.set_role(user.id, role):
+            problem = only_admin(user)  # after all: another admin was demoted meanwhile
         if problem:
             raise click.ClickException(problem)
-        store.set_role(user.id, role)
     finally:
         store.close()
     click.echo(f"{user.email} is now {_a(role)} (was {_a(user.role)})")

@@ -3,12 +3,16 @@ change says. Through the Starlette test client on a real SQLite file."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from engine.security import csrf_token
 from engine.storage.db import Store
 from helpers import make_course
 from webhelpers import csrf, make_app, register
@@ -92,3 +96,84 @@ def test_a_new_role_ends_a_link_to_set_the_password(world: World, tmp_path: Path
     assert world.give("alan", "ada", "admin").status_code == 303  # type: ignore[attr-defined]
     assert store.password_link_user(token) is None
     assert world.give("alan", "alan", "learner").status_code == 303  # type: ignore[attr-defined]  # Ada is an admin now
+
+
+# --- what a request acts on is read once its form has arrived ----------------------------------------------------
+
+def _slow_post(app: object, path: str, token: str, browser: str, fields: str,
+               meanwhile: Callable[[httpx.AsyncClient], Awaitable[None]]) -> httpx.Response:
+    """POST ``fields`` as ``token``'s browser, its body held back until ``meanwhile`` has run: a form on a slow
+    connection, while other requests change what it would act on."""
+    async def run() -> httpx.Response:
+        arrived = asyncio.Event()
+
+        async def body() -> AsyncIterator[bytes]:
+            await arrived.wait()
+            yield f"csrf_token={csrf_token(b's' * 32, browser)}&{fields}".encode()
+
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            sent = asyncio.create_task(http.post(path, content=body(), headers={
+                "cookie": f"mc_session={token}; mc_browser={browser}",
+                "content-type": "application/x-www-form-urlencoded"}))
+            await asyncio.sleep(0.1)
+            await meanwhile(http)
+            arrived.set()
+            return await sent
+
+    return asyncio.run(run())
+
+
+def test_an_admin_demoted_while_their_form_arrives_changes_nothing(tmp_path: Path) -> None:
+    client, store = make_app(make_course(tmp_path / "demo"), tmp_path / "t.db")
+    alan, bea, carl = (store.create_user(name=n, email=f"{n}@example.gov.uk", department="Cabinet Office",
+                                         password_hash="x", role=r)
+                       for n, r in (("alan", "admin"), ("bea", "admin"), ("carl", "learner")))
+
+    async def demote_bea(http: httpx.AsyncClient) -> None:
+        store.set_role(bea.id, "learner")
+
+    answer = _slow_post(client.app, f"/reports/demo/learners/{carl.public_id}/role", store.create_session(bea.id),
+                        "bea-browser", "role=admin", demote_bea)
+    assert answer.status_code == 403
+    assert store.user_by_id(carl.id).role == "learner"  # type: ignore[union-attr]
+    del alan
+
+
+def test_a_link_is_not_issued_for_an_account_made_admin_while_the_form_arrives(tmp_path: Path) -> None:
+    client, store = make_app(make_course(tmp_path / "demo"), tmp_path / "t.db")
+    fay = store.create_user(name="Fay", email="fay@example.gov.uk", department="Cabinet Office", password_hash="x",
+                            role="facilitator")
+    ada = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="x")
+    store.create_user(name="Alan", email="alan@example.gov.uk", department="Cabinet Office", password_hash="x",
+                      role="admin")
+
+    async def promote_ada(http: httpx.AsyncClient) -> None:
+        store.set_role(ada.id, "admin")
+
+    answer = _slow_post(client.app, f"/reports/demo/learners/{ada.public_id}/password-link",
+                        store.create_session(fay.id), "fay-browser", "", promote_ada)
+    assert answer.status_code == 403
+    assert store.conn.execute("SELECT COUNT(*) FROM password_links").fetchone() == (0,)
+
+
+def test_the_store_keeps_an_admin_whatever_two_processes_do_at_once(tmp_path: Path) -> None:
+    one = Store(tmp_path / "t.db")
+    alan = one.create_user(name="Alan", email="alan@example.gov.uk", department="HM Treasury", password_hash="x",
+                           role="admin")
+    bea = one.create_user(name="Bea", email="bea@example.gov.uk", department="HM Treasury", password_hash="x",
+                          role="admin")
+    other = Store(tmp_path / "t.db")  # another process: both checked "two admins" before either wrote
+    assert one.set_role(alan.id, "learner")
+    assert not other.set_role(bea.id, "learner")
+    assert other.count_role("admin") == 1 and other.user_by_id(bea.id).role == "admin"  # type: ignore[union-attr]
+
+
+def test_a_sign_in_checked_against_a_password_set_again_meanwhile_makes_no_session(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.db")
+    ada = store.create_user(name="Ada", email="ada@example.gov.uk", department="Cabinet Office", password_hash="old")
+    link = store.issue_password_link(ada.id, issued_by=None)
+    assert store.set_password_by_link(link, "new") is not None
+    assert store.create_session(ada.id, password_hash="old") is None  # checked against the old one
+    assert store.conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
+    assert store.create_session(ada.id, password_hash="new") is not None

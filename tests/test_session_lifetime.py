@@ -80,9 +80,10 @@ def test_the_service_and_the_cookie_agree_on_the_lifetime(tmp_path: Path, monkey
     del store
 
 
-def test_the_default_is_30_days_and_less_than_a_day_is_refused(tmp_path: Path) -> None:
+def test_the_default_is_30_days_and_less_than_a_day_or_more_than_ten_years_is_refused(tmp_path: Path) -> None:
     assert load_settings(Path("/nonexistent.yaml"), {}).session_days == 30
-    for value in ("0", "-1", "1.5", "a month"):
+    assert load_settings(Path("/nonexistent.yaml"), {"MASTERCLASS_SESSION_DAYS": "3650"}).session_days == 3650
+    for value in ("0", "-1", "1.5", "a month", "3651", "1000000"):
         with pytest.raises(SettingsError, match="session_days"):
             load_settings(Path("/nonexistent.yaml"), {"MASTERCLASS_SESSION_DAYS": value})
     client, store = make_app(make_course(tmp_path / "demo"), tmp_path / "t.db")

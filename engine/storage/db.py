@@ -289,13 +289,19 @@ class Store(Sessions, Passwords):
                                 (public_id,)).fetchone()
         return user_from_row(row)
 
-    def set_role(self, user_id: int, role: str) -> None:
+    def set_role(self, user_id: int, role: str) -> bool:
+        """Give the account ``role``; False, changing nothing, if that would leave the service without an admin
+        (checked in the write itself, so two changes at once, or from two processes, cannot both pass)."""
         with self.transaction() as conn:
-            conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
-            # A link to set the password was issued for the access the account had (decision 0033): a facilitator
-            # may issue one for a learner, and it must not sign its holder in as an admin.
-            conn.execute("DELETE FROM password_links WHERE user_id = ?", (user_id,))
-            self._forget_sessions()
+            changed = conn.execute(
+                "UPDATE users SET role = ?1 WHERE id = ?2 AND (?1 = 'admin' OR role != 'admin'"
+                " OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1)", (role, user_id)).rowcount == 1
+            if changed:
+                # A link to set the password was issued for the access the account had (decision 0033): a
+                # facilitator may issue one for a learner, and it must not sign its holder in as an admin.
+                conn.execute("DELETE FROM password_links WHERE user_id = ?", (user_id,))
+                self._forget_sessions()
+        return changed
 
     def count_role(self, role: str) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM users WHERE role = ?", (role,)).fetchone()[0])

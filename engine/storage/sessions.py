@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from .clock import now
 from .records import USER_COLUMNS, User, user_from_row
@@ -47,16 +47,26 @@ class Sessions:
         def _current(self) -> int: ...
         def _forget_sessions(self) -> None: ...
 
-    def create_session(self, user_id: int) -> str:
-        """A new sign-in session's token. The account's sessions that have ended go (their rows, and what they
-        met): a learner who signs in every day would otherwise leave a row a day behind for ever."""
+    @overload
+    def create_session(self, user_id: int) -> str: ...
+    @overload
+    def create_session(self, user_id: int, *, password_hash: str) -> str | None: ...
+
+    def create_session(self, user_id: int, *, password_hash: str | None = None) -> str | None:
+        """A new sign-in session's token; None, making none, if ``password_hash`` is given and is no longer the
+        account's (the password was set again while the one typed was being checked: decision 0033 ends every
+        session of someone who had the old one). The account's sessions that have ended go (their rows, and what
+        they met): a learner who signs in every day would otherwise leave a row a day behind for ever."""
         token = secrets.token_urlsafe(32)
         stamp = now()
         ended = datetime.fromtimestamp(time.time() - self.session_lifetime, UTC).isoformat(timespec="milliseconds")
         with self.transaction() as conn:
-            conn.execute("DELETE FROM sessions WHERE user_id = ? AND created_at <= ?", (user_id, ended))
-            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (_hash(token), user_id, stamp, stamp))
-        return token
+            made = conn.execute("INSERT INTO sessions SELECT ?, id, ?, ? FROM users WHERE id = ?"
+                                " AND (?5 IS NULL OR password_hash = ?5)",
+                                (_hash(token), stamp, stamp, user_id, password_hash)).rowcount == 1
+            if made:
+                conn.execute("DELETE FROM sessions WHERE user_id = ? AND created_at <= ?", (user_id, ended))
+        return token if made else None
 
     def session_user(self, token: str) -> User | None:
         """Who the session signs in, or None (no such session, or one older than ``session_lifetime``); kept

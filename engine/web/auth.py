@@ -7,6 +7,7 @@ import logging
 import secrets
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -39,7 +40,10 @@ def safe_next(value: str | None) -> str:
 
 def signed_in(request: Request, user: User, target: str) -> Response:
     svc = service(request)
-    token = svc.store.create_session(user.id)
+    token = svc.store.create_session(user.id, password_hash=user.password_hash)
+    if token is None:  # set again (with a link) while the password typed was being checked: it is not the one now
+        raise HTTPException(409, "The password for this account was changed while you were signing in. Sign in "
+                                 "again with the new one.")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=svc.settings.secure_cookies,
                         max_age=svc.settings.session_days * 24 * 3600, path="/")

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..accounts import ROLES, role_problem
+from ..accounts import ROLES, only_admin, role_problem
 from ..numbers import row_id
 from ..reports import charts, govuk_date
 from ..reports.learner import learner_report
@@ -233,18 +233,21 @@ def _learner_page(request: Request, rt: CourseRuntime, sc: Scope, person: User, 
 
 async def role(request: Request) -> Response:
     """An admin gives the account a role, from its page in the reports (``masterclass users role`` does the same)."""
+    # The form first: who is asking, and what the account is now, are read after the body arrives, with no wait
+    # between them and the change (an admin demoted, or the account changed, while the body was on its way).
+    form = await form_data(request)
     rt = runtime(request)
     sc = scope(request)
     person = _person(request, sc)
-    form = await form_data(request)
     if not sc.admin:
         raise HTTPException(403, "Only an admin can change someone's role.")
     chosen = (form.get("role") or [""])[0]
     problem = role_problem(service(request).store, person, chosen)
+    if problem is None and chosen != person.role and not service(request).store.set_role(person.id, chosen):
+        problem = only_admin(person)  # after all: another admin was demoted meanwhile
     if problem:
         return _learner_page(request, rt, sc, person, errors=[{"field": "role", "text": problem}], status_code=422)
     if chosen != person.role:
-        service(request).store.set_role(person.id, chosen)
         log.info("admin %s gave account %s the role %s (was %s)", sc.user.public_id, person.public_id, chosen,
                  person.role)
     params = {**_filter_query(request, sc), "changed": "role"}
@@ -253,10 +256,10 @@ async def role(request: Request) -> Response:
 
 async def password_link(request: Request) -> Response:
     """A link for the learner to set a new password, shown once to the facilitator or admin who asked for it."""
+    await form_data(request)  # first: who is asking, and the account's role, are read once the body has come
     rt = runtime(request)
     sc = scope(request)
     person = _person(request, sc)
-    await form_data(request)
     if not passwords.may_issue(sc.user, person):
         raise HTTPException(403, "Only an admin can create a link to set a new password for a facilitator or an "
                                  "admin.")
