@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .diagnostics import Diagnostics, did_you_mean
+from .block_context import BlockContext, col_of, line_of
+from .diagnostics import did_you_mean
 from .mdext.blocks import RawBlock
 from .mdext.references import Ref, resolve
 from .model import (
@@ -24,15 +24,14 @@ from .model import (
     Poll,
     Question,
     Reflection,
-    Scale,
     Video,
 )
+from .poll_scales import SCALE_KEY, ScaleRow, only_scale, parse_scale, scale_rows
 from .schema import Field
 
 BLOCK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _MARKER = re.compile(r"^(\(\s?\)|\([xX]\)|\[\s?\]|\[[xX]\])(?:\s+|$)")
 _LOOKS_LIKE_MARKER = re.compile(r"^[(\[][^)\]]{0,3}[)\]]")
-_SCALE = re.compile(r"^\s*(-?[0-9]{1,6})\s*(?:-|–|\.\.|to)\s*(-?[0-9]{1,6})\s*$")
 
 _ID = Field("id", "Unique in the course; part of the block's activity IRI. Letters, digits, - and _.", "str")
 BLOCK_ATTRS: dict[str, tuple[Field, ...]] = {
@@ -62,39 +61,6 @@ BLOCK_ATTRS: dict[str, tuple[Field, ...]] = {
         Field("id", "Optional: callouts are not interactive.", "str"),
     ),
 }
-
-
-@dataclass
-class BlockContext:
-    md: MarkdownIt
-    env: dict[str, Any]
-    path: str
-    lines: list[str]
-    iri_prefix: str
-    diags: Diagnostics
-    refs: list[Ref]
-    ids: list[BlockId] = field(default_factory=list)
-    """The ids of the interactive blocks, whether or not they built."""
-
-    def error(self, line: int, col: int, message: str) -> None:
-        self.diags.error(self.path, line, col, message, self._source(line))
-
-    def warning(self, line: int, col: int, message: str) -> None:
-        self.diags.warning(self.path, line, col, message, self._source(line))
-
-    def _source(self, line: int) -> str:
-        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-
-    def render(self, tokens: list[Token]) -> str:
-        return str(self.md.renderer.render(tokens, self.md.options, self.env)).strip()
-
-    def render_inline(self, token: Token) -> str:
-        renderer: Any = self.md.renderer
-        return str(renderer.renderInline(token.children or [], self.md.options, self.env)).strip()
-
-
-def _line(token: Token) -> int:
-    return (token.map or [0])[0] + 1
 
 
 def _elements(tokens: list[Token]) -> list[list[Token]]:
@@ -150,7 +116,7 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
     ok = True
     items = _elements(list_tokens[1:-1])
     for item in items:
-        line = _line(item[0])
+        line = line_of(item[0])
         parts = _elements(item[1:-1])
         if not parts or parts[0][0].type != "paragraph_open":
             ctx.error(line, 1, "malformed option: each option is a list item such as \"- ( ) text\"")
@@ -176,9 +142,9 @@ def _options(ctx: BlockContext, list_tokens: list[Token], *, require_marker: boo
         for part in parts[1:]:
             if part[0].type == "blockquote_open":
                 feedback += ctx.render(part[1:-1])
-                feedback_line = feedback_line or _line(part[0])
+                feedback_line = feedback_line or line_of(part[0])
             else:
-                ctx.error(_line(part[0]) if part[0].map else line, 1,
+                ctx.error(line_of(part[0]) if part[0].map else line, 1,
                           "unexpected content in an option: only an indented \"> feedback\" may follow it")
                 ok = False
         if not inline.content.strip():
@@ -197,7 +163,7 @@ def _glued_to_last(ctx: BlockContext, list_tokens: list[Token], what: str, *, hi
     items = _elements(list_tokens[1:-1])
     if not items:
         return
-    bullet = _col(ctx, _line(items[-1][0])) - 1
+    bullet = col_of(ctx, line_of(items[-1][0])) - 1
     quoted = 0
     for token in items[-1]:
         quoted += token.nesting if token.type.startswith("blockquote") else 0
@@ -205,10 +171,10 @@ def _glued_to_last(ctx: BlockContext, list_tokens: list[Token], what: str, *, hi
             continue
         for line in range(token.map[0] + 2, token.map[1] + 1):
             source = ctx._source(line)
-            glued = not source.lstrip().startswith(">") if quoted else _col(ctx, line) - 1 <= bullet
+            glued = not source.lstrip().startswith(">") if quoted else col_of(ctx, line) - 1 <= bullet
             if glued and not (hints and _HINT.match(source)):
                 part = f"{what}'s feedback" if quoted else what
-                ctx.warning(line, _col(ctx, line), f"this line is read as part of the last {part} above, as it is "
+                ctx.warning(line, col_of(ctx, line), f"this line is read as part of the last {part} above, as it is "
                             "not indented: indent it to keep it there, or put a blank line before it")
 
 
@@ -216,7 +182,7 @@ def _no_feedback(ctx: BlockContext, parsed: list[_ParsedOption], what: str, inst
     """Report ``> feedback`` under a poll's option or a checklist's item: only a question shows it."""
     for p in parsed:
         if p.feedback_line:
-            ctx.error(p.feedback_line, _col(ctx, p.feedback_line), f'"> " feedback under a {what} is never shown: '
+            ctx.error(p.feedback_line, col_of(ctx, p.feedback_line), f'"> " feedback under a {what} is never shown: '
                       f"only a question's options have feedback ({instead})")
 
 
@@ -234,9 +200,9 @@ def _second_list(ctx: BlockContext, element: list[Token], block: str, shown: str
     if not any(parts and parts[0][0].type == "paragraph_open" and _MARKER.match(parts[0][1].content)
                for parts in items):
         return False
-    line = _line(element[0])
+    line = line_of(element[0])
     what = "items" if block == "checklist" else "options"
-    ctx.error(line, _col(ctx, line), f"a second list of {what}: a {block} has one list, with nothing between its "
+    ctx.error(line, col_of(ctx, line), f"a second list of {what}: a {block} has one list, with nothing between its "
               f'{what} and the same bullet (such as "-") on each; this one would be {shown}')
     return True
 
@@ -256,13 +222,8 @@ def _paragraph_lines(tokens: list[Token]) -> list[tuple[int, int, bool]]:
     return lines
 
 
-def _col(ctx: BlockContext, line: int) -> int:
-    source = ctx._source(line)
-    return len(source) - len(source.lstrip()) + 1
-
-
 def _hint_misplaced(ctx: BlockContext, line: int, where: str) -> None:
-    ctx.error(line, _col(ctx, line), f'"hint:" is part of the {where} above: a hint is a line of its own after the '
+    ctx.error(line, col_of(ctx, line), f'"hint:" is part of the {where} above: a hint is a line of its own after the '
               "options, with a blank line before and after it")
 
 
@@ -274,7 +235,7 @@ def _question_hint(ctx: BlockContext, elements: list[list[Token]], options_at: i
         for line, place, top in _paragraph_lines(element):
             # A question opens with its prompt, even one that starts with "Hint:".
             if (n, place, top) != (0, 0, True) and _HINT.match(ctx._source(line)):
-                ctx.error(line, _col(ctx, line), '"hint:" before the options: a hint goes after them, with a blank '
+                ctx.error(line, col_of(ctx, line), '"hint:" before the options: a hint goes after them, with a blank '
                           "line before and after it (to keep this text in the question, start it with other words)")
     options = elements[options_at]
     quoted = 0
@@ -287,23 +248,23 @@ def _question_hint(ctx: BlockContext, elements: list[list[Token]], options_at: i
     hint: tuple[Token, int] | None = None
     explanation: list[Token] = []
     for element in elements[options_at + 1:]:
-        first = _line(element[0])
+        first = line_of(element[0])
         if element[0].type == "paragraph_open" and _HINT.match(ctx._source(first)):
             for line, place, _ in _paragraph_lines(element):
                 if place and _HINT.match(ctx._source(line)):
                     _hint_misplaced(ctx, line, "hint")
                 elif place == 1:
-                    ctx.error(line, _col(ctx, line), "the hint goes on to this line: a hint is one line, with a blank "
-                              "line after it (join the lines, or put a blank line before the explanation)")
+                    ctx.error(line, col_of(ctx, line), "the hint goes on to this line: a hint is one line, with a "
+                              "blank line after it (join the lines, or put a blank line before the explanation)")
             if hint is not None:
-                ctx.error(first, _col(ctx, first), f'"hint:" is given twice (first on line {hint[1]}): a question '
+                ctx.error(first, col_of(ctx, first), f'"hint:" is given twice (first on line {hint[1]}): a question '
                           "has one hint")
                 continue
             hint = (element[1], first)
             if not re.sub(r"^\s*hint:", "", element[1].content, flags=re.I).strip():
-                ctx.error(first, _col(ctx, first), 'the hint is empty: write it after "hint:"')
+                ctx.error(first, col_of(ctx, first), 'the hint is empty: write it after "hint:"')
             elif explanation:
-                ctx.warning(first, _col(ctx, first), "this hint is after the explanation: it is still the hint, "
+                ctx.warning(first, col_of(ctx, first), "this hint is after the explanation: it is still the hint, "
                             "shown before the learner answers; put it straight after the options")
         else:
             for line, place, top in _paragraph_lines(element):
@@ -360,95 +321,20 @@ def _question(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id:
     )
 
 
-@dataclass
-class _Row:
-    """A line of a poll's scale paragraph, where the author wrote it: ``key`` is ``scale`` or ``labels``, or ``""``
-    for a line that is neither."""
-
-    key: str
-    value: str
-    line: int
-    col: int
-
-
-_SCALE_KEY = re.compile(r"^\s*(scale|labels):", re.I)
-
-
-def _rows(ctx: BlockContext, paragraph: list[Token]) -> list[_Row]:
-    # Each line of the paragraph is a line of the source: a blank line between two of them makes two paragraphs,
-    # so lines are counted from each paragraph's own start, not from the first one's.
-    rows = []
-    for n, text in enumerate(paragraph[1].content.split("\n")):
-        key, colon, value = text.partition(":")
-        key = key.strip().lower() if colon and key.strip().lower() in ("scale", "labels") else ""
-        line = _line(paragraph[0]) + n
-        source = ctx._source(line)
-        rows.append(_Row(key, value if key else text, line, len(source) - len(source.lstrip()) + 1))
-    return rows
-
-
-def _scale(ctx: BlockContext, rows: list[_Row]) -> Scale | None:
-    # Every line is reported, not the first only: a second scale: line overrode the first, and any other line in
-    # the paragraph was dropped, both without a word.
-    given: dict[str, _Row] = {}
-    ok = True
-    for row in rows:
-        if not row.key:
-            ctx.error(row.line, row.col, f'unexpected line "{row.value.strip()[:40]}" with the poll\'s scale: only '
-                      'a "scale:" and a "labels:" line go there')
-            ok = False
-        elif row.key in given:
-            ctx.error(row.line, row.col, f'"{row.key}:" is given twice (first on line {given[row.key].line})')
-            ok = False
-        else:
-            given[row.key] = row
-            if row.key == "scale" and not _SCALE.match(row.value):
-                # Words, not numbers: most likely a paragraph of the prompt, which starts "Scale:" only at the
-                # poll's start (the prompt's first paragraph).
-                words = "" if re.match(r"\s*-?[0-9]", row.value) else (
-                    ' (a paragraph starting "Scale:" is read as the prompt only where the poll starts)')
-                ctx.error(row.line, row.col,
-                          f'malformed scale "{row.value.strip()}": write it as "scale: 1-5"{words}')
-                ok = False
-    if not ok:
-        return None
-    scale, labels = given.get("scale"), given.get("labels")
-    match = _SCALE.match(scale.value) if scale else None
-    low, high = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
-    if scale is None or high <= low or high - low > 10:
-        at = scale or rows[0]
-        ctx.error(at.line, at.col, "a poll scale runs from a low to a higher number, at most 11 points, e.g. 1-5")
-        return None
-    names = [label.strip() for label in labels.value.split("|")] if labels else []
-    if labels and len(names) != high - low + 1:
-        ctx.error(labels.line, labels.col, f"the scale has {high - low + 1} points but {len(names)} labels")
-        return None
-    return Scale(low, high, names)
-
-
-def _only_scale(rows: list[_Row]) -> bool:
-    """Whether a paragraph's lines can only be a scale: all of them ``scale:`` and ``labels:`` lines, each ``scale:``
-    line a range (``scale: 1-5``), and a range or labels separated by ``|`` among them. "Scale: how big was the
-    change?" is not, nor is "Labels: which one fits?"."""
-    if not all(row.key and (row.key != "scale" or _SCALE.match(row.value)) for row in rows):
-        return False
-    return any(row.key == "scale" or "|" in row.value for row in rows)
-
-
 def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str) -> Block | None:
-    rows: list[_Row] = []
+    rows: list[ScaleRow] = []
     before: list[Token] = []
     options_list: list[Token] | None = None
     trailing: list[tuple[list[Token], str]] = []  # each element after the options or scale, and which it follows
-    opening: _Row | None = None
+    opening: ScaleRow | None = None
     for element in _elements(raw.tokens):
-        if element[0].type == "paragraph_open" and _SCALE_KEY.match(element[1].content):
-            found = _rows(ctx, element)
+        if element[0].type == "paragraph_open" and SCALE_KEY.match(element[1].content):
+            found = scale_rows(ctx, element)
             if not before and not rows and options_list is None:
                 # The poll opens with its prompt, even one that starts with "Scale:" or "Labels:" (as a question's
                 # first paragraph is its prompt, even one that starts with "hint:"), unless that paragraph can
                 # only be a scale: then the prompt is missing or misplaced, which is reported below.
-                if not _only_scale(found):
+                if not only_scale(found):
                     before.extend(element)
                     continue
                 opening = found[0]
@@ -465,15 +351,15 @@ def _poll(ctx: BlockContext, raw: RawBlock, attrs: dict[str, Any], block_id: str
         for element, what in trailing:
             if what == "options" and _second_list(ctx, element, "poll", "left out"):
                 continue
-            line = _line(element[0])
-            ctx.error(line, _col(ctx, line), f"text after the poll's {what}: a poll ends with its {what} (put this "
+            line = line_of(element[0])
+            ctx.error(line, col_of(ctx, line), f"text after the poll's {what}: a poll ends with its {what} (put this "
                       f"text in the prompt, above {'them' if what == 'options' else 'it'}, or after the block)")
     if opening is not None:
         ctx.error(opening.line, opening.col, f'poll has no prompt before its "{opening.key}:" line: a poll opens with '
                   "its question, then its options or scale")
     elif not before:
         ctx.error(raw.line, 1, "poll has no prompt: write the question before its options or scale")
-    scale = _scale(ctx, rows) if rows else None
+    scale = parse_scale(ctx, rows) if rows else None
     options: list[Option] = []
     multiple = False
     if options_list is not None:

@@ -14,7 +14,8 @@ from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from . import yamlsource
-from .blocks import BlockContext, build_block
+from .block_context import BlockContext
+from .blocks import build_block
 from .diagnostics import Diagnostics
 from .links import path_problem
 from .mdext.blocks import RawBlock, blocks_plugin
