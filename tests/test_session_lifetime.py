@@ -89,3 +89,35 @@ def test_the_default_is_30_days_and_less_than_a_day_or_more_than_ten_years_is_re
     client, store = make_app(make_course(tmp_path / "demo"), tmp_path / "t.db")
     register(client)
     assert store.session_lifetime == 30 * DAY
+
+
+def test_signing_out_everywhere_else_keeps_this_browser_only(tmp_path: Path) -> None:
+    client, store = make_app(make_course(tmp_path / "demo"), tmp_path / "t.db")
+    here = TestClient(client.app, follow_redirects=False)
+    register(here)
+    elsewhere = TestClient(client.app, follow_redirects=False)
+    token = csrf(elsewhere)
+    assert elsewhere.post("/sign-in", data={"csrf_token": token, "email": "ada@example.gov.uk",
+                                            "password": "correct horse battery"}).status_code == 303
+    assert "Sign out everywhere else" in here.get("/my-data").text
+    done = here.post("/my-data/sign-out-elsewhere", data={"csrf_token": csrf(here, "/my-data")})
+    assert done.status_code == 303 and done.headers["location"] == "/my-data?changed=sessions"
+    assert "You have been signed out on every other device" in here.get(done.headers["location"]).text
+    assert elsewhere.get("/my-data").status_code in (302, 303)
+    assert here.get("/my-data").status_code == 200
+    assert store.conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (1,)
+
+
+def test_signing_out_everywhere_else_needs_a_form_from_here_and_a_session(tmp_path: Path) -> None:
+    client, store = make_app(make_course(tmp_path / "demo"), tmp_path / "t.db")
+    here = TestClient(client.app, follow_redirects=False)
+    register(here)
+    other = TestClient(client.app, follow_redirects=False)
+    assert other.post("/sign-in", data={"csrf_token": csrf(other), "email": "ada@example.gov.uk",
+                                        "password": "correct horse battery"}).status_code == 303
+    assert here.post("/my-data/sign-out-elsewhere", data={"csrf_token": "0" * 64}).status_code == 403
+    assert here.get("/my-data/sign-out-elsewhere").status_code == 405
+    anonymous = TestClient(client.app, follow_redirects=False)
+    refused = anonymous.post("/my-data/sign-out-elsewhere", data={"csrf_token": csrf(anonymous)})
+    assert refused.status_code in (302, 303) and "/sign-in" in refused.headers["location"]
+    assert store.conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (2,)

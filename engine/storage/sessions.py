@@ -117,6 +117,14 @@ class Sessions:
         return [iri for (iri,) in self.conn.execute(
             "SELECT object_iri FROM session_events WHERE token_hash = ?", (_hash(token),))]
 
+    def end_other_sessions(self, user_id: int, keep: str) -> int:
+        """End every sign-in session of the account but ``keep`` (a browser left signed in elsewhere); how many."""
+        with self.transaction() as conn:
+            ended = conn.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?",
+                                 (user_id, _hash(keep))).rowcount
+            self._forget_sessions()
+        return int(ended)
+
     def delete_session(self, token: str) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))

@@ -8,14 +8,25 @@ from starlette.routing import Route
 
 from .. import erasures
 from ..storage import certificates, export
-from .context import SESSION_COOKIE, form_data, json_dumps, page, service
+from .context import SESSION_COOKIE, cookie, form_data, json_dumps, page, service
 from .learning import require_user
 
 
 async def my_data(request: Request) -> Response:
     user = require_user(request)
+    changed = request.query_params.get("changed")
     return page(request, "my_data.html", title="My data", active="my-data", account=user,
-                password_changed=request.query_params.get("changed") == "password")
+                password_changed=changed == "password", signed_out_elsewhere=changed == "sessions")
+
+
+async def sign_out_elsewhere(request: Request) -> Response:
+    """Sign out every other browser of the account: one left signed in on a shared or lost computer."""
+    await form_data(request)  # first: the session is read once the form has come
+    user = require_user(request)
+    token = cookie(request, SESSION_COOKIE)
+    assert token is not None  # require_user found its session
+    service(request).store.end_other_sessions(user.id, token)
+    return RedirectResponse("/my-data?changed=sessions", status_code=303)
 
 
 async def download(request: Request) -> Response:
@@ -53,5 +64,6 @@ routes = [
     Route("/my-data", my_data),
     Route("/my-data/download", download),
     Route("/my-data/delete", delete, methods=["POST"]),
+    Route("/my-data/sign-out-elsewhere", sign_out_elsewhere, methods=["POST"]),
     Route("/account-deleted", deleted),
 ]

@@ -170,6 +170,7 @@ PAGE_TYPES = [
              learner=("Bartholomew " + "X" * 180, "a" * 64 + "@" + "b" * 60 + ".example.gov.uk")),
     PageType("my-data-errors", "/my-data", "Select yes to confirm", setup=press("Delete my account")),
     PageType("my-data-password-changed", "/my-data?changed=password", "Your password has been changed"),
+    PageType("my-data-signed-out-elsewhere", "/my-data?changed=sessions", "You have been signed out on every other"),
     PageType("password-forgotten", "/password/forgotten", "Ask a facilitator", signed_in=False),
     PageType("password-change", "/password/change", "Current password"),
     PageType("password-change-errors", "/password/change", "Enter your current password",
