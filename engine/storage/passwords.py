@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .clock import now
 from .records import USER_COLUMNS, User, user_from_row
-from .sessions import _hash
+from .sessions import token_hash
 
 if TYPE_CHECKING:
     from .transactions import Transaction
@@ -49,7 +49,7 @@ class Passwords:
         with self.transaction() as conn:
             conn.execute("DELETE FROM password_links WHERE user_id = ? OR expires_at <= ?", (user_id, issued))
             conn.execute("INSERT INTO password_links VALUES (?, ?, ?, ?, ?)",
-                         (_hash(token), user_id, issued_by, issued, expires))
+                         (token_hash(token), user_id, issued_by, issued, expires))
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
             self._forget_sessions()
         return token
@@ -57,7 +57,7 @@ class Passwords:
     def password_link_user(self, token: str) -> User | None:
         """Whose password the link sets, or None when it never existed, was used, was replaced or has expired."""
         self._current()
-        return user_from_row(self.conn.execute(_LINK_USER, (_hash(token), now())).fetchone())
+        return user_from_row(self.conn.execute(_LINK_USER, (token_hash(token), now())).fetchone())
 
     def set_password_by_link(self, token: str, password_hash: str) -> User | None:
         """Set the account's password if the link still works, and use the link up: the account as it is now, or
@@ -66,7 +66,7 @@ class Passwords:
         Every sign-in session of the account ends: whoever knew the old password, or kept a browser signed in,
         is out. So do the account's other links."""
         with self.transaction() as conn:
-            user = user_from_row(conn.execute(_LINK_USER, (_hash(token), now())).fetchone())
+            user = user_from_row(conn.execute(_LINK_USER, (token_hash(token), now())).fetchone())
             if user is None:
                 return None
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user.id))
@@ -83,7 +83,7 @@ class Passwords:
 
         Links stay: one issued by a facilitator is how the owner gets back an account someone else has taken,
         and that someone, with a session and the old password, must not be able to kill it by changing it."""
-        key = _hash(session)
+        key = token_hash(session)
         with self.transaction() as conn:
             changed = conn.execute(
                 "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?"

@@ -63,7 +63,7 @@ class Sessions:
         with self.transaction() as conn:
             made = conn.execute("INSERT INTO sessions SELECT ?, id, ?, ? FROM users WHERE id = ?"
                                 " AND (?5 IS NULL OR password_hash = ?5)",
-                                (_hash(token), stamp, stamp, user_id, password_hash)).rowcount == 1
+                                (token_hash(token), stamp, stamp, user_id, password_hash)).rowcount == 1
             if made:
                 conn.execute("DELETE FROM sessions WHERE user_id = ? AND created_at <= ?", (user_id, ended))
         return token if made else None
@@ -71,7 +71,7 @@ class Sessions:
     def session_user(self, token: str) -> User | None:
         """Who the session signs in, or None (no such session, or one older than ``session_lifetime``); kept
         between requests like records, as every request asks."""
-        key = _hash(token)
+        key = token_hash(token)
         self._current()
         found = self._signed_in.get(key)
         if found is not None:
@@ -91,11 +91,11 @@ class Sessions:
 
     def session_met(self, token: str, object_iri: str) -> bool:
         """True when this sign-in session is known to have met ``object_iri`` already (no query: may say False)."""
-        return (_hash(token), object_iri) in self._met
+        return (token_hash(token), object_iri) in self._met
 
     def session_first(self, token: str, object_iri: str) -> bool:
         """True the first time this sign-in session meets ``object_iri`` (a course or lesson)."""
-        key = (_hash(token), object_iri)
+        key = (token_hash(token), object_iri)
         if key in self._met:
             return False
         first = self.conn.execute(
@@ -115,22 +115,22 @@ class Sessions:
 
     def session_objects(self, token: str) -> list[str]:
         return [iri for (iri,) in self.conn.execute(
-            "SELECT object_iri FROM session_events WHERE token_hash = ?", (_hash(token),))]
+            "SELECT object_iri FROM session_events WHERE token_hash = ?", (token_hash(token),))]
 
     def end_other_sessions(self, user_id: int, keep: str) -> int:
         """End every sign-in session of the account but ``keep`` (a browser left signed in elsewhere); how many."""
         with self.transaction() as conn:
             ended = conn.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?",
-                                 (user_id, _hash(keep))).rowcount
+                                 (user_id, token_hash(keep))).rowcount
             self._forget_sessions()
         return int(ended)
 
     def delete_session(self, token: str) -> None:
         with self.transaction() as conn:
-            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash(token),))
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash(token),))
             self._forget_sessions()
 
 
 @lru_cache(maxsize=65536)  # a request hashes its cookie up to three times, and the same tokens come back all day
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

@@ -18,7 +18,6 @@ from ..security import (
     DEVICE_COOKIE,
     DEVICE_MAX_AGE,
     account_key,
-    address_key,
     device_cookie,
     device_nonce,
     hash_password_off_loop,
@@ -26,7 +25,7 @@ from ..security import (
 )
 from ..storage.db import EmailTaken
 from ..storage.records import User
-from .context import SESSION_COOKIE, Service, cookie, current_user, form_data, page, service
+from .context import SESSION_COOKIE, Service, client_address, cookie, current_user, form_data, page, service
 
 log = logging.getLogger("masterclass")
 
@@ -109,7 +108,7 @@ async def sign_in(request: Request) -> Response:
     email = _one(form, "email")
     password = (form.get("password") or [""])[0]
     next_url = safe_next(_one(form, "next"))
-    address = address_key(request.client.host if request.client else "")
+    address = client_address(request)
     account = account_key(email)
     errors = []
     if not email:

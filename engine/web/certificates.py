@@ -13,10 +13,10 @@ from starlette.routing import Route
 
 from .. import certificates
 from ..dates import govuk_date
-from ..security import RateLimiter, address_key
+from ..security import RateLimiter
 from ..storage import certificates as db
 from ..storage.records import User
-from .context import Service, form_data, page, service
+from .context import Service, client_address, form_data, page, service
 from .learning import require_user, runtime
 
 LOOKUP_FAILURES = 300
@@ -35,10 +35,6 @@ def _limiter(svc: Service) -> RateLimiter:
     if limiter is None:
         limiter = svc.extra["certificate_lookups"] = RateLimiter(LOOKUP_FAILURES)
     return limiter
-
-
-def _address(request: Request) -> str:
-    return address_key(request.client.host if request.client else "")
 
 
 # --- the learner's certificate -------------------------------------------------------------------------------
@@ -91,7 +87,7 @@ async def lookup(request: Request) -> Response:
 async def verify(request: Request) -> Response:
     svc = service(request)
     typed = request.path_params["code"][:64]
-    address = _address(request)
+    address = client_address(request)
     limiter = _limiter(svc)
     if limiter.blocked(address):
         raise HTTPException(429, "You have checked too many codes that do not exist. Wait 15 minutes, then try "

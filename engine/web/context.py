@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from ..security import SignInLimits, csrf_ok, csrf_token
+from ..security import SignInLimits, address_key, csrf_ok, csrf_token
 from ..settings import Settings
 from ..storage.db import Store
 from ..storage.records import User
@@ -73,6 +73,11 @@ def current_user(request: Request) -> User | None:
             user = svc.store.user_by_email(svc.preview_email)
         scope["mc_user"] = user
     return scope["mc_user"]  # type: ignore[no-any-return]
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the limits count it (``security.address_key``: an IPv6 address by its /64)."""
+    return address_key(request.client.host if request.client else "")
 
 
 def browser_id(request: Request) -> str:

@@ -4,7 +4,6 @@ admin issues, which sets a new one. The service sends no email, so the link is h
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 
 from starlette.exceptions import HTTPException
@@ -14,10 +13,11 @@ from starlette.routing import Route
 
 from ..access_log import SECRET_PATH
 from ..accounts import MAX_PASSWORD, password_problems
-from ..security import account_key, address_key, hash_password_off_loop, verify_password_off_loop
+from ..security import account_key, hash_password_off_loop, verify_password_off_loop
 from ..storage.records import User
+from ..storage.sessions import token_hash
 from .auth import signed_in, trusted
-from .context import SESSION_COOKIE, cookie, form_data, page, service
+from .context import SESSION_COOKIE, client_address, cookie, form_data, page, service
 from .learning import require_user
 
 log = logging.getLogger("masterclass")
@@ -70,8 +70,7 @@ async def new_password(request: Request) -> Response:
         raise HTTPException(404, GONE)
     # The person has proved they hold the link: whatever locked their account's sign-in is forgiven, and this
     # browser is trusted for the account from now on (``signed_in`` gives it the device cookie).
-    address = address_key(request.client.host if request.client else "")
-    svc.sign_in_limits.forgive(address, account_key(changed.email))
+    svc.sign_in_limits.forgive(client_address(request), account_key(changed.email))
     log.info("account %s set a new password with a link", changed.public_id)
     signed_in_before = cookie(request, SESSION_COOKIE)
     if signed_in_before:  # as someone else, on a shared computer: that session ends here, not just its cookie
@@ -92,7 +91,7 @@ async def change(request: Request) -> Response:
     # Guesses count per session: someone holding a signed-in browser may guess no faster than at the sign-in page,
     # and other people's failures (for the account, or from a shared address) cannot stop the owner here.
     guesses = svc.sign_in_limits.current_password
-    session = "session:" + hashlib.sha256(token.encode()).hexdigest()
+    session = "session:" + token_hash(token)
     checked = user.password_hash
     errors = []
     if not current:
